@@ -1,0 +1,118 @@
+package flow
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Project is a folder opened in Flow Weaver.
+type Project struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Path      string    `json:"path"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Workflow is a graph of tool invocations. It is stored as a file in the
+// project folder; Version is kept by the server and grows by one per save.
+type Workflow struct {
+	ID      string `json:"id,omitempty"`
+	Name    string `json:"name"`
+	Version int64  `json:"version,omitempty"`
+	Nodes   []Node `json:"nodes"`
+	Edges   []Edge `json:"edges"`
+}
+
+// Node is one tool invocation in a workflow.
+type Node struct {
+	ID        string         `json:"id"`
+	Tool      string         `json:"tool"`
+	Label     string         `json:"label,omitempty"`
+	Params    map[string]any `json:"params,omitempty"`
+	Retry     *RetryPolicy   `json:"retry,omitempty"`
+	TimeoutMs int64          `json:"timeoutMs,omitempty"`
+	Position  *Position      `json:"position,omitempty"`
+}
+
+// RetryPolicy says how often a failed node is tried again.
+type RetryPolicy struct {
+	Max       int   `json:"max"`
+	BackoffMs int64 `json:"backoffMs,omitempty"`
+}
+
+// Position is the node's place on the canvas; it has no effect on execution.
+type Position struct {
+	X float64 `json:"x"`
+	Y float64 `json:"y"`
+}
+
+// Edge says Target runs after Source succeeded.
+type Edge struct {
+	Source string `json:"source"`
+	Target string `json:"target"`
+}
+
+// RunStatus is the lifecycle state of a run.
+type RunStatus string
+
+const (
+	RunQueued    RunStatus = "queued"
+	RunRunning   RunStatus = "running"
+	RunSucceeded RunStatus = "succeeded"
+	RunFailed    RunStatus = "failed"
+	RunCanceled  RunStatus = "canceled"
+)
+
+// Terminal reports whether no further transition can happen.
+func (s RunStatus) Terminal() bool {
+	return s == RunSucceeded || s == RunFailed || s == RunCanceled
+}
+
+// NodeStatus is the state of one node within a run.
+type NodeStatus string
+
+const (
+	NodePending   NodeStatus = "pending"
+	NodeRunning   NodeStatus = "running"
+	NodeSucceeded NodeStatus = "succeeded"
+	NodeFailed    NodeStatus = "failed"
+	NodeSkipped   NodeStatus = "skipped"
+	NodeCanceled  NodeStatus = "canceled"
+)
+
+// Run is one execution of a workflow.
+type Run struct {
+	ID         string          `json:"id"`
+	ProjectID  string          `json:"projectId"`
+	WorkflowID string          `json:"workflowId"`
+	Status     RunStatus       `json:"status"`
+	Inputs     map[string]any  `json:"inputs,omitempty"`
+	Error      string          `json:"error,omitempty"`
+	CreatedAt  time.Time       `json:"createdAt"`
+	StartedAt  *time.Time      `json:"startedAt,omitempty"`
+	FinishedAt *time.Time      `json:"finishedAt,omitempty"`
+	Nodes      []NodeRun       `json:"nodes,omitempty"`
+	Workflow   json.RawMessage `json:"workflow,omitempty"`
+}
+
+// NodeRun is the checkpointed state of one node of a run.
+type NodeRun struct {
+	NodeID     string          `json:"nodeId"`
+	Status     NodeStatus      `json:"status"`
+	Attempt    int             `json:"attempt"`
+	StartedAt  *time.Time      `json:"startedAt,omitempty"`
+	FinishedAt *time.Time      `json:"finishedAt,omitempty"`
+	DurationMs int64           `json:"durationMs,omitempty"`
+	Output     json.RawMessage `json:"output,omitempty"`
+	Error      string          `json:"error,omitempty"`
+}
+
+// Tool describes a tool that nodes can invoke. The JSON form is the one of
+// PROTOCOL's tools.list.
+type Tool struct {
+	Name        string          `json:"name"`
+	Title       string          `json:"title"`
+	Description string          `json:"description"`
+	InputSchema json.RawMessage `json:"inputSchema"`
+	Source      string          `json:"source"`
+}

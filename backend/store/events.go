@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/flowweaver/flowweaver/backend/flow"
+)
+
+// AppendEvent writes a durable event in this transaction: it takes the next
+// seq of the event's project and stamps ev.Seq and ev.TS. The event is handed
+// to Options.OnCommit after the commit succeeds.
+func (tx *Tx) AppendEvent(ctx context.Context, ev *flow.Event) error {
+	seq, err := tx.nextSeq(ctx, ev.ProjectID)
+	if err != nil {
+		return err
+	}
+	ev.Seq = seq
+	ev.TS = tx.now
+	payload := ev.Payload
+	if len(payload) == 0 {
+		payload = []byte("{}")
+		ev.Payload = payload
+	}
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO events(project_id, seq, type, run_id, workflow_id, ts, payload) VALUES (?,?,?,?,?,?,?)`,
+		ev.ProjectID, seq, ev.Type, ev.RunID, ev.WorkflowID, unixMilli(tx.now), []byte(payload)); err != nil {
+		return fmt.Errorf("append event: %w", err)
+	}
+	tx.events = append(tx.events, *ev)
+	return nil
+}
+
+// nextSeq increments the project's sequence. The value is cached in memory
+// (valid because every write goes through this DB's single writer) and
+// flushed to projects.last_seq in the same transaction.
+func (tx *Tx) nextSeq(ctx context.Context, projectID string) (int64, error) {
+	if tx.seqs == nil {
+		tx.seqs = map[string]int64{}
+	}
+	cur, ok := tx.seqs[projectID]
+	if !ok {
+		cur, ok = tx.db.lastSeq[projectID]
+	}
+	if !ok {
+		err := tx.QueryRowContext(ctx, "SELECT last_seq FROM projects WHERE id = ?", projectID).Scan(&cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, flow.Errorf(flow.ENOTFOUND, "project %q not found", projectID)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("read last seq: %w", err)
+		}
+	}
+	next := cur + 1
+	if _, err := tx.ExecContext(ctx, "UPDATE projects SET last_seq = ? WHERE id = ?", next, projectID); err != nil {
+		return 0, fmt.Errorf("bump seq: %w", err)
+	}
+	tx.seqs[projectID] = next
+	return next, nil
+}
+
+// AppendEvent writes one durable event in its own transaction.
+func (db *DB) AppendEvent(ctx context.Context, ev *flow.Event) error {
+	return db.Write(ctx, func(tx *Tx) error { return tx.AppendEvent(ctx, ev) })
+}
+
+// channelFilter returns the SQL condition selecting a channel's events.
+func channelFilter(channel string) (string, []any, error) {
+	kind, id := flow.SplitChannel(channel)
+	switch kind {
+	case flow.ChannelProject:
+		return "type NOT LIKE 'node.%' AND type NOT LIKE 'tools.%'", nil, nil
+	case flow.ChannelRun:
+		return "run_id = ?", []any{id}, nil
+	case flow.ChannelWorkflow:
+		return "workflow_id = ? AND type LIKE 'workflow.%'", []any{id}, nil
+	case flow.ChannelTools:
+		return "type LIKE 'tools.%'", nil, nil
+	}
+	return "", nil, fmt.Errorf("channel %q has no event log", channel)
+}
+
+// EventsAfter returns up to limit durable events of projectID on channel
+// with seq > since, in seq order.
+func (db *DB) EventsAfter(ctx context.Context, projectID, channel string, since int64, limit int) ([]flow.Event, error) {
+	cond, args, err := channelFilter(channel)
+	if err != nil {
+		return nil, err
+	}
+	q := "SELECT seq, type, run_id, workflow_id, ts, payload FROM events WHERE project_id = ? AND seq > ? AND " + cond + " ORDER BY seq LIMIT ?"
+	all := append([]any{projectID, since}, args...)
+	all = append(all, limit)
+	rows, err := db.read.QueryContext(ctx, q, all...)
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	defer rows.Close()
+	var out []flow.Event
+	for rows.Next() {
+		ev := flow.Event{ProjectID: projectID}
+		var ts int64
+		var payload []byte
+		if err := rows.Scan(&ev.Seq, &ev.Type, &ev.RunID, &ev.WorkflowID, &ts, &payload); err != nil {
+			return nil, fmt.Errorf("scan event: %w", err)
+		}
+		ev.TS = fromMilli(ts)
+		ev.Payload = payload
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+// SeqRange returns the oldest retained and the latest seq of a project
+// (0, 0 when it has no events). A subscriber whose since is below
+// oldest-1 has missed pruned events and must rebuild from a snapshot.
+func (db *DB) SeqRange(ctx context.Context, projectID string) (oldest, last int64, err error) {
+	err = db.read.QueryRowContext(ctx,
+		"SELECT COALESCE((SELECT MIN(seq) FROM events WHERE project_id = ?), 0), COALESCE((SELECT last_seq FROM projects WHERE id = ?), 0)",
+		projectID, projectID).Scan(&oldest, &last)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read seq range: %w", err)
+	}
+	return oldest, last, nil
+}
+
+// PruneEvents keeps the newest keep events of every project and deletes the
+// rest. Retention is what bounds the database under a steady event stream.
+func (db *DB) PruneEvents(ctx context.Context, keep int64) (int64, error) {
+	var n int64
+	err := db.Write(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`DELETE FROM events WHERE (project_id, seq) IN (
+			   SELECT e.project_id, e.seq FROM events e JOIN projects p ON p.id = e.project_id
+			   WHERE e.seq <= p.last_seq - ?)`, keep)
+		if err != nil {
+			return fmt.Errorf("prune events: %w", err)
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, err
+}
