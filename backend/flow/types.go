@@ -116,3 +116,11 @@ type Tool struct {
 	InputSchema json.RawMessage `json:"inputSchema"`
 	Source      string          `json:"source"`
 }
+
+// Principal is who a verified token speaks for.
+type Principal struct {
+	Subject   string    // the local user
+	SessionID string    // the login session (sid claim); connection caps count per session
+	TokenID   string    // jti
+	ExpiresAt time.Time // exp
+}

@@ -15,6 +15,10 @@ type Call struct {
 	NodeID  string
 	// Params are the node's params with every reference already resolved.
 	Params map[string]any
+	// Env is what expressions may read: {"inputs": run inputs, "nodes":
+	// {nodeId: {"output": ...}} of upstream nodes}. The transform tool
+	// evaluates its expression against it.
+	Env map[string]any
 	// Log streams one line of output ("stdout" or "stderr"). The engine
 	// batches lines into node.log events; it is safe for concurrent use and
 	// never blocks for long.
