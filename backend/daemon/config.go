@@ -1,0 +1,137 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+)
+
+// Config is everything needed to boot a daemon. The zero value plus a
+// DataDir is a working headless server on 127.0.0.1:7420.
+type Config struct {
+	// Addr is the listen address. Default "127.0.0.1:7420"; port 0 picks a
+	// free port. A non-loopback host needs AllowRemote.
+	Addr string
+	// AllowRemote permits a non-loopback Addr and turns off the loopback
+	// Host check (the user accepts DNS-rebinding exposure explicitly).
+	AllowRemote bool
+	// DataDir holds flowweaver.db and jwt.key. Required (see DefaultDataDir).
+	DataDir string
+	// Workers is the size of the run worker pool. Default 4: runs are
+	// mostly waiting on processes and I/O, so more workers than cores pays.
+	Workers int
+	// DevOrigins are extra browser origins allowed on /api and /ws, such as
+	// the Vite dev server (http://localhost:5173).
+	DevOrigins []string
+	// DesktopOrigins are the webview origins of the desktop app. Default
+	// wails://wails (Linux, macOS) and http://wails.localhost (Windows).
+	DesktopOrigins []string
+	// TokenTTL is the lifetime of issued tokens. Default 1h.
+	TokenTTL time.Duration
+	// EventRetention is how many events per project the log keeps for
+	// replay. Default 100,000; older ones are pruned every minute.
+	EventRetention int64
+	// ShutdownGrace is how long Stop lets running jobs finish before it
+	// hands them back to the queue. Default 5s.
+	ShutdownGrace time.Duration
+	// MaxConnsPerSession caps WebSocket connections per login session.
+	// Default 16.
+	MaxConnsPerSession int
+	// UI is the built frontend; nil serves a notice page.
+	UI fs.FS
+	// Version is reported by /api/health.
+	Version string
+	// Logger receives structured logs. Default: text to stderr.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:7420"
+	}
+	if c.Workers <= 0 {
+		c.Workers = 4
+	}
+	if c.DesktopOrigins == nil {
+		c.DesktopOrigins = []string{"wails://wails", "http://wails.localhost"}
+	}
+	if c.TokenTTL <= 0 {
+		c.TokenTTL = time.Hour
+	}
+	if c.EventRetention <= 0 {
+		c.EventRetention = 100_000
+	}
+	if c.ShutdownGrace <= 0 {
+		c.ShutdownGrace = 5 * time.Second
+	}
+	if c.MaxConnsPerSession <= 0 {
+		c.MaxConnsPerSession = 16
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return c
+}
+
+// validate names the first bad field.
+func (c Config) validate() error {
+	if c.DataDir == "" {
+		return errors.New("config: DataDir is required")
+	}
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return fmt.Errorf("config: Addr %q: %w", c.Addr, err)
+	}
+	if !c.AllowRemote && !IsLoopback(host) {
+		return fmt.Errorf("config: Addr %q is not a loopback address; Flow Weaver runs shell commands for its user, so listening on the network needs --allow-remote", c.Addr)
+	}
+	return nil
+}
+
+// IsLoopback reports whether host is a loopback IP or "localhost".
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// DefaultDataDir is $FLOWWEAVER_DATA_DIR, else the OS user data dir:
+// $XDG_DATA_HOME/flowweaver (default ~/.local/share/flowweaver) on Linux,
+// ~/Library/Application Support/flowweaver on macOS, %LocalAppData% on
+// Windows.
+func DefaultDataDir() (string, error) {
+	if d := os.Getenv("FLOWWEAVER_DATA_DIR"); d != "" {
+		return d, nil
+	}
+	switch runtime.GOOS {
+	case "windows":
+		if d := os.Getenv("LocalAppData"); d != "" {
+			return filepath.Join(d, "flowweaver"), nil
+		}
+	case "darwin":
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join(home, "Library", "Application Support", "flowweaver"), nil
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "flowweaver"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("find data dir: %w", err)
+	}
+	return filepath.Join(home, ".local", "share", "flowweaver"), nil
+}

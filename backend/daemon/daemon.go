@@ -1,0 +1,185 @@
+// Package daemon is the composition root: it builds every backend part
+// from a Config, wires them together and owns their lifecycle. The
+// headless command, the desktop app and the end-to-end tests all boot the
+// same Daemon.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/flowweaver/flowweaver/backend/auth"
+	"github.com/flowweaver/flowweaver/backend/flow"
+	"github.com/flowweaver/flowweaver/backend/httpapi"
+	"github.com/flowweaver/flowweaver/backend/store"
+)
+
+// Daemon is a running Flow Weaver backend.
+type Daemon struct {
+	cfg  Config
+	log  *slog.Logger
+	db   *store.DB
+	auth *auth.Authority
+	api  *httpapi.Server
+
+	ln     net.Listener
+	srv    *http.Server
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// New opens the data dir (creating it 0700), the JWT key and the database.
+// It does not listen yet; Start does.
+func New(ctx context.Context, cfg Config) (*Daemon, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	key, err := auth.LoadKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	authority, err := auth.New(key, auth.Options{})
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(ctx, filepath.Join(cfg.DataDir, "flowweaver.db"), store.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, db: db, auth: authority}
+	if err := d.wire(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// wire builds the services and the HTTP server around the store.
+func (d *Daemon) wire(ctx context.Context) error {
+	origins := append(append([]string{}, d.cfg.DesktopOrigins...), d.cfg.DevOrigins...)
+	d.api = httpapi.New(httpapi.Config{
+		Store:          d.db,
+		Auth:           d.auth,
+		UI:             d.cfg.UI,
+		Version:        d.cfg.Version,
+		TokenTTL:       d.cfg.TokenTTL,
+		AllowedOrigins: origins,
+		AllowRemote:    d.cfg.AllowRemote,
+		Logger:         d.log,
+	})
+	return nil
+}
+
+// Start listens on cfg.Addr and serves until Stop.
+func (d *Daemon) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", d.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", d.cfg.Addr, err)
+	}
+	d.ln = ln
+	d.srv = &http.Server{
+		Handler:           d.api,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+	}
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	d.cancel = cancel
+	d.wg.Add(2)
+	go func() {
+		defer d.wg.Done()
+		if err := d.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("http server stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer d.wg.Done()
+		d.housekeeping(bg)
+	}()
+	return nil
+}
+
+// housekeeping prunes the event log to its retention and checkpoints the
+// WAL once a minute, so neither grows without bound under steady load.
+func (d *Daemon) housekeeping(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := d.db.PruneEvents(ctx, d.cfg.EventRetention); err != nil {
+				d.log.Warn("prune events", "err", err)
+			} else if n > 0 {
+				d.log.Debug("pruned events", "count", n)
+			}
+			if err := d.db.Checkpoint(ctx); err != nil {
+				d.log.Warn("checkpoint", "err", err)
+			}
+		}
+	}
+}
+
+// URL is the base URL clients use, e.g. http://127.0.0.1:7420.
+func (d *Daemon) URL() string {
+	if d.ln == nil {
+		return ""
+	}
+	return "http://" + d.ln.Addr().String()
+}
+
+// LoginURL returns the URL with a fresh one-time login code in its
+// fragment (fragments are not sent to servers or logged by proxies).
+func (d *Daemon) LoginURL() string { return d.URL() + "/#code=" + d.auth.NewLoginCode() }
+
+// Token issues a token for a new session, valid for ttl.
+func (d *Daemon) Token(ttl time.Duration) (string, time.Time, error) { return d.auth.Issue(ttl) }
+
+// Handler returns the daemon's HTTP handler (for tests with httptest).
+func (d *Daemon) Handler() http.Handler { return d.api }
+
+// Store returns the database, for tests and tools that inspect it.
+func (d *Daemon) Store() *store.DB { return d.db }
+
+// Stop shuts down gracefully: stop accepting, close sockets with 1001,
+// hand running jobs back or let them finish within ShutdownGrace, close
+// the database. It is idempotent.
+func (d *Daemon) Stop(ctx context.Context) error {
+	d.stopOnce.Do(func() {
+		var errs []error
+		if d.srv != nil {
+			sctx, cancel := context.WithTimeout(ctx, d.cfg.ShutdownGrace)
+			if err := d.srv.Shutdown(sctx); err != nil {
+				errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+			}
+			cancel()
+		}
+		if d.cancel != nil {
+			d.cancel()
+		}
+		d.wg.Wait()
+		if err := d.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close database: %w", err))
+		}
+		d.stopErr = errors.Join(errs...)
+	})
+	return d.stopErr
+}
+
+var _ = flow.ENOTFOUND

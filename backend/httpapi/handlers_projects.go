@@ -1,0 +1,246 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/flowweaver/flowweaver/backend/flow"
+)
+
+// projectView is a project as the API shows it.
+type projectView struct {
+	flow.Project
+	ActiveRuns int `json:"activeRuns"`
+}
+
+func (s *Server) view(r *http.Request, p flow.Project) projectView {
+	v := projectView{Project: p}
+	if s.cfg.Runs != nil {
+		if runs, err := s.cfg.Runs.ActiveRuns(r.Context(), p.ID); err == nil {
+			v.ActiveRuns = len(runs)
+		}
+	}
+	return v
+}
+
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) {
+	ps, err := s.cfg.Store.Projects(r.Context())
+	if err != nil {
+		writeError(w, r, err, s.cfg.Logger)
+		return
+	}
+	out := make([]projectView, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, s.view(r, p))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"projects": out})
+}
+
+// project loads the {id} path value's project or writes a 404.
+func (s *Server) project(w http.ResponseWriter, r *http.Request) (*flow.Project, bool) {
+	p, err := s.cfg.Store.Project(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, err, s.cfg.Logger)
+		return nil, false
+	}
+	return p, true
+}
+
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request) {
+	if p, ok := s.project(w, r); ok {
+		writeJSON(w, http.StatusOK, s.view(r, *p))
+	}
+}
+
+// createProject opens a folder as a project. The path must be an absolute,
+// existing directory; it is stored resolved (symlinks followed) so one
+// folder cannot be opened twice under two names. Opening a folder that is
+// already a project returns that project (200) instead of an error, which
+// is what "open folder" means to a user.
+func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name string `json:"name"`
+		Path string `json:"path"`
+	}
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		writeError(w, r, err, s.cfg.Logger)
+		return
+	}
+	path, err := checkProjectPath(req.Path)
+	if err != nil {
+		writeError(w, r, err, s.cfg.Logger)
+		return
+	}
+	name := strings.TrimSpace(req.Name)
+	if name == "" {
+		name = filepath.Base(path)
+	}
+	if utf8.RuneCountInString(name) > 200 || strings.ContainsAny(name, "\x00\n\r") {
+		writeError(w, r, flow.Errorf(flow.EINVALID, "name must be one line of at most 200 characters"), s.cfg.Logger)
+		return
+	}
+	if existing, err := s.cfg.Store.ProjectByPath(r.Context(), path); err == nil {
+		writeJSON(w, http.StatusOK, s.view(r, *existing))
+		return
+	}
+	p := &flow.Project{ID: newID("p"), Name: name, Path: path}
+	if err := s.cfg.Store.CreateProject(r.Context(), p); err != nil {
+		writeError(w, r, err, s.cfg.Logger)
+		return
+	}
+	if s.cfg.ProjectOpened != nil {
+		s.cfg.ProjectOpened(*p)
+	}
+	w.Header().Set("Location", "/api/projects/"+p.ID)
+	writeJSON(w, http.StatusCreated, s.view(r, *p))
+}
+
+func checkProjectPath(raw string) (string, error) {
+	if raw == "" {
+		return "", flow.Errorf(flow.EINVALID, "path is required")
+	}
+	if strings.ContainsRune(raw, 0) {
+		return "", flow.Errorf(flow.EINVALID, "path contains a NUL byte")
+	}
+	if !filepath.IsAbs(raw) {
+		return "", flow.Errorf(flow.EINVALID, "path must be absolute: %q", raw)
+	}
+	resolved, err := filepath.EvalSymlinks(filepath.Clean(raw))
+	if err != nil {
+		return "", flow.Errorf(flow.EINVALID, "path %q does not exist", raw)
+	}
+	st, err := os.Stat(resolved)
+	if err != nil || !st.IsDir() {
+		return "", flow.Errorf(flow.EINVALID, "path %q is not a directory", raw)
+	}
+	return resolved, nil
+}
+
+func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := s.cfg.Store.DeleteProject(r.Context(), id); err != nil {
+		writeError(w, r, err, s.cfg.Logger)
+		return
+	}
+	if s.cfg.ProjectDeleted != nil {
+		s.cfg.ProjectDeleted(id)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) listTools(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.project(w, r)
+	if !ok {
+		return
+	}
+	if s.cfg.Tools == nil {
+		writeError(w, r, flow.Errorf(flow.EUNAVAILABLE, "tools are not available"), s.cfg.Logger)
+		return
+	}
+	ts, err := s.cfg.Tools.ListTools(r.Context(), p.ID)
+	if err != nil {
+		writeError(w, r, err, s.cfg.Logger)
+		return
+	}
+	if ts == nil {
+		ts = []flow.Tool{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tools": ts})
+}
+
+var notificationLevels = map[string]bool{"info": true, "success": true, "warning": true, "error": true}
+
+// notify records a durable notification on project:<id>, so scripts and CI
+// hooks can tell the user's tab something.
+func (s *Server) notify(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.project(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Level   string          `json:"level"`
+		Message string          `json:"message"`
+		Data    json.RawMessage `json:"data,omitempty"`
+	}
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		writeError(w, r, err, s.cfg.Logger)
+		return
+	}
+	var problems []string
+	if req.Level == "" {
+		req.Level = "info"
+	}
+	if !notificationLevels[req.Level] {
+		problems = append(problems, "level must be one of info, success, warning, error")
+	}
+	if strings.TrimSpace(req.Message) == "" || len(req.Message) > 4096 {
+		problems = append(problems, "message must be 1 to 4096 bytes")
+	}
+	if len(req.Data) > 0 && req.Data[0] != '{' && string(req.Data) != "null" {
+		problems = append(problems, "data must be an object")
+	}
+	if len(problems) > 0 {
+		writeError(w, r, flow.Errorf(flow.EINVALID, "%s", strings.Join(problems, "; ")), s.cfg.Logger)
+		return
+	}
+	payload := map[string]any{"level": req.Level, "message": req.Message}
+	if len(req.Data) > 0 && string(req.Data) != "null" {
+		payload["data"] = req.Data
+	}
+	ev := flow.NewEvent(p.ID, flow.EventNotification, "", "", payload)
+	if err := s.cfg.Store.AppendEvent(r.Context(), &ev); err != nil {
+		writeError(w, r, err, s.cfg.Logger)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]int64{"seq": ev.Seq})
+}
+
+// listEvents reads a channel's durable history: the REST twin of subscribe
+// with since, for scripts and debugging.
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.project(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	channel := q.Get("channel")
+	if channel == "" {
+		channel = "project:" + p.ID
+	}
+	kind, id := flow.SplitChannel(channel)
+	if (kind == flow.ChannelProject || kind == flow.ChannelTools) && id != p.ID {
+		writeError(w, r, flow.Errorf(flow.EFORBIDDEN, "channel %q is not available", channel), s.cfg.Logger)
+		return
+	}
+	since, _ := strconv.ParseInt(q.Get("since"), 10, 64)
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	evs, err := s.cfg.Store.EventsAfter(r.Context(), p.ID, channel, since, limit)
+	if err != nil {
+		writeError(w, r, flow.Errorf(flow.EINVALID, "%v", err), s.cfg.Logger)
+		return
+	}
+	if evs == nil {
+		evs = []flow.Event{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": evs})
+}
+
+// newID returns prefix + "_" + 12 random base32 characters.
+func newID(prefix string) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+	b := make([]byte, 12)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return prefix + "_" + string(b)
+}

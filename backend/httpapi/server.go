@@ -1,0 +1,124 @@
+// Package httpapi is Flow Weaver's HTTP surface: the REST API, the guards
+// every request passes (Host, Origin, bearer token), JSON errors, the /ws
+// mount point and the embedded UI.
+package httpapi
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/flowweaver/flowweaver/backend/flow"
+	"github.com/flowweaver/flowweaver/backend/store"
+)
+
+// Authority is what the API needs of the auth package.
+type Authority interface {
+	Verify(token string) (*flow.Principal, error)
+	Login(code string, ttl time.Duration) (string, time.Time, error)
+	Refresh(token string, ttl time.Duration) (string, time.Time, error)
+}
+
+// Config holds the server's collaborators. Optional ones may be nil; their
+// routes then answer 503 so a partial daemon still serves the rest.
+type Config struct {
+	Store     *store.DB
+	Auth      Authority
+	Runs      flow.Runs
+	Workflows flow.Workflows
+	Tools     flow.ToolCatalog
+	// WS serves GET /ws (the hub). It runs after the Host and Origin guards.
+	WS http.Handler
+	// QueueStats feeds GET /api/queue.
+	QueueStats func(ctx context.Context) (any, error)
+	// Connections feeds GET /api/connections.
+	Connections func() (total int, perProject map[string]int)
+	// ProjectOpened/ProjectDeleted let the daemon start and release
+	// per-project resources (watchers, MCP servers, sockets).
+	ProjectOpened  func(p flow.Project)
+	ProjectDeleted func(id string)
+	// UI is the built frontend; nil serves a short notice instead.
+	UI fs.FS
+	// Version is reported by /api/health.
+	Version string
+	// TokenTTL is the lifetime of tokens from login and refresh.
+	TokenTTL time.Duration
+	// AllowedOrigins are origins besides the server's own that may call
+	// the API and open sockets: the desktop webview and --dev origins.
+	AllowedOrigins []string
+	// AllowRemote disables the loopback Host check (--allow-remote).
+	AllowRemote bool
+	// MaxBodyBytes bounds request bodies; default 4 MiB.
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+}
+
+// Server is the HTTP handler of the daemon.
+type Server struct {
+	cfg     Config
+	mux     *http.ServeMux
+	handler http.Handler
+}
+
+// New builds the server and its routes.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = time.Hour
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 4 << 20
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	s.routes()
+	s.handler = s.guard(s.mux)
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /api/health", s.health)
+	m.HandleFunc("POST /api/auth/login", s.login)
+	m.Handle("POST /api/auth/refresh", s.authed(s.refresh))
+
+	m.Handle("GET /api/projects", s.authed(s.listProjects))
+	m.Handle("POST /api/projects", s.authed(s.createProject))
+	m.Handle("GET /api/projects/{id}", s.authed(s.getProject))
+	m.Handle("DELETE /api/projects/{id}", s.authed(s.deleteProject))
+	m.Handle("GET /api/projects/{id}/tools", s.authed(s.listTools))
+	m.Handle("POST /api/projects/{id}/notifications", s.authed(s.notify))
+	m.Handle("GET /api/projects/{id}/events", s.authed(s.listEvents))
+
+	m.Handle("GET /api/projects/{id}/workflows", s.authed(s.listWorkflows))
+	m.Handle("GET /api/projects/{id}/workflows/{wid}", s.authed(s.getWorkflow))
+	m.Handle("PUT /api/projects/{id}/workflows/{wid}", s.authed(s.putWorkflow))
+	m.Handle("DELETE /api/projects/{id}/workflows/{wid}", s.authed(s.deleteWorkflow))
+
+	m.Handle("POST /api/projects/{id}/workflows/{wid}/runs", s.authed(s.startRun))
+	m.Handle("GET /api/projects/{id}/runs", s.authed(s.listRuns))
+	m.Handle("GET /api/runs/{runId}", s.authed(s.getRun))
+	m.Handle("POST /api/runs/{runId}/cancel", s.authed(s.cancelRun))
+
+	m.Handle("GET /api/queue", s.authed(s.queue))
+	m.Handle("GET /api/connections", s.authed(s.connections))
+	m.Handle("GET /api/workspace", s.authed(s.getWorkspace))
+	m.Handle("PUT /api/workspace", s.authed(s.putWorkspace))
+
+	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, flow.Errorf(flow.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path), s.cfg.Logger)
+	})
+	if s.cfg.WS != nil {
+		m.Handle("GET /ws", s.cfg.WS)
+	}
+	m.Handle("/", s.ui())
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.cfg.Version})
+}
