@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the browser and desktop tests need, once.
+# Chromium for Playwright, Xvfb/xdotool/imagemagick for the desktop window,
+# GTK and WebKitGTK headers for the Wails build.
+set -euo pipefail
+pkgs=(chromium xvfb xauth imagemagick xdotool libgtk-3-dev libwebkit2gtk-4.1-dev pkg-config)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system-deps: all present"
+  exit 0
+fi
+echo "system-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

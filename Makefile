@@ -1,0 +1,51 @@
+# Flow Weaver build and test entry points. `make run` and `make test` are the
+# two commands the README opens with; both set up what they need.
+GO       ?= go
+BIN      := build/bin/flowweaver
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+ARGS     ?=
+
+.PHONY: run build frontend frontend-deps system-deps test test-go test-fuzz test-frontend test-e2e bench
+
+## run: build the UI and the binary, then serve headless on http://127.0.0.1:7420
+run: build
+	./$(BIN) serve $(ARGS)
+
+## build: the headless binary (static, no cgo) with the UI embedded
+build: frontend
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
+
+frontend-deps:
+	cd frontend && npm ci --no-audit --no-fund
+
+frontend: frontend-deps
+	cd frontend && npm run build
+
+## system-deps: Debian packages the browser and desktop tests need
+system-deps:
+	bash .ci/system-deps.sh
+
+## test: every test: Go (vet, unit, race, fuzz smoke), frontend unit, browser e2e, desktop under Xvfb
+test: system-deps test-go test-fuzz test-frontend test-e2e test-desktop
+
+test-go: frontend
+	$(GO) vet ./...
+	CGO_ENABLED=0 $(GO) test -count=1 ./...
+	$(GO) test -race -count=1 ./backend/...
+
+test-fuzz:
+	bash .ci/fuzz.sh
+
+test-frontend: frontend-deps
+	cd frontend && npm test
+
+test-e2e: build
+	bash .ci/e2e.sh
+
+## bench: the benchmarks quoted in docs/benchmarks.md
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./backend/...
+
+test-desktop:
+	@if [ -x .ci/desktop-test.sh ]; then bash .ci/desktop-test.sh; else echo "desktop: no test yet"; fi
