@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// WorkflowEntry is the index row of one workflow file (package workflow owns
+// the files; this row holds the version counter and what the file looked
+// like when the server last saw it).
+type WorkflowEntry struct {
+	ProjectID string
+	ID        string
+	Version   int64
+	Hash      string // hex SHA-256 of the file bytes; "" when deleted
+	MtimeNs   int64
+	Size      int64
+	Deleted   bool
+	UpdatedAt time.Time
+}
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+const workflowCols = "project_id, id, version, hash, mtime_ns, size, deleted, updated_at"
+
+func scanWorkflowEntry(r rowScanner) (WorkflowEntry, error) {
+	var e WorkflowEntry
+	var deleted, updated int64
+	if err := r.Scan(&e.ProjectID, &e.ID, &e.Version, &e.Hash, &e.MtimeNs, &e.Size, &deleted, &updated); err != nil {
+		return WorkflowEntry{}, err
+	}
+	e.Deleted = deleted != 0
+	e.UpdatedAt = fromMilli(updated)
+	return e, nil
+}
+
+// WorkflowEntry reads one index row; ok is false when there is none.
+func (db *DB) WorkflowEntry(ctx context.Context, projectID, id string) (e WorkflowEntry, ok bool, err error) {
+	return workflowEntry(ctx, db.read, projectID, id)
+}
+
+// WorkflowEntry reads one index row inside the write transaction.
+func (tx *Tx) WorkflowEntry(ctx context.Context, projectID, id string) (e WorkflowEntry, ok bool, err error) {
+	return workflowEntry(ctx, tx.Tx, projectID, id)
+}
+
+type queryRower interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func workflowEntry(ctx context.Context, q queryRower, projectID, id string) (WorkflowEntry, bool, error) {
+	e, err := scanWorkflowEntry(q.QueryRowContext(ctx,
+		"SELECT "+workflowCols+" FROM workflows WHERE project_id = ? AND id = ?", projectID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return WorkflowEntry{}, false, nil
+	}
+	if err != nil {
+		return WorkflowEntry{}, false, fmt.Errorf("read workflow entry: %w", err)
+	}
+	return e, true, nil
+}
+
+// WorkflowEntries lists the index rows of a project (deleted ones included),
+// ordered by id.
+func (db *DB) WorkflowEntries(ctx context.Context, projectID string) ([]WorkflowEntry, error) {
+	rows, err := db.read.QueryContext(ctx,
+		"SELECT "+workflowCols+" FROM workflows WHERE project_id = ? ORDER BY id", projectID)
+	if err != nil {
+		return nil, fmt.Errorf("list workflow entries: %w", err)
+	}
+	defer rows.Close()
+	var out []WorkflowEntry
+	for rows.Next() {
+		e, err := scanWorkflowEntry(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan workflow entry: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// PutWorkflowEntry inserts or replaces an index row. UpdatedAt is set to
+// the transaction's clock.
+func (tx *Tx) PutWorkflowEntry(ctx context.Context, e *WorkflowEntry) error {
+	e.UpdatedAt = tx.now
+	deleted := 0
+	if e.Deleted {
+		deleted = 1
+	}
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO workflows(`+workflowCols+`) VALUES (?,?,?,?,?,?,?,?)
+		 ON CONFLICT(project_id, id) DO UPDATE SET version = excluded.version, hash = excluded.hash,
+		   mtime_ns = excluded.mtime_ns, size = excluded.size, deleted = excluded.deleted, updated_at = excluded.updated_at`,
+		e.ProjectID, e.ID, e.Version, e.Hash, e.MtimeNs, e.Size, deleted, unixMilli(tx.now))
+	if err != nil {
+		return fmt.Errorf("put workflow entry: %w", err)
+	}
+	return nil
+}
