@@ -1,0 +1,364 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/flowweaver/flowweaver/backend/flow"
+)
+
+// conn is one WebSocket connection. Its handler goroutine (readLoop) reads
+// frames and serves commands one at a time; its writer goroutine
+// (writeLoop) owns every data write. Nothing else writes data frames.
+type conn struct {
+	h         *Hub
+	id        string
+	projectID string
+	subject   string
+	session   string // key of Hub.sessions
+	ws        *websocket.Conn
+	bc        *batchConn
+
+	ctx    context.Context // canceled when the connection starts closing
+	cancel context.CancelFunc
+
+	notify     chan struct{} // cap 1: queue not empty, or closing
+	space      chan struct{} // cap 1: the writer took the queue
+	done       chan struct{} // closed when the connection starts closing
+	writerDone chan struct{}
+	pinging    atomic.Bool
+	pingWG     sync.WaitGroup
+
+	mu          sync.Mutex // guards the fields below and subscription state
+	queue       [][]byte
+	closing     bool
+	closeCode   websocket.StatusCode
+	closeReason string
+	exp         time.Time
+	expTimer    *time.Timer
+
+	// Owned by the reader goroutine (and unregister once it has exited).
+	subs     map[string]*subscription
+	bad      int
+	badStart time.Time
+
+	spare [][]byte // owned by the writer goroutine
+}
+
+// subscription is one joined channel of a connection. While buffering (the
+// replay of a subscribe is running) live events are parked in buf; goLive
+// moves the ones the replay did not cover to the queue.
+type subscription struct {
+	c       *conn
+	channel string
+
+	// guarded by c.mu
+	buffering bool
+	buf       []queued
+	removed   bool
+}
+
+type queued struct {
+	seq  int64
+	data []byte
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// deliver hands one encoded live event to a subscription. It never blocks.
+func (c *conn) deliver(s *subscription, data []byte, seq int64) {
+	c.mu.Lock()
+	if c.closing || s.removed {
+		c.mu.Unlock()
+		return
+	}
+	if s.buffering {
+		if len(s.buf) >= 4*c.h.cfg.OutboundQueue {
+			c.closeLocked(CloseSlowConsumer, "slow consumer")
+		} else {
+			s.buf = append(s.buf, queued{seq, data})
+		}
+		c.mu.Unlock()
+		return
+	}
+	if len(c.queue) >= c.h.cfg.OutboundQueue {
+		c.closeLocked(CloseSlowConsumer, "slow consumer")
+		c.mu.Unlock()
+		return
+	}
+	c.queue = append(c.queue, data)
+	c.mu.Unlock()
+	signal(c.notify)
+}
+
+// send queues a reply frame; like a live event it counts against the queue.
+func (c *conn) send(data []byte) {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return
+	}
+	if len(c.queue) >= c.h.cfg.OutboundQueue {
+		c.closeLocked(CloseSlowConsumer, "slow consumer")
+		c.mu.Unlock()
+		return
+	}
+	c.queue = append(c.queue, data)
+	c.mu.Unlock()
+	signal(c.notify)
+}
+
+var errConnClosing = errors.New("connection is closing")
+
+// sendWait queues a replayed frame, waiting for room instead of evicting:
+// replay volume is the client's own request, not a sign of slowness.
+func (c *conn) sendWait(data []byte) error {
+	for {
+		c.mu.Lock()
+		if c.closing {
+			c.mu.Unlock()
+			return errConnClosing
+		}
+		if len(c.queue) < c.h.cfg.OutboundQueue {
+			c.queue = append(c.queue, data)
+			c.mu.Unlock()
+			signal(c.notify)
+			return nil
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.space:
+		case <-c.done:
+		}
+	}
+}
+
+// goLive ends a subscription's buffering: buffered events the replay
+// already sent (seq <= replayed) are dropped, the rest are queued in order.
+func (c *conn) goLive(s *subscription, replayed int64) {
+	c.mu.Lock()
+	if !c.closing && !s.removed {
+		for _, q := range s.buf {
+			if q.seq != 0 && q.seq <= replayed {
+				continue
+			}
+			c.queue = append(c.queue, q.data)
+		}
+	}
+	s.buf = nil
+	s.buffering = false
+	c.mu.Unlock()
+	signal(c.notify)
+}
+
+// shutdown starts closing the connection with code; the writer sends the
+// close frame after what is queued (a slow consumer's queue is dropped).
+// Only the first call counts.
+func (c *conn) shutdown(code websocket.StatusCode, reason string) {
+	c.mu.Lock()
+	c.closeLocked(code, reason)
+	c.mu.Unlock()
+}
+
+func (c *conn) closeLocked(code websocket.StatusCode, reason string) {
+	if c.closing {
+		return
+	}
+	c.closing = true
+	c.closeCode = code
+	c.closeReason = reason
+	if code == CloseSlowConsumer {
+		c.queue = nil
+		c.h.evictions.Add(1)
+	}
+	if c.expTimer != nil {
+		c.expTimer.Stop()
+	}
+	c.cancel()
+	close(c.done)
+}
+
+// kill tears the socket down without a handshake (Shutdown past its
+// deadline). Closing the raw connection unblocks every read and write.
+func (c *conn) kill() {
+	c.shutdown(websocket.StatusGoingAway, "server shutting down")
+	_ = c.bc.Conn.Close()
+}
+
+// writeLoop drains the queue in batches and sends heartbeats. It is the
+// only goroutine that writes data frames, and the one that sends the close
+// frame.
+func (c *conn) writeLoop() {
+	defer close(c.writerDone)
+	tick := time.NewTicker(c.h.cfg.HeartbeatInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.notify:
+		case <-c.done:
+		case <-tick.C:
+			c.ping()
+			continue
+		}
+		c.mu.Lock()
+		batch := c.queue
+		c.queue = c.spare[:0]
+		c.spare = nil
+		closing, code, reason := c.closing, c.closeCode, c.closeReason
+		c.mu.Unlock()
+		signal(c.space)
+		if len(batch) > 0 {
+			if err := c.writeBatch(batch); err != nil {
+				c.shutdown(websocket.StatusAbnormalClosure, "write failed")
+				_ = c.ws.CloseNow()
+				return
+			}
+			clear(batch)
+			if cap(batch) <= 256 {
+				c.spare = batch[:0]
+			}
+		}
+		if closing {
+			_ = c.ws.Close(code, reason)
+			return
+		}
+	}
+}
+
+// writeBatch writes the frames as separate messages but, through
+// batchConn, with one socket write for the whole batch.
+func (c *conn) writeBatch(batch [][]byte) error {
+	c.bc.begin()
+	for _, f := range batch {
+		// A context without Done: coder/websocket then arms no timer per
+		// message; batchConn's write deadline bounds the real write.
+		if err := c.ws.Write(context.Background(), websocket.MessageText, f); err != nil {
+			_ = c.bc.flush()
+			return err
+		}
+	}
+	return c.bc.flush()
+}
+
+// ping sends one heartbeat on a short-lived goroutine (Ping waits for the
+// pong, which the reader goroutine receives). No pong within two periods
+// closes the connection.
+func (c *conn) ping() {
+	if !c.pinging.CompareAndSwap(false, true) {
+		return
+	}
+	c.pingWG.Add(1)
+	go func() {
+		defer c.pingWG.Done()
+		defer c.pinging.Store(false)
+		ctx, cancel := context.WithTimeout(c.ctx, 2*c.h.cfg.HeartbeatInterval)
+		defer cancel()
+		if err := c.ws.Ping(ctx); err != nil && c.ctx.Err() == nil {
+			c.shutdown(websocket.StatusPolicyViolation, "no pong")
+		}
+	}()
+}
+
+// armExpiry closes the connection with 4001 when the token expires, unless
+// auth.refresh moved c.exp in the meantime.
+func (c *conn) armExpiry(exp time.Time) {
+	if exp.IsZero() {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.exp = exp
+	d := exp.Sub(c.h.cfg.Now())
+	if c.expTimer == nil {
+		c.expTimer = time.AfterFunc(d, c.checkExpiry)
+	} else if !c.closing {
+		c.expTimer.Reset(d)
+	}
+}
+
+func (c *conn) checkExpiry() {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return
+	}
+	if d := c.exp.Sub(c.h.cfg.Now()); d > 0 {
+		c.expTimer.Reset(d)
+		c.mu.Unlock()
+		return
+	}
+	c.closeLocked(CloseTokenExpired, "token expired")
+	c.mu.Unlock()
+}
+
+// readLoop reads client frames until the connection ends. The read context
+// is never canceled: coder/websocket would tear the socket down at once and
+// the writer's close frame would be lost.
+func (c *conn) readLoop() {
+	for {
+		typ, data, err := c.ws.Read(context.Background())
+		if err != nil {
+			// The peer closed (coder/websocket has answered its close frame),
+			// the read limit was hit (1009 already sent) or the socket died.
+			c.shutdown(websocket.StatusNormalClosure, "")
+			return
+		}
+		if typ == websocket.MessageBinary {
+			c.shutdown(websocket.StatusUnsupportedData, "binary frames are not supported")
+			return
+		}
+		c.handle(data)
+		if c.ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// reject answers a bad frame with an error event and counts it; persistent
+// abuse closes the connection with 1008.
+func (c *conn) reject(env envelope, err *flow.Error) {
+	c.send(c.errorFrame(env, err))
+	now := c.h.cfg.Now()
+	if now.Sub(c.badStart) > c.h.cfg.BadFrameWindow {
+		c.badStart, c.bad = now, 0
+	}
+	c.bad++
+	if c.bad > c.h.cfg.BadFrameLimit {
+		c.shutdown(websocket.StatusPolicyViolation, "too many bad frames")
+	}
+}
+
+// errorFrame encodes an error event for env (its channel and ref).
+func (c *conn) errorFrame(env envelope, err error) []byte {
+	return encodeReply(EventError, env.Channel, c.projectID, env.Ref, errorPayload(err))
+}
+
+// errorPayload is the payload of an error event: code and message, plus the
+// structured details a client can act on (conflict: version and workflow;
+// bad_request: problems).
+func errorPayload(err error) map[string]any {
+	p := map[string]any{"code": flow.ErrorCode(err), "message": flow.ErrorMessage(err)}
+	var fe *flow.Error
+	if errors.As(err, &fe) && fe.Details != nil {
+		switch d := fe.Details.(type) {
+		case flow.WorkflowConflict:
+			p["version"], p["workflow"] = d.Version, d.Workflow
+		case *flow.WorkflowConflict:
+			p["version"], p["workflow"] = d.Version, d.Workflow
+		case []flow.Problem:
+			p["problems"] = d
+		default:
+			p["details"] = d
+		}
+	}
+	return p
+}
