@@ -393,7 +393,6 @@ func (r *Registry) sourceFor(name string) (prefixed, bool) {
 	return prefixed{}, false
 }
 
-
 // ctxError wraps a context error into a user-facing error that still
 // satisfies errors.Is(err, context.Canceled / DeadlineExceeded), so the
 // engine can tell a cancel from a timeout from a tool failure.
