@@ -206,7 +206,7 @@ func describeJSONError(data []byte, err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		line, col := lineCol(data, syn.Offset)
+		line, col := lineCol(data, syn.Offset-1) // Offset is just past the bad byte
 		return fmt.Errorf("invalid JSON at line %d, column %d: %s", line, col, syn.Error())
 	case errors.As(err, &typ):
 		line, col := lineCol(data, typ.Offset)
@@ -222,6 +222,9 @@ func describeJSONError(data []byte, err error) error {
 }
 
 func lineCol(data []byte, offset int64) (line, col int) {
+	if offset < 0 {
+		offset = 0
+	}
 	if offset > int64(len(data)) {
 		offset = int64(len(data))
 	}

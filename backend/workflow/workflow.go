@@ -95,6 +95,12 @@ type Service struct {
 	cancel  context.CancelFunc      // of the running watcher, nil when stopped
 	done    chan struct{}           // closed when the watcher exits
 	lastErr map[string]string       // last logged watcher error per project
+
+	// afterFileChange, when set (tests only), runs inside the transaction
+	// right after the file was written or removed; its error makes the
+	// transaction fail there, which is how the tests reach the "file
+	// changed, commit failed" path.
+	afterFileChange func() error
 }
 
 var _ flow.Workflows = (*Service)(nil)
@@ -290,31 +296,37 @@ func (s *Service) refresh(ctx context.Context, projectID string, dir *os.Root, i
 	return cur, m[id], true, nil
 }
 
-// open validates the id, finds the project and opens its workflows
-// directory under the project lock. The id check comes first so a hostile
-// id never reaches the filesystem.
-func (s *Service) open(ctx context.Context, projectID, workflowID string, create bool) (dir *os.Root, unlock func(), err error) {
-	if workflowID != "" && !ValidID(workflowID) {
-		return nil, nil, invalid("workflow id is invalid", []flow.Problem{{Field: "workflowId", Message: "must be 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-'"}})
+// checkID rejects an id that is not [A-Za-z0-9_-]{1,64}. Every entry point
+// calls it first, so a hostile id ("../x", "a/b") never reaches the
+// filesystem.
+func checkID(workflowID string) error {
+	if ValidID(workflowID) {
+		return nil
 	}
+	return invalid("workflow id is invalid", []flow.Problem{{Field: "workflowId", Message: "must be 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-'"}})
+}
+
+// open finds the project and opens its workflows directory under the
+// project lock.
+func (s *Service) open(ctx context.Context, projectID string, create bool) (dir *os.Root, unlock func(), err error) {
 	proj, err := s.db.Project(ctx, projectID)
 	if err != nil {
 		return nil, nil, err
 	}
-	unlock, err = s.lock(ctx, projectID)
+	release, err := s.lock(ctx, projectID)
 	if err != nil {
 		return nil, nil, err
 	}
 	dir, err = openDir(proj.Path, create)
 	if err != nil {
-		unlock()
+		release()
 		return nil, nil, err
 	}
 	return dir, func() {
 		if dir != nil {
 			dir.Close()
 		}
-		unlock()
+		release()
 	}, nil
 }
 
@@ -373,7 +385,7 @@ func (s *Service) Save(ctx context.Context, projectID, workflowID string, wf *fl
 	if int64(len(data)) > s.opts.MaxFileSize {
 		return 0, flow.Errorf(flow.EPAYLOADTOOLARGE, "workflow would be %d bytes, at most %d are allowed", len(data), s.opts.MaxFileSize)
 	}
-	dir, unlock, err := s.open(ctx, projectID, workflowID, true)
+	dir, unlock, err := s.open(ctx, projectID, true)
 	if err != nil {
 		return 0, err
 	}
@@ -407,6 +419,9 @@ func (s *Service) Save(ctx context.Context, projectID, workflowID string, wf *fl
 			}
 			wrote = true
 		}
+		if err := s.hook(); err != nil {
+			return err
+		}
 		ne := store.WorkflowEntry{ProjectID: projectID, ID: workflowID, Version: e.Version + 1,
 			Hash: hash, MtimeNs: st.mtimeNs, Size: st.size}
 		if err := tx.PutWorkflowEntry(ctx, &ne); err != nil {
@@ -427,6 +442,13 @@ func (s *Service) Save(ctx context.Context, projectID, workflowID string, wf *fl
 		return 0, fmt.Errorf("save workflow %s: %w", workflowID, err)
 	}
 	return version, nil
+}
+
+func (s *Service) hook() error {
+	if s.afterFileChange != nil {
+		return s.afterFileChange()
+	}
+	return nil
 }
 
 // restore puts back what was on disk before a write whose transaction did
@@ -473,7 +495,10 @@ type Snapshot struct {
 // invalid (the editor shows them instead of failing). A missing workflow
 // is not_found.
 func (s *Service) Snapshot(ctx context.Context, projectID, workflowID string) (*Snapshot, error) {
-	dir, unlock, err := s.open(ctx, projectID, workflowID, false)
+	if err := checkID(workflowID); err != nil {
+		return nil, err
+	}
+	dir, unlock, err := s.open(ctx, projectID, false)
 	if err != nil {
 		return nil, err
 	}
@@ -539,7 +564,10 @@ func (s *Service) List(ctx context.Context, projectID string) ([]flow.Workflow, 
 // workflow.deleted, all in one transaction; if the transaction fails after
 // the file was removed, the file is put back.
 func (s *Service) Delete(ctx context.Context, projectID, workflowID string) error {
-	dir, unlock, err := s.open(ctx, projectID, workflowID, false)
+	if err := checkID(workflowID); err != nil {
+		return err
+	}
+	dir, unlock, err := s.open(ctx, projectID, false)
 	if err != nil {
 		return err
 	}
@@ -558,6 +586,9 @@ func (s *Service) Delete(ctx context.Context, projectID, workflowID string) erro
 			return err
 		}
 		removed = true
+		if err := s.hook(); err != nil {
+			return err
+		}
 		ne := store.WorkflowEntry{ProjectID: projectID, ID: workflowID, Version: e.Version + 1, Deleted: true}
 		if err := tx.PutWorkflowEntry(ctx, &ne); err != nil {
 			return err
@@ -596,7 +627,7 @@ func (s *Service) Sync(ctx context.Context, projectID string) error {
 // whose stat changed. It returns the existing files (read ones only when
 // not full) ordered by id.
 func (s *Service) sync(ctx context.Context, projectID string, full bool) ([]fileState, error) {
-	dir, unlock, err := s.open(ctx, projectID, "", false)
+	dir, unlock, err := s.open(ctx, projectID, false)
 	if err != nil {
 		return nil, err
 	}
