@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -113,9 +114,23 @@ type Registry struct {
 	opts Options
 
 	mu       sync.RWMutex
-	builtins map[string]Tool
+	builtins map[string]builtin
 	order    []string // built-in names in catalog order
 	sources  []prefixed
+}
+
+// builtin is a registered tool with its description computed once.
+type builtin struct {
+	tool Tool
+	desc flow.Tool
+}
+
+// describe returns a copy, so a caller editing the schema bytes cannot
+// change the catalog.
+func (b builtin) describe() flow.Tool {
+	d := b.desc
+	d.InputSchema = bytes.Clone(d.InputSchema)
+	return d
 }
 
 type prefixed struct {
@@ -126,7 +141,7 @@ type prefixed struct {
 // NewRegistry returns a registry holding every built-in tool, configured by
 // opts (zero value: documented defaults).
 func NewRegistry(opts Options) *Registry {
-	r := &Registry{opts: opts.withDefaults(), builtins: map[string]Tool{}}
+	r := &Registry{opts: opts.withDefaults(), builtins: map[string]builtin{}}
 	o := r.opts
 	for _, t := range []Tool{
 		&delayTool{after: o.After},
@@ -146,7 +161,8 @@ func NewRegistry(opts Options) *Registry {
 // provides itself). A name that is taken or that starts with a source's
 // prefix is refused.
 func (r *Registry) Add(t Tool) error {
-	name := t.Describe().Name
+	desc := t.Describe()
+	name := desc.Name
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if name == "" {
@@ -160,7 +176,7 @@ func (r *Registry) Add(t Tool) error {
 			return fmt.Errorf("add tool %q: name falls under source prefix %q", name, s.prefix)
 		}
 	}
-	r.builtins[name] = t
+	r.builtins[name] = builtin{tool: t, desc: desc}
 	r.order = append(r.order, name)
 	return nil
 }
@@ -251,7 +267,7 @@ func (r *Registry) ListTools(ctx context.Context, p flow.Project) ([]flow.Tool, 
 	r.mu.RLock()
 	out := make([]flow.Tool, 0, len(r.order)+8)
 	for _, name := range r.order {
-		out = append(out, r.builtins[name].Describe())
+		out = append(out, r.builtins[name].describe())
 	}
 	sources := slices.Clone(r.sources)
 	r.mu.RUnlock()
@@ -284,6 +300,22 @@ func (r *Registry) ListTools(ctx context.Context, p flow.Project) ([]flow.Tool, 
 		return out, &SourceErrors{Failures: fails}
 	}
 	return out, nil
+}
+
+// Catalog is the JSON-ready answer to tools.list and GET
+// /api/projects/{id}/tools: the usable tools, plus the sources that could
+// not list theirs (an extension of PROTOCOL's {"tools": [...]}).
+type Catalog struct {
+	Tools       []flow.Tool     `json:"tools"`
+	Unavailable []SourceFailure `json:"unavailable,omitempty"`
+}
+
+// Catalog lists the project's tools like ListTools, folding source
+// failures into the result so a transport can always answer 200 with the
+// list and show the failures as warnings.
+func (r *Registry) Catalog(ctx context.Context, p flow.Project) Catalog {
+	list, err := r.ListTools(ctx, p)
+	return Catalog{Tools: list, Unavailable: Failures(err)}
 }
 
 // listSource calls one source, turning a panic into an error so a broken
@@ -319,7 +351,7 @@ func (r *Registry) Describe(ctx context.Context, p flow.Project, name string) (f
 	s, hasSrc := r.sourceFor(name)
 	r.mu.RUnlock()
 	if ok {
-		return t.Describe(), nil
+		return t.describe(), nil
 	}
 	if !hasSrc {
 		return flow.Tool{}, flow.Errorf(flow.ENOTFOUND, "unknown tool %q", name)
@@ -348,7 +380,7 @@ func (r *Registry) ParamProblems(name string, params map[string]any) []string {
 	if !ok {
 		return nil
 	}
-	if sp, ok := t.(interface{ spec() spec }); ok {
+	if sp, ok := t.tool.(interface{ spec() spec }); ok {
 		return sp.spec().problems(params, true)
 	}
 	return nil
@@ -378,7 +410,7 @@ func (r *Registry) Run(ctx context.Context, name string, call Call) (out any, er
 		}
 	}()
 	if ok {
-		return t.Run(ctx, call)
+		return t.tool.Run(ctx, call)
 	}
 	return s.src.Run(ctx, name, call)
 }

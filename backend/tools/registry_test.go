@@ -67,6 +67,14 @@ func TestListToolsAndSchemas(t *testing.T) {
 		t.Errorf("failure JSON = %s", b)
 	}
 
+	cat := reg.Catalog(context.Background(), testProject(t))
+	if len(cat.Tools) != len(list) || len(cat.Unavailable) != 3 {
+		t.Errorf("catalog = %d tools, %d unavailable", len(cat.Tools), len(cat.Unavailable))
+	}
+	if b, _ := json.Marshal(reg2Catalog(t)); !strings.HasPrefix(string(b), `{"tools":[{"name":"delay"`) || strings.Contains(string(b), "unavailable") {
+		t.Errorf("catalog JSON = %.80s", b)
+	}
+
 	// Every built-in schema is a draft 2020-12 object schema with a title
 	// and description per property and a required list.
 	for _, tl := range list[:len(builtinNames)] {
@@ -247,4 +255,8 @@ func TestLog(t *testing.T) {
 	if _, err := reg.Run(context.Background(), "log", Call{Params: map[string]any{"message": "x"}}); err != nil {
 		t.Error(err)
 	}
+}
+
+func reg2Catalog(t *testing.T) Catalog {
+	return NewRegistry(Options{}).Catalog(context.Background(), testProject(t))
 }
