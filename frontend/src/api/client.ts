@@ -1,0 +1,169 @@
+import type { Problem, Project, Run, RunPage, RunStatus, Tool, Workflow, Workspace, QueueStats } from './types';
+
+/**
+ * A failed REST call, from the JSON error body `{error, message}` of
+ * PROTOCOL section 3 (plus `problems` on validation errors and `details`).
+ */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly problems: Problem[];
+  readonly details: any;
+  constructor(status: number, code: string, message: string, problems: Problem[] = [], details: any = null) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.problems = problems;
+    this.details = details;
+  }
+}
+
+export interface AuthSource {
+  /** A currently valid token (refreshed first if it is about to expire). */
+  token(): Promise<string>;
+  /** Called once after a 401: refresh and return the new token, or throw. */
+  refresh(): Promise<string>;
+  /** The session is over: the UI shows the login-again screen. */
+  expired(reason: string): void;
+}
+
+export interface ClientOptions {
+  /** '' in the browser (same origin), `http://127.0.0.1:port` on the desktop. */
+  baseUrl: string;
+  auth: AuthSource;
+  fetch?: typeof fetch;
+}
+
+/** Typed wrapper of the REST routes the UI uses. */
+export class Api {
+  private base: string;
+  private auth: AuthSource;
+  private doFetch: typeof fetch;
+
+  constructor(o: ClientOptions) {
+    this.base = o.baseUrl.replace(/\/$/, '');
+    this.auth = o.auth;
+    this.doFetch = o.fetch ?? ((...a) => fetch(...a));
+  }
+
+  async call<T>(method: string, path: string, body?: unknown, retried = false): Promise<T> {
+    const token = await this.auth.token();
+    const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await this.doFetch(this.base + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new ApiError(0, 'network', `cannot reach the Flow Weaver server (${(e as Error).message})`);
+    }
+    if (res.status === 401 && !retried) {
+      try {
+        await this.auth.refresh();
+      } catch {
+        this.auth.expired('your session has expired');
+        throw new ApiError(401, 'unauthorized', 'session expired');
+      }
+      return this.call<T>(method, path, body, true);
+    }
+    if (res.status === 401) {
+      this.auth.expired('the server no longer accepts this session');
+    }
+    return parse<T>(res);
+  }
+
+  // --- projects and workspace ---
+  listProjects() {
+    return this.call<any>('GET', '/api/projects').then((b) => (Array.isArray(b) ? b : (b?.projects ?? [])) as Project[]);
+  }
+  getProject(id: string) {
+    return this.call<Project>('GET', `/api/projects/${enc(id)}`);
+  }
+  createProject(name: string, path: string) {
+    return this.call<Project>('POST', '/api/projects', { name, path });
+  }
+  deleteProject(id: string) {
+    return this.call<void>('DELETE', `/api/projects/${enc(id)}`);
+  }
+  getWorkspace() {
+    return this.call<Workspace>('GET', '/api/workspace');
+  }
+  putWorkspace(w: Workspace) {
+    return this.call<void>('PUT', '/api/workspace', w);
+  }
+
+  // --- tools and workflows ---
+  listTools(projectId: string) {
+    return this.call<{ tools: Tool[] }>('GET', `/api/projects/${enc(projectId)}/tools`).then((b) => b.tools ?? []);
+  }
+  listWorkflows(projectId: string) {
+    return this.call<any>('GET', `/api/projects/${enc(projectId)}/workflows`).then(
+      (b) => (Array.isArray(b) ? b : (b?.workflows ?? [])) as Workflow[],
+    );
+  }
+  getWorkflow(projectId: string, workflowId: string) {
+    return this.call<Workflow>('GET', `/api/projects/${enc(projectId)}/workflows/${enc(workflowId)}`);
+  }
+  putWorkflow(projectId: string, workflowId: string, wf: Workflow) {
+    return this.call<{ version: number }>('PUT', `/api/projects/${enc(projectId)}/workflows/${enc(workflowId)}`, wf);
+  }
+  deleteWorkflow(projectId: string, workflowId: string) {
+    return this.call<void>('DELETE', `/api/projects/${enc(projectId)}/workflows/${enc(workflowId)}`);
+  }
+
+  // --- runs ---
+  startRun(projectId: string, workflowId: string, inputs: Record<string, unknown> = {}) {
+    return this.call<{ runId: string; status: RunStatus }>(
+      'POST',
+      `/api/projects/${enc(projectId)}/workflows/${enc(workflowId)}/runs`,
+      { inputs },
+    );
+  }
+  getRun(runId: string) {
+    return this.call<Run>('GET', `/api/runs/${enc(runId)}`);
+  }
+  cancelRun(runId: string) {
+    return this.call<void>('POST', `/api/runs/${enc(runId)}/cancel`);
+  }
+  listRuns(projectId: string, q: { workflowId?: string; status?: string; limit?: number; cursor?: string } = {}) {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') qs.set(k, String(v));
+    const s = qs.toString();
+    return this.call<RunPage>('GET', `/api/projects/${enc(projectId)}/runs${s ? `?${s}` : ''}`);
+  }
+  queue() {
+    return this.call<QueueStats>('GET', '/api/queue');
+  }
+}
+
+const enc = encodeURIComponent;
+
+/** Parses a response: JSON on 2xx, ApiError from the JSON error body otherwise. */
+export async function parse<T>(res: Response): Promise<T> {
+  const text = await res.text();
+  let body: any = null;
+  if (text) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = null;
+    }
+  }
+  if (res.ok) return body as T;
+  const code = body?.error ?? httpCode(res.status);
+  const message = body?.message ?? (text && !body ? text.slice(0, 200) : `${res.status} ${res.statusText}`);
+  throw new ApiError(res.status, code, message, body?.problems ?? body?.details?.problems ?? [], body?.details ?? body);
+}
+
+function httpCode(status: number): string {
+  if (status === 400) return 'bad_request';
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
+  if (status === 404) return 'not_found';
+  if (status === 409) return 'conflict';
+  return 'internal';
+}

@@ -1,0 +1,160 @@
+// Types mirroring the Go JSON of backend/flow (types.go, event.go, services.go)
+// and PROTOCOL section 5. Keep field names identical to the json tags.
+
+export interface Project {
+  id: string;
+  name: string;
+  path: string;
+  createdAt?: string;
+  /** Extension: queued + running runs, for the background-tab poll. */
+  activeRuns?: number;
+}
+
+export interface Position {
+  x: number;
+  y: number;
+}
+
+export interface RetryPolicy {
+  max: number;
+  backoffMs?: number;
+}
+
+export interface WorkflowNode {
+  id: string;
+  tool: string;
+  label?: string;
+  params?: Record<string, unknown>;
+  retry?: RetryPolicy;
+  timeoutMs?: number;
+  position?: Position;
+}
+
+export interface WorkflowEdge {
+  source: string;
+  target: string;
+}
+
+export interface Workflow {
+  id?: string;
+  name: string;
+  version?: number;
+  nodes: WorkflowNode[];
+  edges: WorkflowEdge[];
+}
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
+export type NodeStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'canceled';
+
+export const terminalRun = (s: RunStatus | undefined) => s === 'succeeded' || s === 'failed' || s === 'canceled';
+
+export interface NodeRun {
+  nodeId: string;
+  status: NodeStatus;
+  attempt?: number;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  output?: unknown;
+  error?: string;
+}
+
+export interface Run {
+  id: string;
+  projectId: string;
+  workflowId: string;
+  status: RunStatus;
+  inputs?: Record<string, unknown>;
+  error?: string;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  nodes?: NodeRun[];
+  workflow?: Workflow;
+}
+
+export interface RunPage {
+  runs: Run[];
+  next?: string;
+}
+
+export interface Tool {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: JSONSchema | null;
+  source: string;
+}
+
+/** The subset of JSON Schema the inspector understands. */
+export interface JSONSchema {
+  type?: string | string[];
+  title?: string;
+  description?: string;
+  properties?: Record<string, JSONSchema>;
+  required?: string[];
+  enum?: unknown[];
+  default?: unknown;
+  items?: JSONSchema;
+  minimum?: number;
+  maximum?: number;
+  format?: string;
+  additionalProperties?: boolean | JSONSchema;
+}
+
+/** One validation problem; node/edge say where on the canvas it belongs. */
+export interface Problem {
+  field: string;
+  node?: string;
+  edge?: number;
+  message: string;
+}
+
+export interface WorkflowConflict {
+  version: number;
+  workflow: Workflow | null;
+}
+
+export interface QueueStats {
+  queued: number;
+  running: number;
+  workers: number;
+  busyWorkers: number;
+  [k: string]: unknown;
+}
+
+export interface Workspace {
+  tabs: string[];
+  active: string | null;
+}
+
+/** Payloads of the durable events (PROTOCOL section 4). */
+export interface RunEventPayload {
+  runId: string;
+  workflowId?: string;
+  status?: RunStatus;
+  error?: string;
+  [k: string]: unknown;
+}
+
+export interface NodeEventPayload {
+  runId: string;
+  nodeId: string;
+  durationMs?: number;
+  output?: unknown;
+  error?: string;
+  attempt?: number;
+}
+
+export interface NodeLogPayload {
+  runId: string;
+  nodeId: string;
+  stream: 'stdout' | 'stderr';
+  lines: string[];
+}
+
+export interface NotificationPayload {
+  level: 'info' | 'success' | 'warning' | 'error' | string;
+  message: string;
+  data?: unknown;
+}

@@ -1,0 +1,79 @@
+import { Handle, Position, type NodeProps } from '@xyflow/react';
+import { memo } from 'react';
+import { useNow, useTab } from '../components/hooks';
+import { formatDuration } from '../components/format';
+import { Icon } from '../components/icons';
+import { useStore } from '../store/store';
+import type { FlowNode } from '../store/graph';
+import { nodeKind, toolShortName } from './registry';
+
+const statusLabel: Record<string, string> = {
+  pending: 'Queued',
+  running: 'Running',
+  succeeded: 'Succeeded',
+  failed: 'Failed',
+  skipped: 'Skipped',
+  canceled: 'Canceled',
+};
+
+/** One workflow node: tool, id, a params summary, its live run status and validation problems. */
+function ToolNodeView({ id, data, selected }: NodeProps<FlowNode>) {
+  const tab = useTab();
+  const state = useStore(tab, (s) => s.nodeStates[id]);
+  const problems = useStore(tab, (s) => s.problems);
+  const mine = problems.filter((p) => p.node === id);
+  const kind = nodeKind(data.tool);
+  const running = state?.status === 'running';
+  const now = useNow(running);
+  const elapsed = running && state?.startedAt ? now - state.startedAt : state?.durationMs;
+  const summary = kind.summary(data.params ?? {});
+  const status = state?.status;
+  return (
+    <div
+      className={`fw-node ${selected ? 'is-selected' : ''} ${status ? `st-${status}` : ''} ${mine.length ? 'has-problem' : ''}`}
+      style={{ ['--accent' as any]: kind.accent }}
+      data-testid={`node-${id}`}
+      data-status={status ?? 'idle'}
+      title={mine.map((p) => p.message).join('\n') || undefined}
+    >
+      <Handle type="target" position={Position.Left} className="fw-handle" />
+      <div className="fw-node-head">
+        <span className="fw-node-icon">{kind.icon}</span>
+        <div className="fw-node-titles">
+          <div className="fw-node-title">{data.label || id}</div>
+          <div className="fw-node-tool">{toolShortName(data.tool)}</div>
+        </div>
+        {status && (
+          <span className={`fw-status-pill st-${status}`} data-testid={`node-status-${id}`}>
+            {running && <span className="fw-spinner" />}
+            {statusLabel[status] ?? status}
+          </span>
+        )}
+      </div>
+      {summary && <div className="fw-node-summary">{summary}</div>}
+      {(elapsed !== undefined || state?.attempt && state.attempt > 1) && status !== 'pending' && (
+        <div className="fw-node-meta" data-testid={`node-elapsed-${id}`}>
+          <Icon.clock size={12} /> {formatDuration(elapsed)}
+          {state?.attempt && state.attempt > 1 ? <span> · attempt {state.attempt}</span> : null}
+        </div>
+      )}
+      {status === 'failed' && state?.error && (
+        <div className="fw-node-error" data-testid={`node-error-${id}`}>
+          {state.error}
+        </div>
+      )}
+      {mine.length > 0 && (
+        <div className="fw-node-problem" data-testid={`node-problem-${id}`}>
+          <Icon.alert size={12} /> {mine[0].message}
+          {mine.length > 1 ? ` (+${mine.length - 1})` : ''}
+        </div>
+      )}
+      <Handle type="source" position={Position.Right} className="fw-handle" />
+    </div>
+  );
+}
+
+export const ToolNode = memo(ToolNodeView);
+
+/** The node registry of React Flow: every node is of type "tool"; its look comes from nodeKind(). */
+export const nodeTypes = { tool: ToolNode };

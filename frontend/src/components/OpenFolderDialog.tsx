@@ -1,0 +1,150 @@
+import { useEffect, useRef, useState } from 'react';
+import { Api, ApiError } from '../api/client';
+import type { Project } from '../api/types';
+import { basename } from './format';
+import { Icon } from './icons';
+
+/** "Open folder": a path field (and the native picker on the desktop), plus known projects. */
+export function OpenFolderDialog({
+  api,
+  pickFolder,
+  onOpen,
+  onClose,
+  openIds,
+}: {
+  api: Api;
+  pickFolder?: () => Promise<string | null>;
+  onOpen: (p: Project) => void;
+  onClose: () => void;
+  openIds: string[];
+}) {
+  const [path, setPath] = useState('');
+  const [name, setName] = useState('');
+  const [nameTouched, setNameTouched] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [known, setKnown] = useState<Project[]>([]);
+  const input = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    input.current?.focus();
+    api.listProjects().then(setKnown, () => undefined);
+  }, [api]);
+
+  useEffect(() => {
+    if (!nameTouched) setName(path.trim() ? basename(path.trim()) : '');
+  }, [path, nameTouched]);
+
+  const submit = async () => {
+    const p = path.trim();
+    if (!p) {
+      setError('Enter the folder’s absolute path.');
+      return;
+    }
+    const existing = known.find((k) => k.path === p);
+    if (existing) {
+      onOpen(existing);
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      onOpen(await api.createProject(name.trim() || basename(p), p));
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const others = known.filter((k) => !openIds.includes(k.id));
+  return (
+    <div className="fw-modal-back" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
+      <div className="fw-modal" role="dialog" aria-label="Open project folder" data-testid="open-dialog" onKeyDown={(e) => e.key === 'Escape' && onClose()}>
+        <div className="fw-modal-head">
+          <Icon.folder size={18} />
+          <span>Open project folder</span>
+          <span className="fw-grow" />
+          <button className="fw-btn ghost xs icon" onClick={onClose} title="Close">
+            <Icon.x size={14} />
+          </button>
+        </div>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void submit();
+          }}
+        >
+          <div className="fw-field">
+            <label className="fw-label" htmlFor="open-path">
+              Folder path<span className="fw-required">*</span>
+            </label>
+            <div className="fw-row">
+              <input
+                id="open-path"
+                ref={input}
+                data-testid="open-path"
+                className="mono"
+                placeholder="/home/you/projects/my-app"
+                value={path}
+                onChange={(e) => setPath(e.target.value)}
+              />
+              {pickFolder && (
+                <button
+                  type="button"
+                  className="fw-btn sm"
+                  onClick={async () => {
+                    const p = await pickFolder();
+                    if (p) setPath(p);
+                  }}
+                >
+                  Browse…
+                </button>
+              )}
+            </div>
+            <div className="fw-help">An existing folder on the machine running Flow Weaver. Workflows are stored inside it.</div>
+          </div>
+          <div className="fw-field">
+            <label className="fw-label" htmlFor="open-name">
+              Name
+            </label>
+            <input
+              id="open-name"
+              data-testid="open-name"
+              value={name}
+              onChange={(e) => {
+                setName(e.target.value);
+                setNameTouched(true);
+              }}
+            />
+          </div>
+          {error && (
+            <div className="fw-banner error small" data-testid="open-error">
+              {error}
+            </div>
+          )}
+          <div className="fw-modal-actions">
+            <button type="button" className="fw-btn ghost sm" onClick={onClose}>
+              Cancel
+            </button>
+            <button type="submit" className="fw-btn primary sm" data-testid="open-submit" disabled={busy}>
+              {busy ? 'Opening…' : 'Open'}
+            </button>
+          </div>
+        </form>
+        {others.length > 0 && (
+          <div className="fw-known">
+            <div className="fw-section-title">Known projects</div>
+            {others.map((p) => (
+              <button key={p.id} className="fw-known-item" data-testid={`known-project-${p.id}`} onClick={() => onOpen(p)}>
+                <Icon.folder size={14} />
+                <span className="fw-known-name">{p.name}</span>
+                <span className="fw-muted mono small fw-ellipsis">{p.path}</span>
+              </button>
+            ))}
+          </div>
+        )}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,116 @@
+import { useEffect, useState } from 'react';
+import type { JSONSchema } from '../api/types';
+import { coerce, displayValue, fieldsFromSchema, type Field } from '../canvas/schema';
+
+interface Props {
+  schema: JSONSchema | null | undefined;
+  values: Record<string, unknown>;
+  onChange: (key: string, value: unknown) => void;
+  /** Server-side problems by field key. */
+  errors?: Record<string, string>;
+  idPrefix: string;
+}
+
+/** A form generated from a tool's JSON Schema (see canvas/schema.ts for the mapping). */
+export function SchemaForm({ schema, values, onChange, errors = {}, idPrefix }: Props) {
+  const fields = fieldsFromSchema(schema);
+  if (!fields.length) {
+    return <div className="fw-muted">This tool takes no parameters.</div>;
+  }
+  return (
+    <div className="fw-form">
+      {fields.map((f) => (
+        <FieldInput key={`${idPrefix}-${f.key}`} field={f} value={values[f.key]} onChange={(v) => onChange(f.key, v)} serverError={errors[f.key]} id={`${idPrefix}-${f.key}`} />
+      ))}
+    </div>
+  );
+}
+
+function FieldInput({ field: f, value, onChange, serverError, id }: { field: Field; value: unknown; onChange: (v: unknown) => void; serverError?: string; id: string }) {
+  // Text is kept locally so an invalid number/JSON can be typed through.
+  const [text, setText] = useState(() => displayValue(f, value));
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    const shown = coerce(f, text);
+    if (!shown.ok || JSON.stringify(shown.value) !== JSON.stringify(value)) setText(displayValue(f, value));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [value]);
+
+  const commit = (raw: string) => {
+    setText(raw);
+    const c = coerce(f, raw);
+    if (c.ok) {
+      setError(null);
+      onChange(c.value);
+    } else setError(c.error);
+  };
+  const err = error ?? serverError;
+  const testid = `param-${f.key}`;
+
+  let control;
+  switch (f.kind) {
+    case 'boolean':
+      control = (
+        <label className="fw-check">
+          <input id={id} data-testid={testid} type="checkbox" checked={Boolean(value ?? f.default)} onChange={(e) => onChange(e.target.checked)} />
+          <span>{f.label}</span>
+        </label>
+      );
+      break;
+    case 'enum':
+      control = (
+        <select id={id} data-testid={testid} value={text} onChange={(e) => commit(e.target.value)}>
+          {!f.required && <option value="">—</option>}
+          {f.required && value === undefined && <option value="">Choose…</option>}
+          {(f.enumValues ?? []).map((v) => (
+            <option key={JSON.stringify(v)} value={JSON.stringify(v)}>
+              {String(v)}
+            </option>
+          ))}
+        </select>
+      );
+      break;
+    case 'text':
+    case 'json':
+      control = (
+        <textarea
+          id={id}
+          data-testid={testid}
+          className={f.kind === 'json' ? 'mono' : ''}
+          rows={f.kind === 'json' ? 5 : 3}
+          value={text}
+          spellCheck={false}
+          placeholder={f.kind === 'json' ? '{ }' : f.default !== undefined ? String(f.default) : ''}
+          onChange={(e) => commit(e.target.value)}
+        />
+      );
+      break;
+    default:
+      control = (
+        <input
+          id={id}
+          data-testid={testid}
+          type="text"
+          inputMode={f.kind === 'number' || f.kind === 'integer' ? 'decimal' : undefined}
+          value={text}
+          placeholder={f.default !== undefined ? String(f.default) : ''}
+          spellCheck={false}
+          onChange={(e) => commit(e.target.value)}
+        />
+      );
+  }
+  return (
+    <div className={`fw-field ${err ? 'has-error' : ''}`}>
+      {f.kind !== 'boolean' && (
+        <label htmlFor={id} className="fw-label">
+          {f.label}
+          {f.required && <span className="fw-required" title="required">*</span>}
+          <span className="fw-type">{f.kind === 'text' ? 'string' : f.kind}</span>
+        </label>
+      )}
+      {control}
+      {f.description && <div className="fw-help">{f.description}</div>}
+      {err && <div className="fw-field-error">{err}</div>}
+    </div>
+  );
+}

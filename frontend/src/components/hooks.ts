@@ -1,0 +1,23 @@
+import { createContext, useContext, useEffect, useState } from 'react';
+import type { ProjectTab } from '../store/project';
+
+/** The tab whose view is rendering (node components read run state through it). */
+export const TabContext = createContext<ProjectTab | null>(null);
+
+export function useTab(): ProjectTab {
+  const t = useContext(TabContext);
+  if (!t) throw new Error('useTab outside a project view');
+  return t;
+}
+
+/** The current time, re-rendering every `ms` while `active` (elapsed-time counters). */
+export function useNow(active: boolean, ms = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!active) return;
+    setNow(Date.now());
+    const t = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(t);
+  }, [active, ms]);
+  return now;
+}

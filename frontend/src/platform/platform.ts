@@ -1,0 +1,163 @@
+// Where the server URL and the token come from. The desktop window gets both
+// from a Wails binding; a browser exchanges the one-time code of the login
+// URL fragment. Nothing outside src/platform/ knows which mode it runs in.
+
+export interface Grant {
+  token: string;
+  /** Epoch ms. */
+  expiresAt: number;
+}
+
+export class SessionError extends Error {
+  readonly code: 'no_session' | 'code_rejected' | 'expired' | 'unreachable';
+  constructor(code: SessionError['code'], message: string) {
+    super(message);
+    this.name = 'SessionError';
+    this.code = code;
+  }
+}
+
+export interface Platform {
+  readonly kind: 'desktop' | 'browser';
+  /** REST base: '' (same origin) in a browser, the loopback URL on the desktop. */
+  baseUrl(): string;
+  /** WebSocket base: `ws://host:port`. */
+  wsBase(): string;
+  /** The first token of this page's life; throws SessionError when there is none. */
+  login(): Promise<Grant>;
+  /** A fresh token, given the current one. */
+  refresh(current: string): Promise<Grant>;
+  /** A native folder picker, when the platform has one. */
+  pickFolder?: () => Promise<string | null>;
+}
+
+interface DesktopBinding {
+  Session(): Promise<{ url: string; token: string; expiresAt: string | number }>;
+  OpenProjectDialog?: () => Promise<string>;
+}
+
+function desktopBinding(w: any): DesktopBinding | null {
+  const app = w?.go?.app?.App;
+  return app && typeof app.Session === 'function' ? (app as DesktopBinding) : null;
+}
+
+export function toEpoch(v: string | number | undefined): number {
+  if (typeof v === 'number') return v < 1e12 ? v * 1000 : v;
+  const t = v ? Date.parse(v) : NaN;
+  return Number.isFinite(t) ? t : Date.now() + 10 * 60 * 1000;
+}
+
+/** The Wails window: the Go side mints tokens; the backend listens on loopback. */
+export class DesktopPlatform implements Platform {
+  readonly kind = 'desktop';
+  private url = '';
+  constructor(private binding: DesktopBinding) {
+    if (binding.OpenProjectDialog) {
+      this.pickFolder = async () => (await binding.OpenProjectDialog!()) || null;
+    }
+  }
+  pickFolder?: () => Promise<string | null>;
+  baseUrl() {
+    return this.url;
+  }
+  wsBase() {
+    return this.url.replace(/^http/, 'ws');
+  }
+  async login(): Promise<Grant> {
+    try {
+      const s = await this.binding.Session();
+      this.url = s.url.replace(/\/$/, '');
+      return { token: s.token, expiresAt: toEpoch(s.expiresAt) };
+    } catch (e) {
+      throw new SessionError('unreachable', `the desktop backend did not answer: ${(e as Error).message ?? e}`);
+    }
+  }
+  refresh(): Promise<Grant> {
+    return this.login();
+  }
+}
+
+const STORAGE_KEY = 'flowweaver.session';
+
+/**
+ * A browser against `flowweaver serve`. The login URL carries a one-time
+ * code in the fragment (never sent to a server, never in history once we
+ * replaced it). The token lives in memory and in sessionStorage (this tab
+ * and origin only, so a reload keeps the session), never in localStorage
+ * or a URL.
+ */
+export class BrowserPlatform implements Platform {
+  readonly kind = 'browser';
+  constructor(
+    private win: Window,
+    private doFetch: typeof fetch = (...a) => fetch(...a),
+  ) {}
+  baseUrl() {
+    return '';
+  }
+  wsBase() {
+    const l = this.win.location;
+    return `${l.protocol === 'https:' ? 'wss:' : 'ws:'}//${l.host}`;
+  }
+  async login(): Promise<Grant> {
+    const code = new URLSearchParams(this.win.location.hash.replace(/^#/, '')).get('code');
+    if (code) {
+      // Remove the code from the address bar and history before anything else.
+      const l = this.win.location;
+      this.win.history.replaceState(null, '', l.pathname + l.search);
+      const res = await this.post('/api/auth/login', { code });
+      if (!res.ok) {
+        this.forget();
+        throw new SessionError('code_rejected', 'this login link was already used or has expired');
+      }
+      return this.keep(await res.json());
+    }
+    const saved = this.win.sessionStorage.getItem(STORAGE_KEY);
+    if (saved) {
+      try {
+        const g = JSON.parse(saved) as Grant;
+        if (g.token && g.expiresAt > Date.now() + 5000) return g;
+      } catch {
+        /* fall through */
+      }
+      this.forget();
+      throw new SessionError('expired', 'your session has expired');
+    }
+    throw new SessionError('no_session', 'no session: open the login URL printed by `flowweaver serve`');
+  }
+  async refresh(current: string): Promise<Grant> {
+    const res = await this.post('/api/auth/refresh', undefined, current);
+    if (!res.ok) {
+      this.forget();
+      throw new SessionError('expired', 'your session has expired');
+    }
+    return this.keep(await res.json());
+  }
+  private keep(body: { token: string; expiresAt: string }): Grant {
+    const g: Grant = { token: body.token, expiresAt: toEpoch(body.expiresAt) };
+    this.win.sessionStorage.setItem(STORAGE_KEY, JSON.stringify(g));
+    return g;
+  }
+  private forget() {
+    this.win.sessionStorage.removeItem(STORAGE_KEY);
+  }
+  private async post(path: string, body?: unknown, token?: string): Promise<Response> {
+    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    try {
+      return await this.doFetch(path, {
+        method: 'POST',
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new SessionError('unreachable', `cannot reach the Flow Weaver server (${(e as Error).message})`);
+    }
+  }
+}
+
+/** Picks the adapter for this page. */
+export function detectPlatform(w: Window = window): Platform {
+  const b = desktopBinding(w);
+  return b ? new DesktopPlatform(b) : new BrowserPlatform(w);
+}

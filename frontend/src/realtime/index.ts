@@ -1,0 +1,8 @@
+export * from './protocol';
+export { Backoff } from './backoff';
+export type { BackoffOptions } from './backoff';
+export { Channel } from './channel';
+export type { ChannelState, SnapshotInfo } from './channel';
+export { ProjectSocket } from './socket';
+export type { SocketOptions, SocketState, FatalInfo, RequestOptions } from './socket';
+export { LazyConnections } from './lazy';

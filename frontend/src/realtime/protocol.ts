@@ -1,0 +1,97 @@
+// Wire types of PROTOCOL sections 3 and 4. Nothing here knows about React.
+
+/** One JSON text frame, in either direction. */
+export interface Frame {
+  event: string;
+  channel?: string;
+  payload?: any;
+  ref?: string;
+  /** Set on every server frame. */
+  projectId?: string;
+  /** Set on durable server events: per project, strictly increasing. */
+  seq?: number;
+  ts?: string;
+}
+
+/** Payload of the first frame after the upgrade. */
+export interface WelcomePayload {
+  connectionId: string;
+  protocol: number;
+  heartbeatMs: number;
+  lastSeq: number;
+}
+
+/** Payload of the `subscribed` reply. */
+export interface SubscribedPayload {
+  snapshot: any;
+  recovered: boolean;
+  lastSeq: number;
+}
+
+/** Subprotocol the server selects; the bearer token rides as a second entry. */
+export const SUBPROTOCOL = 'flowweaver.v1';
+
+/** Close codes of PROTOCOL section 4 "Connection life". */
+export const Close = {
+  Normal: 1000,
+  GoingAway: 1001,
+  Abnormal: 1006,
+  Unsupported: 1003,
+  Policy: 1008,
+  TooBig: 1009,
+  Internal: 1011,
+  TokenExpired: 4001,
+  ProjectDeleted: 4004,
+  SlowConsumer: 4008,
+  TooManyConnections: 4029,
+} as const;
+
+/** What the socket does after a close, decided from the close code alone. */
+export type CloseAction = 'reconnect' | 'refresh' | 'stop';
+
+export function closeAction(code: number): CloseAction {
+  switch (code) {
+    case Close.TokenExpired:
+      return 'refresh';
+    case Close.Policy:
+    case Close.ProjectDeleted:
+      return 'stop';
+    default:
+      // 1001 (server restart), 1006 (network), 1011, 4008 (slow consumer:
+      // resubscribe with since and lose nothing), 4029 (back off) ...
+      return 'reconnect';
+  }
+}
+
+/** An `error` reply, or a local failure (timeout, disconnected) of a request. */
+export class RealtimeError extends Error {
+  readonly code: string;
+  readonly payload: any;
+  constructor(code: string, message: string, payload?: any) {
+    super(message);
+    this.name = 'RealtimeError';
+    this.code = code;
+    this.payload = payload ?? null;
+  }
+}
+
+/** Minimal WebSocket surface the socket uses, so tests can inject a fake. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  readonly protocol: string;
+  onopen: ((ev: any) => void) | null;
+  onmessage: ((ev: { data: any }) => void) | null;
+  onclose: ((ev: { code: number; reason: string; wasClean?: boolean }) => void) | null;
+  onerror: ((ev: any) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export type WebSocketFactory = (url: string, protocols: string[]) => WebSocketLike;
+
+export const WS_OPEN = 1;
+
+/** Durable events are the ones carrying a seq. */
+export function isDurable(f: Frame): boolean {
+  return typeof f.seq === 'number' && f.seq > 0;
+}

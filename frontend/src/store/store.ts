@@ -1,0 +1,39 @@
+import { useSyncExternalStore } from 'react';
+
+/**
+ * A minimal external store: immutable state, shallow-merge updates, and a
+ * hook with a selector. Each project tab owns its own instances, so tabs
+ * never share state by accident.
+ */
+export class Store<S extends object> {
+  private state: S;
+  private listeners = new Set<() => void>();
+
+  constructor(initial: S) {
+    this.state = initial;
+  }
+
+  get(): S {
+    return this.state;
+  }
+
+  set(update: Partial<S> | ((s: S) => Partial<S>)): void {
+    const patch = typeof update === 'function' ? update(this.state) : update;
+    this.state = { ...this.state, ...patch };
+    for (const fn of [...this.listeners]) fn();
+  }
+
+  subscribe = (fn: () => void): (() => void) => {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  };
+}
+
+/** Reads a slice of a store; re-renders only when the selected value changes (Object.is). */
+export function useStore<S extends object, T>(store: Store<S>, select: (s: S) => T): T {
+  return useSyncExternalStore(
+    store.subscribe,
+    () => select(store.get()),
+    () => select(store.get()),
+  );
+}
