@@ -184,7 +184,7 @@ func jsonError(data []byte, err error) error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		l, c := lineCol(data, se.Offset)
+		l, c := lineCol(data, se.Offset-1) // Offset is just past the bad byte
 		return fmt.Errorf("invalid JSON at line %d, column %d: %s", l, c, se.Error())
 	case errors.As(err, &te):
 		l, c := lineCol(data, te.Offset)
@@ -194,9 +194,7 @@ func jsonError(data []byte, err error) error {
 }
 
 func lineCol(data []byte, off int64) (line, col int) {
-	if off > int64(len(data)) {
-		off = int64(len(data))
-	}
+	off = max(0, min(off, int64(len(data))))
 	line, col = 1, 1
 	for _, b := range data[:off] {
 		if b == '\n' {
