@@ -1,0 +1,180 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Api } from '../api/client';
+import { FakeServer } from '../realtime/fake-server';
+import type { WebSocketFactory } from '../realtime';
+import { Toasts } from './toasts';
+import { Workspace } from './workspace';
+
+const advance = (ms = 0) => vi.advanceTimersByTimeAsync(ms);
+
+/** An in-memory REST backend behind the real Api class (fetch injected). */
+function fakeRest(projects: { id: string; name: string; path: string; activeRuns?: number }[]) {
+  const workflows = new Map<string, any>();
+  const calls: string[] = [];
+  const json = (status: number, body: unknown) =>
+    new Response(body === undefined ? '' : JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+  let putWorkflow: (body: any) => Response = (body) => {
+    workflows.set(body.id, { ...body, version: (workflows.get(body.id)?.version ?? 0) + 1 });
+    return json(200, { version: workflows.get(body.id).version });
+  };
+  const fetchFn = async (url: string | URL | Request, init?: RequestInit) => {
+    const u = new URL(String(url), 'http://x');
+    const m = init?.method ?? 'GET';
+    calls.push(`${m} ${u.pathname}`);
+    const body = init?.body ? JSON.parse(String(init.body)) : undefined;
+    const p = u.pathname;
+    if (p === '/api/workspace') return json(404, { error: 'not_found', message: 'no route' });
+    if (p === '/api/projects') return json(200, projects);
+    if (/^\/api\/projects\/[^/]+$/.test(p)) return json(200, projects.find((x) => p.endsWith(x.id)));
+    if (p.endsWith('/tools'))
+      return json(200, { tools: [{ name: 'shell', title: 'Shell', description: '', source: 'builtin', inputSchema: { type: 'object', properties: { command: { type: 'string' } }, required: ['command'] } }] });
+    if (p.endsWith('/workflows')) return json(200, { workflows: [...workflows.values()] });
+    if (p.includes('/workflows/') && m === 'PUT') return putWorkflow(body);
+    if (p.includes('/workflows/')) return json(200, workflows.get(p.split('/').pop()!));
+    if (p.endsWith('/runs')) return json(200, { runs: [] });
+    return json(404, { error: 'not_found', message: p });
+  };
+  return { fetchFn: fetchFn as typeof fetch, calls, workflows, setPut: (f: typeof putWorkflow) => (putWorkflow = f), json };
+}
+
+function setup(n: number) {
+  const projects = Array.from({ length: n }, (_, i) => ({ id: `p${i}`, name: `Project ${i}`, path: `/tmp/p${i}`, activeRuns: 0 }));
+  const rest = fakeRest(projects);
+  const servers = new Map(projects.map((p) => [p.id, new FakeServer({ projectId: p.id })]));
+  const factory: WebSocketFactory = (url, protocols) => servers.get(new URL(url).searchParams.get('projectId')!)!.factory(url, protocols);
+  const toasts = new Toasts();
+  const api = new Api({ baseUrl: '', auth: { token: async () => 't', refresh: async () => 't', expired: () => undefined }, fetch: rest.fetchFn });
+  const store = new Map<string, string>();
+  const ws = new Workspace({
+    api,
+    toasts,
+    wsBase: () => 'ws://127.0.0.1:1',
+    token: async () => 't',
+    refreshToken: async () => 't',
+    onTokenRefreshed: () => () => undefined,
+    createSocket: factory,
+    storage: { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => void store.set(k, v) },
+  });
+  const open = () => [...servers.values()].reduce((a, s) => a + s.openConnections().length, 0);
+  return { projects, rest, servers, ws, toasts, store, open };
+}
+
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => vi.useRealTimers());
+
+describe('Workspace', () => {
+  it('opens tabs with isolated state, persists them locally when /api/workspace is missing, and restores them', async () => {
+    const { projects, ws, store, open } = setup(3);
+    await ws.restore();
+    expect(ws.get().tabs).toHaveLength(0);
+    for (const p of projects) ws.open(p);
+    await advance(400);
+    expect(ws.get().active).toBe('p2');
+    expect(JSON.parse(store.get('flowweaver.workspace')!)).toEqual({ tabs: ['p0', 'p1', 'p2'], active: 'p2' });
+    // only the foreground tab is connected once the grace period passed
+    await advance(6000);
+    expect(open()).toBe(1);
+    // per-tab state is isolated
+    ws.tab('p0')!.setName('only in p0');
+    expect(ws.tab('p1')!.get().name).not.toBe('only in p0');
+    ws.move('p2', 0);
+    ws.close('p1');
+    await advance(400);
+    expect(JSON.parse(store.get('flowweaver.workspace')!)).toEqual({ tabs: ['p2', 'p0'], active: 'p2' });
+    ws.dispose();
+
+    const again = setup(3);
+    again.store.set('flowweaver.workspace', store.get('flowweaver.workspace')!);
+    await again.ws.restore();
+    expect(again.ws.get().tabs.map((t) => t.id)).toEqual(['p2', 'p0']);
+    expect(again.ws.get().active).toBe('p2');
+    again.ws.dispose();
+  });
+
+  it('connects a background tab whose project has an active run (learnt by the poll)', async () => {
+    const { projects, ws, open } = setup(3);
+    await ws.restore();
+    for (const p of projects) ws.open(p);
+    ws.activate('p0');
+    await advance(6000);
+    expect(open()).toBe(1);
+    projects[2].activeRuns = 1;
+    await advance(3000);
+    expect(open()).toBe(2);
+    ws.dispose();
+  });
+});
+
+describe('ProjectTab', () => {
+  it('saves, runs, and follows node status and logs from the run channel', async () => {
+    const { projects, ws, servers } = setup(1);
+    await ws.restore();
+    const tab = ws.open(projects[0]);
+    await advance();
+    tab.addNode('shell', { x: 0, y: 0 });
+    tab.setParam('shell', 'command', 'echo hi');
+    const srv = servers.get('p0')!;
+    srv.handlers.set('run.start', (_c, f) => ({ event: 'run.queued', payload: { runId: 'r1', workflowId: f.payload.workflowId } }));
+    const started = tab.startRun();
+    await advance();
+    await started;
+    expect(tab.get().version).toBe(1); // first save went through REST PUT
+    expect(tab.get().runId).toBe('r1');
+    expect(srv.last().sent.find((f) => f.channel === 'run:r1')).toMatchObject({ event: 'subscribe', payload: { since: 0 } });
+    expect(tab.get().nodeStates.shell.status).toBe('pending');
+    srv.publish(['project:p0', 'run:r1'], 'run.started', { runId: 'r1', workflowId: tab.get().workflowId });
+    srv.publish('run:r1', 'node.started', { runId: 'r1', nodeId: 'shell' });
+    srv.publish('run:r1', 'node.log', { runId: 'r1', nodeId: 'shell', stream: 'stdout', lines: ['hi', 'there'] });
+    await advance(100);
+    expect(tab.get().nodeStates.shell.status).toBe('running');
+    expect(tab.logs.lines.map((l) => l.text)).toEqual(['hi', 'there']);
+    expect(Object.keys(tab.get().activeRuns)).toEqual(['r1']);
+    srv.publish('run:r1', 'node.completed', { runId: 'r1', nodeId: 'shell', durationMs: 12, output: { exitCode: 0 } });
+    srv.publish(['project:p0', 'run:r1'], 'run.completed', { runId: 'r1', workflowId: tab.get().workflowId });
+    await advance();
+    expect(tab.get().nodeStates.shell).toMatchObject({ status: 'succeeded', durationMs: 12 });
+    expect(tab.get().run?.status).toBe('succeeded');
+    expect(tab.get().activeRuns).toEqual({});
+    ws.dispose();
+  });
+
+  it('shows validation problems on nodes and a version conflict with reload/overwrite', async () => {
+    const { projects, ws, servers, rest } = setup(1);
+    await ws.restore();
+    const tab = ws.open(projects[0]);
+    await advance();
+    tab.addNode('shell', { x: 0, y: 0 });
+    rest.setPut(() =>
+      rest.json(400, { error: 'bad_request', message: 'invalid workflow', problems: [{ field: 'nodes[0].params.command', node: 'shell', message: 'command is required' }] }),
+    );
+    const s1 = tab.save();
+    await advance();
+    expect(await s1).toBe(false);
+    expect(tab.get().problems).toEqual([{ field: 'nodes[0].params.command', node: 'shell', message: 'command is required' }]);
+    rest.setPut(() => rest.json(200, { version: 3 }));
+    tab.setParam('shell', 'command', 'ls');
+    expect(tab.get().problems).toEqual([]);
+    const s2 = tab.save();
+    await advance();
+    expect(await s2).toBe(true);
+    expect(tab.get().version).toBe(3);
+
+    const srv = servers.get('p0')!;
+    const theirs = { name: 'Theirs', nodes: [{ id: 'x', tool: 'shell' }], edges: [] };
+    srv.handlers.set('workflow.update', (_c, f) =>
+      f.payload.baseVersion === -1
+        ? { event: 'ack', payload: { version: 5 } }
+        : { event: 'error', payload: { code: 'conflict', message: 'version conflict', details: { version: 4, workflow: theirs } } },
+    );
+    tab.setName('Mine');
+    const s3 = tab.save();
+    await advance();
+    expect(await s3).toBe(false);
+    expect(tab.get().conflict).toEqual({ version: 4, workflow: theirs });
+    const s4 = tab.overwriteConflict();
+    await advance();
+    expect(await s4).toBe(true);
+    expect(tab.get()).toMatchObject({ version: 5, conflict: null, dirty: false });
+    ws.dispose();
+  });
+});
