@@ -1,0 +1,133 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/flowweaver/flowweaver/backend/store"
+)
+
+// Store is the durable side of the queue. SQLite implements it (NewSQLite);
+// another engine can implement the same methods. Methods that take a
+// *store.Tx run inside the caller's transaction so a job's state changes
+// commit together with what the job did.
+type Store interface {
+	// Write runs fn in one write transaction.
+	Write(ctx context.Context, fn func(tx *store.Tx) error) error
+	// Enqueue inserts an available job and returns its id.
+	Enqueue(ctx context.Context, tx *store.Tx, j NewJob) (int64, error)
+	// Claim makes retryable jobs whose RunAt passed available, then claims
+	// up to n available jobs (RunAt <= now) for owner with a lease until
+	// leaseUntil, respecting projectLimit running jobs per project (<= 0:
+	// none), highest priority first.
+	Claim(ctx context.Context, owner string, n int, now, leaseUntil time.Time, projectLimit int) ([]Job, error)
+	// Heartbeat extends every running lease of owner and returns the held
+	// claims as id -> attempt.
+	Heartbeat(ctx context.Context, owner string, until time.Time) (map[int64]int, error)
+	// LeaseHeld reports whether l is still the running claim.
+	LeaseHeld(ctx context.Context, tx *store.Tx, l Lease) (bool, error)
+	// Finish moves the job of l to f.State if l is still the running
+	// claim, else returns ErrLeaseLost.
+	Finish(ctx context.Context, tx *store.Tx, l Lease, f Finish) error
+	// Running lists all running jobs (any owner).
+	Running(ctx context.Context, tx *store.Tx) ([]Job, error)
+	// RequestCancel flags the job; a job that is not running becomes
+	// canceled at once. It returns the state after the call ("" when the
+	// job does not exist).
+	RequestCancel(ctx context.Context, tx *store.Tx, id int64) (State, error)
+	// CancelRequested returns owner's running jobs flagged for cancel.
+	CancelRequested(ctx context.Context, owner string) (map[int64]int, error)
+	// Counts counts available, running, retryable and dead jobs.
+	Counts(ctx context.Context) (map[State]int64, error)
+	// List lists jobs newest first.
+	List(ctx context.Context, f Filter) ([]Job, error)
+	// Get reads one job (ok false when missing).
+	Get(ctx context.Context, id int64) (Job, bool, error)
+}
+
+// NewSQLite returns the Store on a Flow Weaver database.
+func NewSQLite(db *store.DB) Store { return sqliteStore{db} }
+
+type sqliteStore struct{ db *store.DB }
+
+func toJob(r store.JobRow) Job {
+	return Job{ID: r.ID, ProjectID: r.ProjectID, Kind: r.Kind, Ref: r.Ref, Payload: r.Payload, State: State(r.State),
+		Priority: r.Priority, RunAt: r.RunAt, Attempt: r.Attempt, Errors: r.Errors, MaxAttempts: r.MaxAttempts,
+		Owner: r.Owner, LeaseUntil: r.LeaseUntil, CancelRequested: r.CancelRequested, LastError: r.LastError,
+		CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt}
+}
+
+func toJobs(rs []store.JobRow) []Job {
+	out := make([]Job, len(rs))
+	for i, r := range rs {
+		out[i] = toJob(r)
+	}
+	return out
+}
+
+func (s sqliteStore) Write(ctx context.Context, fn func(tx *store.Tx) error) error {
+	return s.db.Write(ctx, fn)
+}
+
+func (s sqliteStore) Enqueue(ctx context.Context, tx *store.Tx, j NewJob) (int64, error) {
+	row := store.JobRow{ProjectID: j.ProjectID, Kind: j.Kind, Ref: j.Ref, Payload: j.Payload, Priority: j.Priority, RunAt: j.RunAt, MaxAttempts: j.MaxAttempts}
+	if err := tx.InsertJob(ctx, &row); err != nil {
+		return 0, err
+	}
+	return row.ID, nil
+}
+
+func (s sqliteStore) Claim(ctx context.Context, owner string, n int, now, leaseUntil time.Time, limit int) ([]Job, error) {
+	rs, err := s.db.ClaimJobs(ctx, owner, n, now, leaseUntil, limit)
+	return toJobs(rs), err
+}
+
+func (s sqliteStore) Heartbeat(ctx context.Context, owner string, until time.Time) (map[int64]int, error) {
+	return s.db.ExtendLeases(ctx, owner, until)
+}
+
+func (s sqliteStore) LeaseHeld(ctx context.Context, tx *store.Tx, l Lease) (bool, error) {
+	return tx.JobLeaseHeld(ctx, l.JobID, l.Attempt, l.Owner)
+}
+
+func (s sqliteStore) Finish(ctx context.Context, tx *store.Tx, l Lease, f Finish) error {
+	err := tx.FinishJob(ctx, l.JobID, l.Attempt, l.Owner, store.JobFinish{State: string(f.State), RunAt: f.RunAt, CountErr: f.CountErr, LastError: f.LastError})
+	if errors.Is(err, store.ErrStaleLease) {
+		return ErrLeaseLost
+	}
+	return err
+}
+
+func (s sqliteStore) Running(ctx context.Context, tx *store.Tx) ([]Job, error) {
+	rs, err := tx.RunningJobs(ctx)
+	return toJobs(rs), err
+}
+
+func (s sqliteStore) RequestCancel(ctx context.Context, tx *store.Tx, id int64) (State, error) {
+	st, err := tx.RequestJobCancel(ctx, id)
+	return State(st), err
+}
+
+func (s sqliteStore) CancelRequested(ctx context.Context, owner string) (map[int64]int, error) {
+	return s.db.CancelRequestedJobs(ctx, owner)
+}
+
+func (s sqliteStore) Counts(ctx context.Context) (map[State]int64, error) {
+	m, err := s.db.JobCounts(ctx)
+	out := map[State]int64{}
+	for k, v := range m {
+		out[State(k)] = v
+	}
+	return out, err
+}
+
+func (s sqliteStore) List(ctx context.Context, f Filter) ([]Job, error) {
+	rs, err := s.db.ListJobs(ctx, store.JobFilter{State: string(f.State), ProjectID: f.ProjectID, AfterID: f.Before, Limit: f.Limit})
+	return toJobs(rs), err
+}
+
+func (s sqliteStore) Get(ctx context.Context, id int64) (Job, bool, error) {
+	r, ok, err := s.db.Job(ctx, id)
+	return toJob(r), ok, err
+}

@@ -1,0 +1,351 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flowweaver/flowweaver/backend/flow"
+)
+
+// RunRow is a run with the id of its queue job.
+type RunRow struct {
+	flow.Run
+	JobID int64
+}
+
+// InsertRun inserts the run (its Workflow snapshot and Inputs included) and
+// one pending node_runs row per node id, in order.
+func (tx *Tx) InsertRun(ctx context.Context, r *RunRow, nodeIDs []string) error {
+	inputs, err := json.Marshal(r.Inputs)
+	if err != nil {
+		return flow.Errorf(flow.EINVALID, "run inputs are not JSON: %v", err)
+	}
+	if r.Inputs == nil {
+		inputs = []byte("{}")
+	}
+	r.CreatedAt = tx.now
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO runs(id, project_id, workflow_id, status, inputs, workflow, created_at, job_id) VALUES (?,?,?,?,?,?,?,?)`,
+		r.ID, r.ProjectID, r.WorkflowID, string(r.Status), inputs, []byte(r.Workflow), unixMilli(tx.now), r.JobID); err != nil {
+		return fmt.Errorf("insert run: %w", err)
+	}
+	if len(nodeIDs) == 0 {
+		return nil
+	}
+	// One multi-row INSERT: a statement per node would dominate StartRun
+	// for wide workflows.
+	var b strings.Builder
+	b.WriteString("INSERT INTO node_runs(run_id, node_id, idx, status) VALUES ")
+	args := make([]any, 0, 3*len(nodeIDs))
+	for i, id := range nodeIDs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,'pending')")
+		args = append(args, r.ID, id, i)
+	}
+	if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("insert node runs: %w", err)
+	}
+	return nil
+}
+
+// SetRunJob records the queue job of a run.
+func (tx *Tx) SetRunJob(ctx context.Context, runID string, jobID int64) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE runs SET job_id = ? WHERE id = ?`, jobID, runID); err != nil {
+		return fmt.Errorf("set run job: %w", err)
+	}
+	return nil
+}
+
+// SetRunStarted moves a run to running and stamps started_at once.
+func (tx *Tx) SetRunStarted(ctx context.Context, runID string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?) WHERE id = ?`,
+		unixMilli(tx.now), runID); err != nil {
+		return fmt.Errorf("start run: %w", err)
+	}
+	return nil
+}
+
+// FinishRun gives the run its terminal status. Nodes still pending or
+// running become pendingTo (canceled or skipped); "" leaves them.
+func (tx *Tx) FinishRun(ctx context.Context, runID string, status flow.RunStatus, errMsg string, pendingTo flow.NodeStatus) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?`,
+		string(status), errMsg, unixMilli(tx.now), runID); err != nil {
+		return fmt.Errorf("finish run: %w", err)
+	}
+	if pendingTo != "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE node_runs SET status = ?, finished_at = COALESCE(finished_at, ?) WHERE run_id = ? AND status IN ('pending', 'running')`,
+			string(pendingTo), unixMilli(tx.now), runID); err != nil {
+			return fmt.Errorf("finish run nodes: %w", err)
+		}
+	}
+	return nil
+}
+
+// RunStatus reads a run's status and job inside the transaction.
+func (tx *Tx) RunStatus(ctx context.Context, projectID, runID string) (flow.RunStatus, int64, error) {
+	q := `SELECT status, job_id FROM runs WHERE id = ?`
+	args := []any{runID}
+	if projectID != "" {
+		q += ` AND project_id = ?`
+		args = append(args, projectID)
+	}
+	var st string
+	var job int64
+	err := tx.QueryRowContext(ctx, q, args...).Scan(&st, &job)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", 0, flow.Errorf(flow.ENOTFOUND, "run %q not found", runID)
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("read run status: %w", err)
+	}
+	return flow.RunStatus(st), job, nil
+}
+
+// StartNode checkpoints that a node began its attempt.
+func (tx *Tx) StartNode(ctx context.Context, runID, nodeID string, attempt int) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE node_runs SET status = 'running', attempt = ?, started_at = ?, finished_at = NULL, error = '' WHERE run_id = ? AND node_id = ?`,
+		attempt, unixMilli(tx.now), runID, nodeID); err != nil {
+		return fmt.Errorf("start node %s: %w", nodeID, err)
+	}
+	return nil
+}
+
+// FinishNode checkpoints a node's end: status, attempt, duration, the full
+// output (JSON, may be nil) and the error.
+func (tx *Tx) FinishNode(ctx context.Context, runID, nodeID string, status flow.NodeStatus, attempt int, durationMs int64, output []byte, errMsg string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE node_runs SET status = ?, attempt = ?, duration_ms = ?, output = ?, error = ?, finished_at = ? WHERE run_id = ? AND node_id = ?`,
+		string(status), attempt, durationMs, output, errMsg, unixMilli(tx.now), runID, nodeID); err != nil {
+		return fmt.Errorf("finish node %s: %w", nodeID, err)
+	}
+	return nil
+}
+
+// SetNodeStatus sets the status of nodes that end without running (skipped,
+// canceled).
+func (tx *Tx) SetNodeStatus(ctx context.Context, runID string, status flow.NodeStatus, nodeIDs ...string) error {
+	for _, id := range nodeIDs {
+		if _, err := tx.ExecContext(ctx, `UPDATE node_runs SET status = ?, finished_at = ? WHERE run_id = ? AND node_id = ?`,
+			string(status), unixMilli(tx.now), runID, id); err != nil {
+			return fmt.Errorf("set node %s %s: %w", id, status, err)
+		}
+	}
+	return nil
+}
+
+const runColumns = "id, project_id, workflow_id, status, inputs, error, created_at, started_at, finished_at, job_id"
+
+func scanRun(sc interface{ Scan(...any) error }, r *RunRow) error {
+	var st string
+	var inputs []byte
+	var created int64
+	var started, finished sql.NullInt64
+	if err := sc.Scan(&r.ID, &r.ProjectID, &r.WorkflowID, &st, &inputs, &r.Error, &created, &started, &finished, &r.JobID); err != nil {
+		return err
+	}
+	r.Status = flow.RunStatus(st)
+	r.CreatedAt = fromMilli(created)
+	r.StartedAt, r.FinishedAt = nullTime(started), nullTime(finished)
+	if len(inputs) > 0 && string(inputs) != "{}" {
+		if err := json.Unmarshal(inputs, &r.Inputs); err != nil {
+			return fmt.Errorf("decode run inputs: %w", err)
+		}
+	}
+	return nil
+}
+
+func nullTime(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMilli(v.Int64)
+	return &t
+}
+
+// GetRun reads a run with its workflow snapshot and every node (full
+// outputs). projectID "" matches any project.
+func (db *DB) GetRun(ctx context.Context, projectID, runID string) (*RunRow, error) {
+	q := "SELECT " + runColumns + ", workflow FROM runs WHERE id = ?"
+	args := []any{runID}
+	if projectID != "" {
+		q += " AND project_id = ?"
+		args = append(args, projectID)
+	}
+	r := &RunRow{}
+	var wf []byte
+	err := scanRun(rowWithExtra{db.read.QueryRowContext(ctx, q, args...), &wf}, r)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, flow.Errorf(flow.ENOTFOUND, "run %q not found", runID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read run: %w", err)
+	}
+	r.Workflow = wf
+	nodes, err := db.nodeRuns(ctx, []string{runID})
+	if err != nil {
+		return nil, err
+	}
+	r.Nodes = nodes[runID]
+	return r, nil
+}
+
+// rowWithExtra scans the run columns plus one trailing column.
+type rowWithExtra struct {
+	row   *sql.Row
+	extra any
+}
+
+func (r rowWithExtra) Scan(dest ...any) error { return r.row.Scan(append(dest, r.extra)...) }
+
+// nodeRuns reads the nodes of the given runs, in workflow order.
+func (db *DB) nodeRuns(ctx context.Context, runIDs []string) (map[string][]flow.NodeRun, error) {
+	out := map[string][]flow.NodeRun{}
+	if len(runIDs) == 0 {
+		return out, nil
+	}
+	q := `SELECT run_id, node_id, status, attempt, started_at, finished_at, duration_ms, output, error FROM node_runs WHERE run_id IN (?` +
+		strings.Repeat(",?", len(runIDs)-1) + `) ORDER BY run_id, idx`
+	args := make([]any, len(runIDs))
+	for i, id := range runIDs {
+		args[i] = id
+	}
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read node runs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var runID, st string
+		var n flow.NodeRun
+		var started, finished sql.NullInt64
+		var output []byte
+		if err := rows.Scan(&runID, &n.NodeID, &st, &n.Attempt, &started, &finished, &n.DurationMs, &output, &n.Error); err != nil {
+			return nil, fmt.Errorf("scan node run: %w", err)
+		}
+		n.Status = flow.NodeStatus(st)
+		n.StartedAt, n.FinishedAt = nullTime(started), nullTime(finished)
+		if len(output) > 0 {
+			n.Output = output
+		}
+		out[runID] = append(out[runID], n)
+	}
+	return out, rows.Err()
+}
+
+// runCursor is the position after the last run of a page.
+type runCursor struct {
+	created int64
+	id      string
+}
+
+func encodeRunCursor(c runCursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.created, 10) + ":" + c.id))
+}
+
+func decodeRunCursor(s string) (runCursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		ms, id, ok := strings.Cut(string(b), ":")
+		if n, perr := strconv.ParseInt(ms, 10, 64); ok && perr == nil && id != "" {
+			return runCursor{n, id}, nil
+		}
+	}
+	return runCursor{}, flow.Errorf(flow.EINVALID, "invalid cursor %q", s)
+}
+
+// ListRuns lists runs of a project newest first, without nodes and
+// snapshots, with keyset paging.
+func (db *DB) ListRuns(ctx context.Context, f flow.RunFilter) (flow.RunPage, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	if f.Limit > 500 {
+		f.Limit = 500
+	}
+	conds := []string{"project_id = ?"}
+	args := []any{f.ProjectID}
+	if f.WorkflowID != "" {
+		conds = append(conds, "workflow_id = ?")
+		args = append(args, f.WorkflowID)
+	}
+	if f.Status != "" {
+		conds = append(conds, "status = ?")
+		args = append(args, string(f.Status))
+	}
+	if f.Cursor != "" {
+		c, err := decodeRunCursor(f.Cursor)
+		if err != nil {
+			return flow.RunPage{}, err
+		}
+		conds = append(conds, "(created_at < ? OR (created_at = ? AND id < ?))")
+		args = append(args, c.created, c.created, c.id)
+	}
+	args = append(args, f.Limit+1)
+	rows, err := db.read.QueryContext(ctx, "SELECT "+runColumns+" FROM runs WHERE "+strings.Join(conds, " AND ")+
+		" ORDER BY created_at DESC, id DESC LIMIT ?", args...)
+	if err != nil {
+		return flow.RunPage{}, fmt.Errorf("list runs: %w", err)
+	}
+	defer rows.Close()
+	page := flow.RunPage{Runs: []flow.Run{}}
+	for rows.Next() {
+		var r RunRow
+		if err := scanRun(rows, &r); err != nil {
+			return flow.RunPage{}, fmt.Errorf("scan run: %w", err)
+		}
+		page.Runs = append(page.Runs, r.Run)
+	}
+	if err := rows.Err(); err != nil {
+		return flow.RunPage{}, fmt.Errorf("list runs: %w", err)
+	}
+	if len(page.Runs) > f.Limit {
+		page.Runs = page.Runs[:f.Limit]
+		last := page.Runs[len(page.Runs)-1]
+		page.Next = encodeRunCursor(runCursor{unixMilli(last.CreatedAt), last.ID})
+	}
+	return page, nil
+}
+
+// ActiveRuns returns the queued and running runs of a project, oldest
+// first, with their nodes (full outputs; callers cut previews). At most
+// limit runs.
+func (db *DB) ActiveRuns(ctx context.Context, projectID string, limit int) ([]flow.Run, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT "+runColumns+" FROM runs WHERE project_id = ? AND status IN ('queued', 'running') ORDER BY created_at LIMIT ?", projectID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list active runs: %w", err)
+	}
+	var runs []flow.Run
+	var ids []string
+	for rows.Next() {
+		var r RunRow
+		if err := scanRun(rows, &r); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("scan run: %w", err)
+		}
+		runs = append(runs, r.Run)
+		ids = append(ids, r.ID)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list active runs: %w", err)
+	}
+	nodes, err := db.nodeRuns(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range runs {
+		runs[i].Nodes = nodes[runs[i].ID]
+	}
+	if runs == nil {
+		runs = []flow.Run{}
+	}
+	return runs, nil
+}
