@@ -67,6 +67,12 @@ func (s *server) call(ctx context.Context, tool string, call tools.Call) (any, e
 		}
 		return nil, flow.Errorf(code, "%s: %s", full, rpcErr.Message)
 	}
+	if inst.closing.Load() && !inst.retired.Load() {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s: %w", full, ctx.Err())
+		}
+		return nil, flow.Errorf(flow.EUNAVAILABLE, "%s: the server was stopped during the call (project closed or its configuration changed)", full)
+	}
 	retired := s.check(inst)
 	switch {
 	case errors.Is(context.Cause(callCtx), errCallTimeout):

@@ -311,3 +311,29 @@ func TestCloseProjectStopsOnlyItsServers(t *testing.T) {
 		t.Error("reopened project reuses a stopped process")
 	}
 }
+
+func TestCloseDuringCall(t *testing.T) {
+	src, _ := newTestSource(t, Options{})
+	p := testProject(t, stdioConfig(map[string][]string{"t": nil}))
+	pid := serverPID(t, src, p, "t")
+	errc := make(chan error, 1)
+	go func() {
+		_, _, err := run(context.Background(), src, p, "mcp:t/hang", nil)
+		errc <- err
+	}()
+	waitUntil(t, "the call to be in flight", func() bool {
+		n := 0
+		src.progress.Range(func(any, any) bool { n++; return true })
+		return n == 1
+	})
+	src.CloseProject(p.ID)
+	select {
+	case err := <-errc:
+		if flow.ErrorCode(err) != flow.EUNAVAILABLE || !strings.Contains(flow.ErrorMessage(err), "stopped during the call") {
+			t.Errorf("call during close: %v", err)
+		}
+	case <-time.After(hangGuard):
+		t.Fatal("the call did not end when its project closed")
+	}
+	waitGone(t, pid)
+}
