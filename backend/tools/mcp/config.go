@@ -228,7 +228,7 @@ func buildServer(dir string, cf configFile, name string, raw json.RawMessage, en
 	if err := json.Unmarshal(raw, &rs); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return nil, fmt.Errorf("field %q: expected %s, got %s", te.Field, te.Type.String(), te.Value)
+			return nil, fmt.Errorf("field %q: expected %s, got %s", te.Field, jsonKind(te.Type), te.Value)
 		}
 		return nil, fmt.Errorf("expected an object: %v", err)
 	}
@@ -335,6 +335,25 @@ func buildServer(dir string, cf configFile, name string, raw json.RawMessage, en
 		}
 	}
 	return sc, nil
+}
+
+// jsonKind names a Go type the way a JSON author thinks of it.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	case reflect.Interface:
+		return "a value"
+	}
+	return "a number"
 }
 
 func scalarString(v any) (string, bool) {

@@ -128,7 +128,7 @@ func TestBrokenFiles(t *testing.T) {
 		{"[1, 2]", "expected a JSON object"},
 		{`{"mcpServers": ["a"]}`, `"mcpServers" must be an object`},
 		{`{"mcpServers": {"a": "npx server"}}`, "expected an object"},
-		{`{"mcpServers": {"a": {"command": "x", "args": "--flag"}}}`, `field "args"`},
+		{`{"mcpServers": {"a": {"command": "x", "args": "--flag"}}}`, `field "args": expected an array, got string`},
 	} {
 		got := parseConfigs("/p", []fileState{{exists: true, data: []byte(c.data)}, {}, {}}, envOf(nil))
 		msg := ""
