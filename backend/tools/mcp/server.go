@@ -31,18 +31,17 @@ type server struct {
 	ctx    context.Context    // canceled by close: aborts a start in flight
 	cancel context.CancelFunc // of ctx
 
-	mu         sync.Mutex
-	state      string
-	closed     bool
-	inst       *instance
-	starting   chan struct{} // closed when the start attempt in flight ends
-	lastErr    string
-	startFail  bool // the last failure was a failed start (not a crash)
-	failures   int  // consecutive failures
-	nextStart  time.Time
-	timer      *time.Timer // automatic restart
-	tools      []flow.Tool // last listed; kept while failed
-	toolsKnown bool
+	mu        sync.Mutex
+	state     string
+	closed    bool
+	inst      *instance
+	starting  chan struct{} // closed when the start attempt in flight ends
+	lastErr   string
+	startFail bool // the last failure was a failed start (not a crash)
+	failures  int  // consecutive failures
+	nextStart time.Time
+	timer     *time.Timer // automatic restart
+	tools     []flow.Tool // last listed; kept while failed
 }
 
 func newServer(p *project, cfg *serverConfig, cfgErr error) *server {
@@ -136,11 +135,7 @@ func (s *server) toolList() []flow.Tool {
 func (s *server) kick() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch := s.kickLocked()
-	if ch == nil {
-		return nil
-	}
-	return ch
+	return s.kickLocked()
 }
 
 func (s *server) kickLocked() chan struct{} {
@@ -168,7 +163,12 @@ func (s *server) kickLocked() chan struct{} {
 // start runs one start attempt (in a goroutine owned by the project).
 func (s *server) start(done chan struct{}) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.p.src.o.StartTimeout)
-	inst, list, err := s.connect(ctx)
+	var inst *instance
+	var list []flow.Tool
+	err := s.allowed()
+	if err == nil {
+		inst, list, err = s.connect(ctx)
+	}
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && s.ctx.Err() == nil {
 		err = fmt.Errorf("did not become ready within %v: %w", s.p.src.o.StartTimeout, err)
 	}
@@ -191,7 +191,7 @@ func (s *server) start(done chan struct{}) {
 				orphan = inst
 				return
 			}
-			s.inst, s.tools, s.toolsKnown = inst, list, true
+			s.inst, s.tools = inst, list
 			s.lastErr = ""
 			s.setState(StatusReady, "")
 		}
@@ -201,6 +201,19 @@ func (s *server) start(done chan struct{}) {
 		orphan.stop(0)
 	}
 	s.p.toolsChanged()
+}
+
+// allowed asks Options.AllowStart.
+func (s *server) allowed() error {
+	allow := s.p.src.o.AllowStart
+	if allow == nil {
+		return nil
+	}
+	c := s.cfg
+	if err := allow(s.p.id, ServerInfo{Name: c.Name, File: c.File, Type: c.Type, Command: c.Command, Args: c.Args, URL: c.URL}); err != nil {
+		return fmt.Errorf("not allowed to start: %v", err)
+	}
+	return nil
 }
 
 // fail records a failure and schedules an automatic restart. Caller holds s.mu.

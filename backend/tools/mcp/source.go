@@ -50,6 +50,16 @@ type ServerStatus struct {
 	PID    int    `json:"pid,omitempty"` // stdio server process, while running
 }
 
+// ServerInfo describes a configured server to AllowStart.
+type ServerInfo struct {
+	Name    string
+	File    string   // config file, relative to the project folder
+	Type    string   // stdio, http or sse
+	Command string   // stdio, after expansion
+	Args    []string // stdio, after expansion
+	URL     string   // http/sse, after expansion
+}
+
 // Options configure a Source. Zero values select the documented defaults.
 type Options struct {
 	// Notify receives transient tools.status and tools.changed events for
@@ -83,6 +93,13 @@ type Options struct {
 	// automatic restart (default 5); after that a server restarts only when
 	// it is needed again (a call or a tool listing).
 	MaxRestarts int
+	// AllowStart, if set, is asked before a server of a project is started
+	// (every start, including restarts). A non-nil error keeps it stopped:
+	// the server is "failed" with that message. Project config files come
+	// with the folder (a cloned repository may bring its own .mcp.json), so a
+	// host that wants a trust prompt, as Claude Code has for project
+	// servers, hooks it in here. Nil allows every server.
+	AllowStart func(projectID string, s ServerInfo) error
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// LookupEnv resolves ${VAR} in config files (default os.LookupEnv).

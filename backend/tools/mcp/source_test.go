@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -336,4 +338,39 @@ func TestCloseDuringCall(t *testing.T) {
 		t.Fatal("the call did not end when its project closed")
 	}
 	waitGone(t, pid)
+}
+
+func TestRelativeCommandAndAllowStart(t *testing.T) {
+	var asked []ServerInfo
+	src, _ := newTestSource(t, Options{
+		BackoffMin: time.Hour, BackoffMax: time.Hour,
+		AllowStart: func(projectID string, s ServerInfo) error {
+			asked = append(asked, s)
+			if s.Name == "untrusted" {
+				return errors.New("the user has not approved this server")
+			}
+			return nil
+		},
+	})
+	p := testProject(t, `{"mcpServers": {
+		"local": {"command": "./bin/srv"},
+		"untrusted": {"command": "./bin/srv", "args": ["x"]}}}`)
+	bin, err := os.ReadFile(serverBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, p.Path, "bin/srv", string(bin))
+	if err := os.Chmod(filepath.Join(p.Path, "bin", "srv"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustRun(t, src, p, "mcp:local/echo", map[string]any{"text": "relative"}); out["text"] != "relative" {
+		t.Errorf("echo = %v", out)
+	}
+	_, _, err = run(context.Background(), src, p, "mcp:untrusted/echo", nil)
+	if flow.ErrorCode(err) != flow.EUNAVAILABLE || !strings.Contains(flow.ErrorMessage(err), "not approved") {
+		t.Errorf("disallowed server: %v", err)
+	}
+	if len(asked) != 2 || asked[1].Command != "./bin/srv" || asked[1].File != ".mcp.json" || asked[1].Args[0] != "x" {
+		t.Errorf("AllowStart saw %+v", asked)
+	}
 }
