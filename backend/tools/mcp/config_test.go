@@ -166,6 +166,9 @@ func TestBrokenConfigFileIsReportedAndRecovers(t *testing.T) {
 	if len(st) < 1 || st[0].Server != "" || st[0].File != ".mcp.json" || st[0].Status != StatusFailed || !strings.Contains(st[0].Error, "line 4, column 5") {
 		t.Errorf("Status = %+v", st)
 	}
+	if f := src.Failures(p.ID); len(f) != 1 || f[0].Prefix != "mcp:" || !strings.Contains(f[0].Message, ".mcp.json: invalid JSON") {
+		t.Errorf("Failures = %+v", f)
+	}
 	found := false
 	for _, s := range rec.statuses() {
 		found = found || (s.File == ".mcp.json" && s.Status == StatusFailed && strings.Contains(s.Error, "invalid JSON"))
@@ -188,6 +191,9 @@ func TestBrokenConfigFileIsReportedAndRecovers(t *testing.T) {
 		if s.Status == StatusFailed {
 			t.Errorf("still failing after the fix: %+v", s)
 		}
+	}
+	if f := src.Failures(p.ID); len(f) != 0 {
+		t.Errorf("Failures after the fix = %+v", f)
 	}
 }
 

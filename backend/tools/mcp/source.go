@@ -359,3 +359,23 @@ func fingerprint(list []flow.Tool) string {
 func sortTools(list []flow.Tool) {
 	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
 }
+
+// Failures returns the project's broken config files and failed servers in
+// the shape of the registry's catalog warnings ({"source", "message"}), so
+// a tools.list answer can show them next to the tools: "mcp:" for a file
+// problem, "mcp:<server>" for a server. Ignored (shadowed) entries are not
+// failures and are left out; Status has everything.
+func (s *Source) Failures(projectID string) []tools.SourceFailure {
+	var out []tools.SourceFailure
+	for _, st := range s.Status(projectID) {
+		if st.Status != StatusFailed {
+			continue
+		}
+		prefix := Prefix
+		if st.Server != "" {
+			prefix += st.Server
+		}
+		out = append(out, tools.SourceFailure{Prefix: prefix, Message: st.Error})
+	}
+	return out
+}
