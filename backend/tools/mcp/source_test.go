@@ -374,3 +374,13 @@ func TestRelativeCommandAndAllowStart(t *testing.T) {
 		t.Errorf("AllowStart saw %+v", asked)
 	}
 }
+
+func TestStopKillsServerThatIgnoresEOF(t *testing.T) {
+	src, _ := newTestSource(t, Options{StopGrace: 100 * time.Millisecond})
+	p := testProject(t, stdioConfig(map[string][]string{"stubborn": {"-ignore-eof"}}))
+	pid := serverPID(t, src, p, "stubborn")
+	src.CloseProject(p.ID)
+	if alive(pid) {
+		t.Errorf("process %d survived CloseProject", pid)
+	}
+}

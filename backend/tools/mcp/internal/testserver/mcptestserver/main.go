@@ -5,6 +5,7 @@
 //	-garbage     print non-JSON-RPC lines on stdout at start and from the noisy tool
 //	-fail-start  write a message on stderr and exit 2 before speaking MCP
 //	-sleep       do nothing but sleep (the grandchild started by the spawn tool)
+//	-ignore-eof  keep running after stdin closes (the host must kill it)
 package main
 
 import (
@@ -24,6 +25,7 @@ func main() {
 	garbage := flag.Bool("garbage", false, "print garbage on stdout")
 	failStart := flag.Bool("fail-start", false, "exit at once with status 2")
 	sleep := flag.Bool("sleep", false, "sleep forever")
+	ignoreEOF := flag.Bool("ignore-eof", false, "keep running after stdin closes")
 	flag.Parse()
 	switch {
 	case *sleep:
@@ -41,7 +43,11 @@ func main() {
 		fmt.Println(`{"hello": "not json-rpc either"}`)
 	}
 	s := testserver.New(testserver.Options{Name: "mcptestserver", Process: true, Noise: noise})
-	if err := s.Run(context.Background(), &sdk.StdioTransport{}); err != nil {
+	err := s.Run(context.Background(), &sdk.StdioTransport{})
+	for *ignoreEOF {
+		time.Sleep(time.Hour) // a server that does not notice its host left
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "mcptestserver:", err)
 		os.Exit(1)
 	}
