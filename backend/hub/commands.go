@@ -321,8 +321,13 @@ func (c *conn) replay(ctx context.Context, channel string, from int64) (int64, e
 			return from, err
 		}
 		for i := range evs {
-			if err := c.sendWait(encodeEvent(&evs[i], channel)); err != nil {
-				return from, err
+			// Live routing (flow.Event.Channels) is the authority; the log's
+			// channel filter may be broader (e.g. a notification stored
+			// with a run id), and replay must not differ from live.
+			if evs[i].OnChannel(channel) {
+				if err := c.sendWait(encodeEvent(&evs[i], channel)); err != nil {
+					return from, err
+				}
 			}
 			from = evs[i].Seq
 		}

@@ -60,6 +60,11 @@ type subscription struct {
 	buffering bool
 	buf       []queued
 	removed   bool
+	// skipThrough is the last seq the subscribe reply or its replay covered.
+	// The store publishes after commit, so an event can be in the log (and
+	// replayed) before its Publish call arrives: such late live copies are
+	// dropped here.
+	skipThrough int64
 }
 
 type queued struct {
@@ -77,7 +82,7 @@ func signal(ch chan struct{}) {
 // deliver hands one encoded live event to a subscription. It never blocks.
 func (c *conn) deliver(s *subscription, data []byte, seq int64) {
 	c.mu.Lock()
-	if c.closing || s.removed {
+	if c.closing || s.removed || (seq != 0 && seq <= s.skipThrough) {
 		c.mu.Unlock()
 		return
 	}
@@ -156,6 +161,7 @@ func (c *conn) goLive(s *subscription, replayed int64) {
 	}
 	s.buf = nil
 	s.buffering = false
+	s.skipThrough = replayed
 	c.mu.Unlock()
 	signal(c.notify)
 }

@@ -349,3 +349,11 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func contextWithGuard() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), hangGuard)
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func closeCode(err error) websocket.StatusCode { return websocket.CloseStatus(err) }

@@ -1,0 +1,106 @@
+package hub
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/flowweaver/flowweaver/backend/flow"
+)
+
+// One client stops reading: it is closed with 4008 and no publisher or
+// other client waits for it; it reconnects with since and loses nothing.
+func TestSlowConsumer(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.OutboundQueue = 256
+		c.SlowConsumerTimeout = hangGuard // it must still be there to read its 4008
+	}, "p1")
+	slow := e.dial("p1", "ok.u.slow")
+	fast := e.dial("p1", "ok.u.fast")
+	slow.subscribe("project:p1", nil, "s")
+	fast.subscribe("project:p1", nil, "f")
+
+	// The fast client reads everything on its own goroutine.
+	var fastSeqs []int64
+	var fwg sync.WaitGroup
+	fwg.Add(1)
+	stop := make(chan int64, 1)
+	go func() {
+		defer fwg.Done()
+		want := int64(-1)
+		for {
+			select {
+			case want = <-stop:
+			default:
+			}
+			if want >= 0 && len(fastSeqs) > 0 && fastSeqs[len(fastSeqs)-1] >= want {
+				return
+			}
+			f, err := fast.readErr()
+			if err != nil {
+				t.Errorf("fast client: %v", err)
+				return
+			}
+			fastSeqs = append(fastSeqs, f.Seq)
+		}
+	}()
+
+	// Publish 4 KiB events until the slow client (which reads nothing) has
+	// filled the socket buffers and its queue, then a few more.
+	big := strings.Repeat("x", 4<<10)
+	var last int64
+	publish := func() {
+		ev := flow.NewEvent("p1", "notification", "", "", map[string]any{"level": "info", "message": big})
+		if err := e.db.AppendEvent(context.Background(), &ev); err != nil {
+			t.Fatal(err)
+		}
+		last = ev.Seq
+	}
+	for i := 0; e.hub.evictions.Load() == 0; i++ {
+		if i > 200000 {
+			t.Fatal("slow client never evicted")
+		}
+		publish()
+	}
+	for i := 0; i < 50; i++ {
+		publish()
+	}
+	stop <- last
+	fwg.Wait()
+	if int64(len(fastSeqs)) != last {
+		t.Fatalf("fast client got %d events, want %d", len(fastSeqs), last)
+	}
+
+	// The slow client now reads: what was on the wire, then close 4008.
+	var seen []int64
+	for {
+		f, err := slow.readErr()
+		if err != nil {
+			if code := closeCode(err); code != CloseSlowConsumer {
+				t.Fatalf("slow client closed with %d (%v), want 4008", code, err)
+			}
+			break
+		}
+		seen = append(seen, f.Seq)
+	}
+	if len(seen) == 0 || int64(len(seen)) >= last {
+		t.Fatalf("slow client read %d of %d before 4008", len(seen), last)
+	}
+	// Resume with since: exactly the rest, in order.
+	again := e.dial("p1", "ok.u.slow")
+	sub := again.subscribe("project:p1", ptr(seen[len(seen)-1]), "again")
+	if !strings.Contains(string(sub.Payload), `"recovered":true`) {
+		t.Fatalf("subscribed %s", sub.Payload)
+	}
+	for int64(len(seen)) < last {
+		seen = append(seen, again.read().Seq)
+	}
+	for i, s := range seen {
+		if s != int64(i+1) {
+			t.Fatalf("event %d has seq %d: gap or duplicate", i, s)
+		}
+	}
+	again.close()
+	fast.close()
+}
