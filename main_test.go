@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the flowweaver binary built once for the subprocess tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "flowweaver-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "flowweaver")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build flowweaver: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is a `flowweaver serve` subprocess.
+type server struct {
+	cmd      *exec.Cmd
+	url      string
+	loginURL string
+	done     chan error
+}
+
+// startServe runs `flowweaver serve` on a free port and waits for the
+// listening line.
+func startServe(t *testing.T, dataDir string, extra ...string) *server {
+	t.Helper()
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir}, extra...)
+	cmd := exec.Command(binary, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, done: make(chan error, 1)}
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		s.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+		}
+	})
+	deadline := time.After(60 * time.Second)
+	for s.url == "" || s.loginURL == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("serve exited before printing its URLs")
+			}
+			if u, ok := strings.CutPrefix(l, "flowweaver listening on "); ok {
+				s.url = u
+			}
+			if u, ok := strings.CutPrefix(l, "open "); ok {
+				s.loginURL = u
+			}
+		case <-deadline:
+			t.Fatal("no listening line within 60s")
+		}
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	return s
+}
+
+// stop sends sig and returns the exit code.
+func (s *server) stop(t *testing.T, sig os.Signal) int {
+	t.Helper()
+	s.cmd.Process.Signal(sig)
+	select {
+	case <-s.done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not exit within 60s")
+	}
+	return s.cmd.ProcessState.ExitCode()
+}
+
+func getJSON(t *testing.T, url, token string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	return resp.StatusCode, m
+}
+
+func TestServeEndToEnd(t *testing.T) {
+	dataDir := t.TempDir()
+	s := startServe(t, dataDir)
+	if !strings.HasPrefix(s.url, "http://127.0.0.1:") || !strings.Contains(s.loginURL, "/#code=") {
+		t.Fatalf("urls: %q %q", s.url, s.loginURL)
+	}
+	if code, body := getJSON(t, s.url+"/api/health", ""); code != 200 || body["status"] != "ok" {
+		t.Fatalf("health: %d %v", code, body)
+	}
+	// A token from `flowweaver token` with the same data dir works.
+	out, err := exec.Command(binary, "token", "--data-dir", dataDir, "--ttl", "5m").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := strings.TrimSpace(string(out))
+	if strings.Count(tok, ".") != 2 || strings.Contains(tok, "\n") {
+		t.Fatalf("token output %q", out)
+	}
+	if code, _ := getJSON(t, s.url+"/api/projects", tok); code != 200 {
+		t.Fatalf("projects with minted token: %d", code)
+	}
+	if st, err := os.Stat(filepath.Join(dataDir, "jwt.key")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("jwt.key: %v %v", st, err)
+	}
+	if code := s.stop(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code after SIGTERM = %d, want 0", code)
+	}
+}
+
+func TestServeSIGINT(t *testing.T) {
+	s := startServe(t, t.TempDir())
+	if code := s.stop(t, os.Interrupt); code != 0 {
+		t.Fatalf("exit code after SIGINT = %d, want 0", code)
+	}
+}
+
+func TestServeRefusesRemoteAddr(t *testing.T) {
+	out, err := exec.Command(binary, "serve", "--addr", "0.0.0.0:0", "--data-dir", t.TempDir()).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--allow-remote") {
+		t.Fatalf("non-loopback addr: %v %s", err, out)
+	}
+}
+
+func TestServeRefusesCorruptDatabase(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "flowweaver.db"), []byte(strings.Repeat("not a database ", 1000)), 0o600)
+	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir)
+	out, err := cmd.CombinedOutput()
+	if err == nil || cmd.ProcessState.ExitCode() != exitCorrupt || !strings.Contains(string(out), "corrupt") {
+		t.Fatalf("corrupt db: exit %d, %s", cmd.ProcessState.ExitCode(), out)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{"bogus"}, {"serve", "--nope"}, {"token", "--ttl", "-1s"}} {
+		cmd := exec.Command(binary, args...)
+		out, _ := cmd.CombinedOutput()
+		if cmd.ProcessState.ExitCode() != exitUsage {
+			t.Errorf("%v: exit %d, want %d (%s)", args, cmd.ProcessState.ExitCode(), exitUsage, out)
+		}
+	}
+}
