@@ -1,8 +1,10 @@
 package hub
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -253,4 +255,84 @@ func TestHeartbeatKeepsLiveClient(t *testing.T) {
 		t.Fatalf("live client dropped")
 	}
 	c.close()
+}
+
+// Replay follows live routing, with recovered:false past retention and for
+// a since this server never wrote.
+func TestReplayRecovered(t *testing.T) {
+	e := newEnv(t, nil, "p1")
+	e.cmds.addRun("p1", "r1")
+	// A notification stored with a run id is not a run: event, live or replayed.
+	e.appendEvents("p1", "notification", "r1", 1)
+	e.appendEvents("p1", "run.started", "r1", 9) // seq 2..10
+	c := e.dial("p1", "ok.u.s")
+	sub := c.subscribe("run:r1", ptr(int64(0)), "a")
+	if !jsonHas(sub.Payload, `"recovered":true`, `"lastSeq":10`) {
+		t.Fatalf("subscribed %s", sub.Payload)
+	}
+	for want := int64(2); want <= 10; want++ {
+		if f := c.read(); f.Seq != want || f.Channel != "run:r1" {
+			t.Fatalf("got %+v, want seq %d", f, want)
+		}
+	}
+	if _, err := e.db.PruneEvents(context.Background(), 3); err != nil { // keeps 8..10
+		t.Fatal(err)
+	}
+	c2 := e.dial("p1", "ok.u.s")
+	sub = c2.subscribe("project:p1", ptr(int64(2)), "b")
+	if !jsonHas(sub.Payload, `"recovered":false`) {
+		t.Fatalf("subscribed %s", sub.Payload)
+	}
+	for want := int64(8); want <= 10; want++ {
+		if f := c2.read(); f.Seq != want {
+			t.Fatalf("got seq %d, want %d", f.Seq, want)
+		}
+	}
+	// since == oldest-1 is still complete.
+	c2.send(map[string]any{"event": "unsubscribe", "channel": "project:p1", "ref": "u"})
+	c2.expect(EventUnsubscribed, "u")
+	if sub = c2.subscribe("project:p1", ptr(int64(7)), "c"); !jsonHas(sub.Payload, `"recovered":true`) {
+		t.Fatalf("subscribed %s", sub.Payload)
+	}
+	for want := int64(8); want <= 10; want++ {
+		if f := c2.read(); f.Seq != want {
+			t.Fatalf("got seq %d, want %d", f.Seq, want)
+		}
+	}
+	// A since from another history (e.g. a reset data dir).
+	if sub = c2.subscribe("project:p1", ptr(int64(99)), "d"); !jsonHas(sub.Payload, `"recovered":false`) {
+		t.Fatalf("subscribed %s", sub.Payload)
+	}
+	for want := int64(8); want <= 10; want++ {
+		if f := c2.read(); f.Seq != want {
+			t.Fatalf("got seq %d, want %d", f.Seq, want)
+		}
+	}
+	// Without since: snapshot, then live only.
+	c3 := e.dial("p1", "ok.u.s")
+	c3.subscribe("project:p1", nil, "e")
+	e.appendEvents("p1", "notification", "", 1)
+	if f := c3.read(); f.Seq != 11 {
+		t.Fatalf("got %+v, want live seq 11", f)
+	}
+	c.close()
+	c2.close()
+	c3.close()
+}
+
+// A client that answers no ping is dropped after two periods.
+func TestNoPongCloses(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.HeartbeatInterval = 20 * time.Millisecond }, "p1")
+	c := e.dial("p1", "ok.u.s") // never reads again: no pong goes out
+	defer c.ws.CloseNow()
+	waitFor(t, "dead client dropped", func() bool { total, _ := e.hub.Connections(); return total == 0 })
+}
+
+func jsonHas(b []byte, subs ...string) bool {
+	for _, s := range subs {
+		if !strings.Contains(string(b), s) {
+			return false
+		}
+	}
+	return true
 }

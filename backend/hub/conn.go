@@ -38,6 +38,7 @@ type conn struct {
 	closing     bool
 	closeCode   websocket.StatusCode
 	closeReason string
+	hardClose   bool // peer is unresponsive: skip the close handshake
 	exp         time.Time
 	expTimer    *time.Timer
 
@@ -219,7 +220,7 @@ func (c *conn) writeLoop() {
 		batch := c.queue
 		c.queue = c.spare[:0]
 		c.spare = nil
-		closing, code, reason := c.closing, c.closeCode, c.closeReason
+		closing, code, reason, hard := c.closing, c.closeCode, c.closeReason, c.hardClose
 		c.mu.Unlock()
 		signal(c.space)
 		if len(batch) > 0 {
@@ -234,7 +235,11 @@ func (c *conn) writeLoop() {
 			}
 		}
 		if closing {
-			_ = c.ws.Close(code, reason)
+			if hard {
+				_ = c.ws.CloseNow()
+			} else {
+				_ = c.ws.Close(code, reason)
+			}
 			return
 		}
 	}
@@ -269,7 +274,10 @@ func (c *conn) ping() {
 		ctx, cancel := context.WithTimeout(c.ctx, 2*c.h.cfg.HeartbeatInterval)
 		defer cancel()
 		if err := c.ws.Ping(ctx); err != nil && c.ctx.Err() == nil {
-			c.shutdown(websocket.StatusPolicyViolation, "no pong")
+			c.mu.Lock()
+			c.hardClose = !c.closing
+			c.closeLocked(websocket.StatusPolicyViolation, "no pong")
+			c.mu.Unlock()
 		}
 	}()
 }
