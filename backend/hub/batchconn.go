@@ -2,6 +2,8 @@ package hub
 
 import (
 	"bufio"
+	"bytes"
+	"io"
 	"fmt"
 	"net"
 	"net/http"
@@ -80,6 +82,9 @@ func (b *batchConn) flush() error {
 // coder/websocket hijacks is our batchConn, with a small bufio.Writer in
 // front of it (every flush goes to batchConn anyway, so a big one would only
 // cost memory per idle connection).
+// readBufSize is the per-connection read buffer.
+const readBufSize = 1024
+
 type hijackWriter struct {
 	http.ResponseWriter
 	timeout time.Duration
@@ -98,7 +103,21 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		}
 	}
 	w.bc = &batchConn{Conn: c, timeout: w.timeout}
-	return w.bc, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.bc, 256)), nil
+	// net/http's 4 KiB reader is swapped for a 1 KiB one (client frames are
+	// small and rare); bytes the client already sent move along with it.
+	br := brw.Reader
+	if n := br.Buffered(); n <= readBufSize {
+		pending, _ := br.Peek(n)
+		small := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(pending)), w.bc), readBufSize)
+		if n > 0 {
+			if _, err := small.Peek(n); err != nil {
+				c.Close()
+				return nil, nil, fmt.Errorf("carry buffered bytes: %w", err)
+			}
+		}
+		br = small
+	}
+	return w.bc, bufio.NewReadWriter(br, bufio.NewWriterSize(w.bc, 256)), nil
 }
 
 func (w *hijackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -82,7 +82,6 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	defer h.unreserve(session)
 
 	hw := &hijackWriter{ResponseWriter: w, timeout: h.cfg.SlowConsumerTimeout}
 	ws, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
@@ -90,14 +89,20 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		OriginPatterns: h.cfg.OriginPatterns,
 	})
 	if err != nil {
+		h.unreserve(session)
 		return // Accept has answered
 	}
 	ws.SetReadLimit(h.cfg.ReadLimit)
-	h.serveConn(ws, hw.bc, projectID, pr, session)
+	h.startConn(ws, hw.bc, projectID, pr, session)
+	// Returning lets net/http drop everything it held for the request
+	// (buffers, headers, the deep handshake stack); the connection lives
+	// on in its own reader and writer goroutines.
 }
 
-// serveConn runs one upgraded connection to its end, on the handler goroutine.
-func (h *Hub) serveConn(ws *websocket.Conn, bc *batchConn, projectID string, pr *flow.Principal, session string) {
+// startConn registers an upgraded connection, queues its welcome frame and
+// starts its two goroutines. The reader goroutine owns the cleanup and gives
+// the session slot (and the Hub.wg count) back at the end.
+func (h *Hub) startConn(ws *websocket.Conn, bc *batchConn, projectID string, pr *flow.Principal, session string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{
 		h: h, id: newID(), projectID: projectID, subject: pr.Subject, session: session,
@@ -119,11 +124,14 @@ func (h *Hub) serveConn(ws *websocket.Conn, bc *batchConn, projectID string, pr 
 	}))
 	c.armExpiry(pr.ExpiresAt)
 	go c.writeLoop()
-	c.readLoop()
-	c.shutdown(websocket.StatusNormalClosure, "")
-	<-c.writerDone
-	c.pingWG.Wait()
-	h.unregister(c)
+	go func() {
+		defer h.unreserve(session)
+		c.readLoop()
+		c.shutdown(websocket.StatusNormalClosure, "")
+		<-c.writerDone
+		c.pingWG.Wait()
+		h.unregister(c)
+	}()
 }
 
 // sessionKey identifies a login session for the connection cap.

@@ -145,7 +145,7 @@ func (f *fakeCommands) Snapshot(ctx context.Context, projectID, channel string) 
 
 // env is one running hub over a real SQLite file and a real listener.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	db   *store.DB
 	hub  *Hub
 	srv  *httptest.Server
@@ -153,6 +153,11 @@ type env struct {
 }
 
 func newEnv(t *testing.T, mod func(*Config), projects ...string) *env {
+	t.Helper()
+	return newEnvTB(t, mod, projects...)
+}
+
+func newEnvTB(t testing.TB, mod func(*Config), projects ...string) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "fw.db"), store.Options{})

@@ -1,0 +1,168 @@
+package hub
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flowweaver/flowweaver/backend/flow"
+)
+
+// BenchmarkFanout publishes durable events through the real store (every
+// event is a committed SQLite transaction) to subs WebSocket clients of one
+// project, paced at rate events/s (0 = as fast as possible). It reports
+// deliveries/s and the publish->receive latency (from the AppendEvent call
+// to the client having decoded the frame). Clients run in the same process,
+// so their decoding competes for the same CPUs.
+func BenchmarkFanout(b *testing.B) {
+	for _, bc := range []struct{ subs, rate int }{{100, 1000}, {10, 5000}, {100, 0}, {10, 0}} {
+		name := fmt.Sprintf("subs=%d/rate=%d", bc.subs, bc.rate)
+		if bc.rate == 0 {
+			name = fmt.Sprintf("subs=%d/rate=max", bc.subs)
+		}
+		b.Run(name, func(b *testing.B) { benchFanout(b, bc.subs, bc.rate) })
+	}
+}
+
+func benchFanout(b *testing.B, subs, rate int) {
+	e := newBenchEnv(b)
+	clients := make([]*client, subs)
+	for i := range clients {
+		c, err := dialClient(e.wsURL("p1"), fmt.Sprintf("ok.u.s%d", i/16))
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.t = b
+		c.read() // welcome
+		c.subscribe("project:p1", nil, "s")
+		clients[i] = c
+	}
+	n := b.N
+	lat := make([][]time.Duration, subs)
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Add(1)
+		go func(i int, c *client) {
+			defer wg.Done()
+			ls := make([]time.Duration, 0, n)
+			var p struct {
+				T int64 `json:"t"`
+			}
+			for len(ls) < n {
+				f, err := c.readErr()
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if err := json.Unmarshal(f.Payload, &p); err != nil {
+					b.Error(err)
+					return
+				}
+				ls = append(ls, time.Duration(time.Now().UnixNano()-p.T))
+			}
+			lat[i] = ls
+		}(i, c)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if rate > 0 {
+			if d := time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))); d > 0 {
+				time.Sleep(d)
+			}
+		}
+		ev := flow.NewEvent("p1", flow.EventNotification, "", "", map[string]any{"level": "info", "message": "benchmark event", "t": time.Now().UnixNano()})
+		if err := e.db.AppendEvent(context.Background(), &ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	var all []time.Duration
+	for _, ls := range lat {
+		all = append(all, ls...)
+	}
+	slices.Sort(all)
+	if len(all) > 0 {
+		b.ReportMetric(float64(len(all))/elapsed.Seconds(), "deliveries/s")
+		b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
+	}
+	for _, c := range clients {
+		c.close()
+	}
+}
+
+// BenchmarkIdleConnection measures what the server holds per idle
+// connection: heap + stack bytes and goroutines. The clients are raw TCP
+// connections that did the HTTP upgrade by hand and then stay silent, so
+// (apart from one net.Conn each) the numbers are the server side.
+func BenchmarkIdleConnection(b *testing.B) {
+	const conns = 500
+	e := newBenchEnv(b)
+	for i := 0; i < b.N; i++ {
+		runtime.GC()
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		g0 := runtime.NumGoroutine()
+		var raws []net.Conn
+		for j := 0; j < conns; j++ {
+			raws = append(raws, rawUpgrade(b, e.srv.Listener.Addr().String(), fmt.Sprintf("ok.u.s%d", j/16)))
+		}
+		waitFor(b, "connections registered", func() bool { total, _ := e.hub.Connections(); return total == conns })
+		time.Sleep(100 * time.Millisecond) // let welcome writes finish
+		runtime.GC()
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		g1 := runtime.NumGoroutine()
+		if path := os.Getenv("HUB_HEAP_PROFILE"); path != "" {
+			if f, err := os.Create(path); err == nil {
+				_ = pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+		}
+		mem := float64((after.HeapAlloc+after.StackInuse)-(before.HeapAlloc+before.StackInuse)) / conns
+		b.ReportMetric(mem, "bytes/conn")
+		b.ReportMetric(float64(g1-g0)/conns, "goroutines/conn")
+		for _, r := range raws {
+			r.Close()
+		}
+		waitFor(b, "connections closed", func() bool { total, _ := e.hub.Connections(); return total == 0 })
+	}
+}
+
+func rawUpgrade(b testing.TB, addr, token string) net.Conn {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := "GET /ws?projectId=p1 HTTP/1.1\r\nHost: " + addr + "\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer " + token + "\r\n\r\n"
+	if _, err := c.Write([]byte(req)); err != nil {
+		b.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		b.Fatalf("upgrade: %v %v", resp, err)
+	}
+	return c
+}
+
+// newBenchEnv is newEnv for benchmarks (one project "p1", cap raised).
+func newBenchEnv(b *testing.B) *env {
+	e := newEnvTB(b, func(c *Config) { c.MaxConnsPerSession = 1 << 20 }, "p1")
+	return e
+}
