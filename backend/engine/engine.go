@@ -1,0 +1,367 @@
+// Package engine runs workflows: StartRun snapshots a workflow into a run
+// and enqueues it as a durable queue job in one transaction; the job's
+// handler executes the graph (ready-set scheduling, parallel branches,
+// per-node timeout and retry) and checkpoints every node together with its
+// event, so a run survives crashes and resumes where it stopped.
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/flowweaver/flowweaver/backend/flow"
+	"github.com/flowweaver/flowweaver/backend/queue"
+	"github.com/flowweaver/flowweaver/backend/store"
+	"github.com/flowweaver/flowweaver/backend/tools"
+)
+
+// ToolRunner runs a tool by name (the tools registry satisfies it).
+type ToolRunner interface {
+	Run(ctx context.Context, name string, call tools.Call) (any, error)
+}
+
+// WorkflowSource reads a project's workflow (the workflow package
+// satisfies it). A missing workflow is a not_found *flow.Error.
+type WorkflowSource interface {
+	Get(ctx context.Context, projectID, workflowID string) (*flow.Workflow, error)
+}
+
+// JobKind is the queue job kind of a run.
+const JobKind = "run"
+
+// EventNodeCanceled is sent for a node that was running when its run was
+// canceled (an extension of PROTOCOL section 4).
+const EventNodeCanceled = "node.canceled"
+
+// Config configures an Engine. Zero values take the documented defaults.
+type Config struct {
+	// DB is the database. Required.
+	DB *store.DB
+	// Tools runs node tools. Required.
+	Tools ToolRunner
+	// Workflows reads workflows for StartRun. Required.
+	Workflows WorkflowSource
+	// Queue configures the job queue and worker pool (Workers,
+	// ProjectLimit, LeaseDuration, StopGrace, ...); Store is filled in.
+	// Queue.Workers is the daemon's --workers (default 8).
+	Queue queue.Config
+	// MaxAttempts is how often a run's job is tried when the engine
+	// itself fails (database error, crash) before the run is failed.
+	// Node failures are not job failures. Default 5.
+	MaxAttempts int
+	// NodeParallelism bounds the nodes of one run that execute at once.
+	// Default 4.
+	NodeParallelism int
+	// PreviewBytes caps the output carried by node.completed and by run
+	// reads. Default 2048.
+	PreviewBytes int
+	// LogFlushInterval is how long log lines wait before they are written
+	// as a node.log event. Default 50ms.
+	LogFlushInterval time.Duration
+	// LogBatchLines caps the lines of one node.log event; a full batch is
+	// written at once. Default 1000.
+	LogBatchLines int
+	// LogBufferLines is how many lines a run may buffer before Log waits
+	// for the database. Default 20000.
+	LogBufferLines int
+	// MaxLineBytes cuts longer log lines. Default 16 KiB.
+	MaxLineBytes int
+	// Now is the clock for durations. Default time.Now.
+	Now func() time.Time
+	// Logger receives operational errors. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 5
+	}
+	if c.NodeParallelism <= 0 {
+		c.NodeParallelism = 4
+	}
+	if c.PreviewBytes <= 0 {
+		c.PreviewBytes = 2048
+	}
+	if c.LogFlushInterval <= 0 {
+		c.LogFlushInterval = 50 * time.Millisecond
+	}
+	if c.LogBatchLines <= 0 {
+		c.LogBatchLines = 1000
+	}
+	if c.LogBufferLines <= 0 {
+		c.LogBufferLines = 20000
+	}
+	if c.LogBufferLines < c.LogBatchLines {
+		c.LogBufferLines = c.LogBatchLines
+	}
+	if c.MaxLineBytes <= 0 {
+		c.MaxLineBytes = 16 << 10
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Queue.Logger == nil {
+		c.Queue.Logger = c.Logger
+	}
+	if c.Queue.MaxAttempts <= 0 {
+		c.Queue.MaxAttempts = c.MaxAttempts
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.DB == nil:
+		return errors.New("engine config: DB is required")
+	case c.Tools == nil:
+		return errors.New("engine config: Tools is required")
+	case c.Workflows == nil:
+		return errors.New("engine config: Workflows is required")
+	}
+	return nil
+}
+
+// Engine implements flow.Runs.
+type Engine struct {
+	cfg Config
+	db  *store.DB
+	q   *queue.Queue
+	log *slog.Logger
+}
+
+var _ flow.Runs = (*Engine)(nil)
+
+// New builds an Engine and its queue. Start runs the workers.
+func New(cfg Config) (*Engine, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cfg.Queue.Store = queue.NewSQLite(cfg.DB)
+	q, err := queue.New(cfg.Queue)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	e := &Engine{cfg: cfg, db: cfg.DB, q: q, log: cfg.Logger}
+	q.Handle(JobKind, handler{e})
+	return e, nil
+}
+
+// Start rescues runs of dead workers and starts the worker pool.
+func (e *Engine) Start(ctx context.Context) error { return e.q.Start(ctx) }
+
+// Stop stops the workers: running runs get Queue.StopGrace to finish, then
+// are interrupted and handed back to the queue; they resume from their
+// checkpoints at the next Start (of this or another process).
+func (e *Engine) Stop(ctx context.Context) error { return e.q.Stop(ctx) }
+
+// Queue is the engine's job queue (stats and job listing for the API).
+func (e *Engine) Queue() *queue.Queue { return e.q }
+
+// QueueStats is the body of GET /api/queue.
+func (e *Engine) QueueStats(ctx context.Context) (queue.Stats, error) { return e.q.Stats(ctx) }
+
+// StartOptions are the extras of StartRunWith.
+type StartOptions struct {
+	// Priority orders runs in the queue (higher first). Default 0.
+	Priority int
+}
+
+// StartRun implements flow.Runs.
+func (e *Engine) StartRun(ctx context.Context, projectID, workflowID string, inputs map[string]any) (*flow.Run, error) {
+	return e.StartRunWith(ctx, projectID, workflowID, inputs, StartOptions{})
+}
+
+// StartRunWith starts a run with options: the workflow is snapshotted and
+// the run, its pending nodes, its job and the run.queued event are written
+// in one transaction.
+func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string, inputs map[string]any, opts StartOptions) (*flow.Run, error) {
+	wf, err := e.cfg.Workflows.Get(ctx, projectID, workflowID)
+	if err != nil {
+		return nil, err
+	}
+	g, err := newGraph(wf)
+	if err != nil {
+		return nil, err
+	}
+	snapshot, err := json.Marshal(wf)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot workflow: %w", err)
+	}
+	if inputs == nil {
+		inputs = map[string]any{}
+	}
+	if _, err := json.Marshal(inputs); err != nil {
+		return nil, flow.Errorf(flow.EINVALID, "inputs are not JSON: %v", err)
+	}
+	r := &store.RunRow{Run: flow.Run{ID: newID("r"), ProjectID: projectID, WorkflowID: workflowID,
+		Status: flow.RunQueued, Inputs: inputs, Workflow: snapshot}}
+	err = e.db.Write(ctx, func(tx *store.Tx) error {
+		jobID, err := e.q.Enqueue(ctx, tx, queue.NewJob{ProjectID: projectID, Kind: JobKind, Ref: r.ID, Priority: opts.Priority})
+		if err != nil {
+			if flow.ErrorCode(err) == flow.EINTERNAL && isForeignKey(err) {
+				return flow.Errorf(flow.ENOTFOUND, "project %q not found", projectID)
+			}
+			return err
+		}
+		r.JobID = jobID
+		if err := tx.InsertRun(ctx, r, g.ids()); err != nil {
+			return err
+		}
+		ev := flow.NewEvent(projectID, flow.EventRunQueued, r.ID, workflowID, runPayload{RunID: r.ID, WorkflowID: workflowID, Status: flow.RunQueued})
+		return tx.AppendEvent(ctx, &ev)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start run: %w", err)
+	}
+	out := r.Run
+	out.Workflow = nil
+	return &out, nil
+}
+
+func isForeignKey(err error) bool {
+	return err != nil && containsFold(err.Error(), "FOREIGN KEY")
+}
+
+// CancelRun implements flow.Runs. A queued run is canceled at once; a
+// running one is stopped by its worker (in this process immediately, in
+// another within the queue's cancel poll interval).
+func (e *Engine) CancelRun(ctx context.Context, projectID, runID string) error {
+	var jobID int64
+	err := e.db.Write(ctx, func(tx *store.Tx) error {
+		st, job, err := tx.RunStatus(ctx, projectID, runID)
+		if err != nil {
+			return err
+		}
+		if st.Terminal() {
+			return nil
+		}
+		jobID = job
+		js, err := e.q.RequestCancel(ctx, tx, job)
+		if err != nil {
+			return err
+		}
+		if js == queue.Running {
+			return nil // its worker writes the outcome
+		}
+		// Not on a worker (queued, waiting for a retry, or its job is gone):
+		// the run ends here.
+		return e.finishRunTx(ctx, tx, projectID, runID, "", flow.RunCanceled, "canceled", flow.NodeCanceled, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("cancel run: %w", err)
+	}
+	if jobID != 0 {
+		e.q.Interrupt(jobID)
+	}
+	return nil
+}
+
+// Run implements flow.Runs: the run with its nodes (outputs cut to
+// previews) and its workflow snapshot.
+func (e *Engine) Run(ctx context.Context, projectID, runID string) (*flow.Run, error) {
+	r, err := e.db.GetRun(ctx, projectID, runID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range r.Nodes {
+		r.Nodes[i].Output, _ = preview(r.Nodes[i].Output, e.cfg.PreviewBytes)
+	}
+	out := r.Run
+	return &out, nil
+}
+
+// ListRuns implements flow.Runs.
+func (e *Engine) ListRuns(ctx context.Context, f flow.RunFilter) (flow.RunPage, error) {
+	if f.ProjectID == "" {
+		return flow.RunPage{}, flow.Errorf(flow.EINVALID, "projectId is required")
+	}
+	switch f.Status {
+	case "", flow.RunQueued, flow.RunRunning, flow.RunSucceeded, flow.RunFailed, flow.RunCanceled:
+	default:
+		return flow.RunPage{}, flow.Errorf(flow.EINVALID, "unknown run status %q", f.Status)
+	}
+	if f.Limit < 0 {
+		return flow.RunPage{}, flow.Errorf(flow.EINVALID, "limit must not be negative")
+	}
+	return e.db.ListRuns(ctx, f)
+}
+
+// ActiveRuns implements flow.Runs (at most 500 runs, oldest first).
+func (e *Engine) ActiveRuns(ctx context.Context, projectID string) ([]flow.Run, error) {
+	runs, err := e.db.ActiveRuns(ctx, projectID, 500)
+	if err != nil {
+		return nil, err
+	}
+	for i := range runs {
+		for j := range runs[i].Nodes {
+			runs[i].Nodes[j].Output, _ = preview(runs[i].Nodes[j].Output, e.cfg.PreviewBytes)
+		}
+	}
+	return runs, nil
+}
+
+// runPayload is the payload of run.* events.
+type runPayload struct {
+	RunID      string         `json:"runId"`
+	WorkflowID string         `json:"workflowId"`
+	Status     flow.RunStatus `json:"status"`
+	Error      string         `json:"error,omitempty"`
+	Attempt    int            `json:"attempt,omitempty"`
+	DurationMs *int64         `json:"durationMs,omitempty"`
+}
+
+// finishRunTx ends a run in tx: status, its unfinished nodes, the event.
+func (e *Engine) finishRunTx(ctx context.Context, tx *store.Tx, projectID, runID, workflowID string, st flow.RunStatus, msg string, pendingTo flow.NodeStatus, dur *int64) error {
+	if workflowID == "" {
+		r, err := e.db.GetRun(ctx, projectID, runID)
+		if err == nil {
+			workflowID = r.WorkflowID
+		}
+	}
+	errMsg := msg
+	if st == flow.RunSucceeded || st == flow.RunCanceled {
+		errMsg = ""
+	}
+	if err := tx.FinishRun(ctx, runID, st, errMsg, pendingTo); err != nil {
+		return err
+	}
+	typ := map[flow.RunStatus]string{flow.RunSucceeded: flow.EventRunCompleted, flow.RunFailed: flow.EventRunFailed, flow.RunCanceled: flow.EventRunCanceled}[st]
+	ev := flow.NewEvent(projectID, typ, runID, workflowID, runPayload{RunID: runID, WorkflowID: workflowID, Status: st, Error: errMsg, DurationMs: dur})
+	return tx.AppendEvent(ctx, &ev)
+}
+
+// preview cuts a JSON output to about max bytes: small outputs are kept as
+// they are, larger ones become a JSON string of their first bytes + "…".
+func preview(out json.RawMessage, max int) (json.RawMessage, bool) {
+	if len(out) <= max {
+		return out, false
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(out[cut]) {
+		cut--
+	}
+	b, _ := json.Marshal(string(out[:cut]) + "…")
+	return b, true
+}
+
+func newID(prefix string) string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return prefix + "_" + hex.EncodeToString(b[:])
+}
+
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToUpper(s), strings.ToUpper(sub))
+}
