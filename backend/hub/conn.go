@@ -211,6 +211,12 @@ func (c *conn) writeLoop() {
 	for {
 		select {
 		case <-c.notify:
+			if d := c.h.cfg.WriteDelay; d > 0 {
+				select {
+				case <-time.After(d):
+				case <-c.done:
+				}
+			}
 		case <-c.done:
 		case <-tick.C:
 			c.ping()
