@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/flowweaver/flowweaver/backend/flow"
 )
 
 // WorkflowEntry is the index row of one workflow file (package workflow owns
@@ -100,4 +102,34 @@ func (tx *Tx) PutWorkflowEntry(ctx context.Context, e *WorkflowEntry) error {
 		return fmt.Errorf("put workflow entry: %w", err)
 	}
 	return nil
+}
+
+// ProjectWorkflowEntry returns the project's folder and the index row of
+// one of its workflows in one query (the hot path of reading a workflow for
+// every run start). A missing project is not_found; ok is false when the
+// workflow has no row.
+func (db *DB) ProjectWorkflowEntry(ctx context.Context, projectID, id string) (path string, e WorkflowEntry, ok bool, err error) {
+	var (
+		wid                       sql.NullString
+		version, mtime, size, del sql.NullInt64
+		updated                   sql.NullInt64
+		hash                      sql.NullString
+	)
+	err = db.read.QueryRowContext(ctx,
+		`SELECT p.path, w.id, w.version, w.hash, w.mtime_ns, w.size, w.deleted, w.updated_at
+		   FROM projects p LEFT JOIN workflows w ON w.project_id = p.id AND w.id = ?
+		  WHERE p.id = ?`, id, projectID).
+		Scan(&path, &wid, &version, &hash, &mtime, &size, &del, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", WorkflowEntry{}, false, flow.Errorf(flow.ENOTFOUND, "project %q not found", projectID)
+	}
+	if err != nil {
+		return "", WorkflowEntry{}, false, fmt.Errorf("read workflow entry: %w", err)
+	}
+	if !wid.Valid {
+		return path, WorkflowEntry{}, false, nil
+	}
+	e = WorkflowEntry{ProjectID: projectID, ID: wid.String, Version: version.Int64, Hash: hash.String,
+		MtimeNs: mtime.Int64, Size: size.Int64, Deleted: del.Int64 != 0, UpdatedAt: fromMilli(updated.Int64)}
+	return path, e, true, nil
 }

@@ -278,22 +278,18 @@ func needsAdopt(cur *loaded, e store.WorkflowEntry, had bool) bool {
 	return !had || e.Deleted || e.Hash != cur.hash || e.MtimeNs != cur.stat.mtimeNs || e.Size != cur.stat.size
 }
 
-// refresh loads one workflow file and brings its index row up to date.
-// The caller holds the project lock.
-func (s *Service) refresh(ctx context.Context, projectID string, dir *os.Root, id string) (*loaded, store.WorkflowEntry, bool, error) {
+// refresh loads one workflow file and brings its index row (e, had: as
+// read under the project lock) up to date. The caller holds the lock.
+func (s *Service) refresh(ctx context.Context, projectID string, dir *os.Root, id string, e store.WorkflowEntry, had bool) (*loaded, store.WorkflowEntry, error) {
 	cur := s.load(dir, id)
-	e, had, err := s.db.WorkflowEntry(ctx, projectID, id)
-	if err != nil {
-		return nil, store.WorkflowEntry{}, false, err
-	}
 	if !needsAdopt(cur, e, had) {
-		return cur, e, had, nil
+		return cur, e, nil
 	}
 	m, err := s.adopt(ctx, projectID, []change{{id: id, cur: cur, entry: e, had: had}})
 	if err != nil {
-		return nil, store.WorkflowEntry{}, false, err
+		return nil, store.WorkflowEntry{}, err
 	}
-	return cur, m[id], true, nil
+	return cur, m[id], nil
 }
 
 // checkID rejects an id that is not [A-Za-z0-9_-]{1,64}. Every entry point
@@ -306,28 +302,47 @@ func checkID(workflowID string) error {
 	return invalid("workflow id is invalid", []flow.Problem{{Field: "workflowId", Message: "must be 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-'"}})
 }
 
-// open finds the project and opens its workflows directory under the
-// project lock.
-func (s *Service) open(ctx context.Context, projectID string, create bool) (dir *os.Root, unlock func(), err error) {
-	proj, err := s.db.Project(ctx, projectID)
-	if err != nil {
-		return nil, nil, err
+// opened is a project's workflows directory held under the project lock.
+type opened struct {
+	dir    *os.Root // nil when the directory does not exist (and create was false)
+	entry  store.WorkflowEntry
+	had    bool // entry exists (only when open was given an id)
+	unlock func()
+}
+
+func (o *opened) close() {
+	if o.dir != nil {
+		o.dir.Close()
 	}
+	o.unlock()
+}
+
+// open takes the project lock, then finds the project (and, given an id,
+// that workflow's index row in the same query: reading it under the lock is
+// what makes it current) and opens the workflows directory.
+func (s *Service) open(ctx context.Context, projectID, id string, create bool) (*opened, error) {
 	release, err := s.lock(ctx, projectID)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	dir, err = openDir(proj.Path, create)
+	o := &opened{unlock: release}
+	var path string
+	if id != "" {
+		path, o.entry, o.had, err = s.db.ProjectWorkflowEntry(ctx, projectID, id)
+	} else {
+		var p *flow.Project
+		if p, err = s.db.Project(ctx, projectID); err == nil {
+			path = p.Path
+		}
+	}
+	if err == nil {
+		o.dir, err = openDir(path, create)
+	}
 	if err != nil {
 		release()
-		return nil, nil, err
+		return nil, err
 	}
-	return dir, func() {
-		if dir != nil {
-			dir.Close()
-		}
-		release()
-	}, nil
+	return o, nil
 }
 
 func invalid(msg string, problems []flow.Problem) error {
@@ -385,12 +400,13 @@ func (s *Service) Save(ctx context.Context, projectID, workflowID string, wf *fl
 	if int64(len(data)) > s.opts.MaxFileSize {
 		return 0, flow.Errorf(flow.EPAYLOADTOOLARGE, "workflow would be %d bytes, at most %d are allowed", len(data), s.opts.MaxFileSize)
 	}
-	dir, unlock, err := s.open(ctx, projectID, true)
+	o, err := s.open(ctx, projectID, workflowID, true)
 	if err != nil {
 		return 0, err
 	}
-	defer unlock()
-	cur, e, _, err := s.refresh(ctx, projectID, dir, workflowID)
+	defer o.close()
+	dir := o.dir
+	cur, e, err := s.refresh(ctx, projectID, dir, workflowID, o.entry, o.had)
 	if err != nil {
 		return 0, err
 	}
@@ -498,12 +514,12 @@ func (s *Service) Snapshot(ctx context.Context, projectID, workflowID string) (*
 	if err := checkID(workflowID); err != nil {
 		return nil, err
 	}
-	dir, unlock, err := s.open(ctx, projectID, false)
+	o, err := s.open(ctx, projectID, workflowID, false)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	cur, e, _, err := s.refresh(ctx, projectID, dir, workflowID)
+	defer o.close()
+	cur, e, err := s.refresh(ctx, projectID, o.dir, workflowID, o.entry, o.had)
 	if err != nil {
 		return nil, err
 	}
@@ -567,12 +583,13 @@ func (s *Service) Delete(ctx context.Context, projectID, workflowID string) erro
 	if err := checkID(workflowID); err != nil {
 		return err
 	}
-	dir, unlock, err := s.open(ctx, projectID, false)
+	o, err := s.open(ctx, projectID, workflowID, false)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	cur, e, _, err := s.refresh(ctx, projectID, dir, workflowID)
+	defer o.close()
+	dir := o.dir
+	cur, e, err := s.refresh(ctx, projectID, dir, workflowID, o.entry, o.had)
 	if err != nil {
 		return err
 	}
@@ -627,11 +644,12 @@ func (s *Service) Sync(ctx context.Context, projectID string) error {
 // whose stat changed. It returns the existing files (read ones only when
 // not full) ordered by id.
 func (s *Service) sync(ctx context.Context, projectID string, full bool) ([]fileState, error) {
-	dir, unlock, err := s.open(ctx, projectID, false)
+	o, err := s.open(ctx, projectID, "", false)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	defer o.close()
+	dir := o.dir
 	files, temps, err := scanDir(dir)
 	if err != nil {
 		return nil, flow.Errorf(flow.EUNAVAILABLE, "cannot list %s: %s", DirName, errText(err))

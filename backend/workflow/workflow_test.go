@@ -22,7 +22,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // env is a real database file, a real project folder and the service.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	db      *store.DB
 	svc     *Service
 	project flow.Project
@@ -33,7 +33,7 @@ type env struct {
 	notify chan struct{}
 }
 
-func newEnv(t *testing.T, opts Options) *env {
+func newEnv(t testing.TB, opts Options) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, notify: make(chan struct{}, 1)}
@@ -157,7 +157,7 @@ func code(err error) string { return flow.ErrorCode(err) }
 
 // diffLines returns the line numbers (1-based) that differ between a and b,
 // which must have the same number of lines.
-func diffLines(t *testing.T, a, b string) []int {
+func diffLines(t testing.TB, a, b string) []int {
 	t.Helper()
 	la, lb := strings.Split(a, "\n"), strings.Split(b, "\n")
 	if len(la) != len(lb) {
