@@ -254,3 +254,28 @@ func normalize(wf *flow.Workflow) (*flow.Workflow, []byte, error) {
 	}
 	return out, data, nil
 }
+
+// ParseJSON decodes a workflow sent by a client (PUT body or the payload of
+// a workflow.update command): the API shape, with "position" on each node.
+// Unknown keys are ignored (clients may carry UI state along); a body that
+// is not a workflow is a bad_request error whose Details is one problem
+// pointing at the offending field, like Save's validation errors.
+func ParseJSON(data []byte) (*flow.Workflow, error) {
+	var wf flow.Workflow
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&wf); err != nil {
+		field := "workflow"
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) && typ.Field != "" {
+			field = typ.Field
+		}
+		msg := describeJSONError(data, err).Error()
+		return nil, &flow.Error{Code: flow.EINVALID, Message: "workflow is not valid JSON: " + msg,
+			Details: []flow.Problem{{Field: field, Message: msg}}}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		msg := "unexpected data after the workflow object"
+		return nil, &flow.Error{Code: flow.EINVALID, Message: msg, Details: []flow.Problem{{Field: "workflow", Message: msg}}}
+	}
+	return &wf, nil
+}

@@ -3,6 +3,7 @@ package workflow
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -138,5 +139,25 @@ func TestDecodeErrors(t *testing.T) {
 				t.Fatalf("err %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestParseJSON(t *testing.T) {
+	wf, err := ParseJSON([]byte(`{"name":"x","version":3,"nodes":[{"id":"a","tool":"log","position":{"x":1,"y":2},"selected":true}],"edges":[]}`))
+	if err != nil || wf.Nodes[0].Position.Y != 2 || wf.Version != 3 {
+		t.Fatalf("%+v %v", wf, err)
+	}
+	_, err = ParseJSON([]byte(`{"name":"x","nodes":[{"id":"a","tool":"log","retry":{"max":"two"}}]}`))
+	var fe *flow.Error
+	if !errors.As(err, &fe) || fe.Code != flow.EINVALID {
+		t.Fatalf("%v", err)
+	}
+	if ps := fe.Details.([]flow.Problem); len(ps) != 1 || ps[0].Field != "nodes.retry.max" {
+		t.Fatalf("%+v", fe.Details)
+	}
+	for _, bad := range []string{``, `null x`, `[`, `{"name":1}`, `{} {}`} {
+		if _, err := ParseJSON([]byte(bad)); flow.ErrorCode(err) != flow.EINVALID {
+			t.Errorf("%q: %v", bad, err)
+		}
 	}
 }
