@@ -161,3 +161,24 @@ func TestParseJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestParseCacheHandsOutCopies(t *testing.T) {
+	var c parseCache
+	data := []byte(exampleFile)
+	a, err := c.decode("h", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Nodes[2].Params["headers"].(map[string]any)["Accept"] = "changed"
+	a.Nodes[0].Position.X = 99
+	a.Nodes[2].Retry.Max = 9
+	a.Edges[0].Source = "x"
+	b, _ := c.decode("h", data)
+	if b.Nodes[2].Params["headers"].(map[string]any)["Accept"] != "application/json" || b.Nodes[0].Position.X != 0 ||
+		b.Nodes[2].Retry.Max != 2 || b.Edges[0].Source != "build" {
+		t.Fatalf("cache entry was modified through a returned workflow: %+v", b)
+	}
+	if enc, _ := Encode(b); string(enc) != exampleFile {
+		t.Fatal("clone differs from the original")
+	}
+}

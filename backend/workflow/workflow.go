@@ -95,6 +95,7 @@ type Service struct {
 	cancel  context.CancelFunc      // of the running watcher, nil when stopped
 	done    chan struct{}           // closed when the watcher exits
 	lastErr map[string]string       // last logged watcher error per project
+	parsed  parseCache
 
 	// afterFileChange, when set (tests only), runs inside the transaction
 	// right after the file was written or removed; its error makes the
@@ -190,7 +191,7 @@ func (s *Service) load(dir *os.Root, id string) *loaded {
 	}
 	l.data = data
 	l.hash = hashBytes(data)
-	wf, err := Decode(data)
+	wf, err := s.parsed.decode(l.hash, data)
 	if err != nil {
 		l.problems = []flow.Problem{{Field: "file", Message: err.Error()}}
 		return l
