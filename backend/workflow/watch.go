@@ -46,6 +46,32 @@ func (s *Service) Watched() []string {
 	return ids
 }
 
+// pollSet is what one watcher tick polls: the watched projects, plus every
+// project in the database with Options.WatchAllProjects.
+func (s *Service) pollSet(ctx context.Context) []string {
+	ids := s.Watched()
+	if !s.opts.WatchAllProjects {
+		return ids
+	}
+	projects, err := s.db.Projects(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.opts.Logger.Warn("workflow watcher: list projects", "err", err)
+		}
+		return ids
+	}
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		seen[id] = true
+	}
+	for _, p := range projects {
+		if !seen[p.ID] {
+			ids = append(ids, p.ID)
+		}
+	}
+	return ids
+}
+
 // Start runs the watcher until Stop is called or ctx is canceled. Calling
 // Start while it runs does nothing.
 func (s *Service) Start(ctx context.Context) error {
@@ -90,12 +116,14 @@ func (s *Service) loop(ctx context.Context, done chan struct{}) {
 			return
 		case <-t.C:
 		}
-		for _, id := range s.Watched() {
+		ids := s.pollSet(ctx)
+		for _, id := range ids {
 			if ctx.Err() != nil {
 				return
 			}
 			s.report(id, s.Sync(ctx, id))
 		}
+		s.forgetErrors(ids)
 	}
 }
 
@@ -107,7 +135,7 @@ func (s *Service) report(projectID string, err error) {
 		msg = err.Error()
 	}
 	s.mu.Lock()
-	prev, watched := s.lastErr[projectID], s.watched[projectID] > 0
+	prev, watched := s.lastErr[projectID], s.watched[projectID] > 0 || s.opts.WatchAllProjects
 	if watched {
 		s.lastErr[projectID] = msg
 	}
@@ -120,4 +148,19 @@ func (s *Service) report(projectID string, err error) {
 		return
 	}
 	s.opts.Logger.Warn("workflow watcher: sync failed", "project", projectID, "err", err)
+}
+
+// forgetErrors drops the remembered errors of projects no longer polled.
+func (s *Service) forgetErrors(polled []string) {
+	keep := make(map[string]bool, len(polled))
+	for _, id := range polled {
+		keep[id] = true
+	}
+	s.mu.Lock()
+	for id := range s.lastErr {
+		if !keep[id] {
+			delete(s.lastErr, id)
+		}
+	}
+	s.mu.Unlock()
 }

@@ -35,6 +35,10 @@ type Options struct {
 	// differences, works on network drives) and costs one ReadDir plus a
 	// stat per file per interval.
 	PollInterval time.Duration
+	// WatchAllProjects makes the watcher poll every project in the
+	// database, not only the ones given to Watch. For a desktop app with a
+	// handful of projects this costs little and needs no hook from the hub.
+	WatchAllProjects bool
 	// MaxFileSize bounds a workflow file, read or written. Default 4 MiB.
 	MaxFileSize int64
 	// MaxNodes bounds the nodes of a workflow. Default 500 (edges: 10x).

@@ -848,3 +848,29 @@ func TestWatcherStopsWithContext(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestWatchAllProjects(t *testing.T) {
+	e := newEnv(t, Options{PollInterval: 20 * time.Millisecond, WatchAllProjects: true})
+	ctx := context.Background()
+	e.save("build", validWorkflow(), 0)
+	e.takeEvents()
+	if err := e.svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer e.svc.Stop(ctx)
+	os.Remove(filepath.Join(e.dir, "build.json")) // no Watch call
+	deadline := time.After(30 * time.Second)      // hang guard only
+	for {
+		select {
+		case <-e.notify:
+		case <-deadline:
+			t.Fatal("no event")
+		}
+		if evs := e.takeEvents(); len(evs) > 0 {
+			if len(evs) != 1 || evs[0].Type != flow.EventWorkflowDeleted {
+				t.Fatalf("%+v", evs)
+			}
+			return
+		}
+	}
+}
