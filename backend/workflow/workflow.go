@@ -436,7 +436,7 @@ func (s *Service) Save(ctx context.Context, projectID, workflowID string, wf *fl
 		if !cur.exists || cur.hash != hash {
 			var err error
 			if st, err = writeAtomic(dir, name, data); err != nil {
-				return err
+				return fileError("write", workflowID, err)
 			}
 			wrote = true
 		}
@@ -463,6 +463,13 @@ func (s *Service) Save(ctx context.Context, projectID, workflowID string, wf *fl
 		return 0, fmt.Errorf("save workflow %s: %w", workflowID, err)
 	}
 	return version, nil
+}
+
+// fileError reports a failed write or remove of a workflow file to the
+// user (disk full, read-only folder): it is about their project folder, so
+// the reason is shown rather than hidden as an internal error.
+func fileError(op, workflowID string, err error) error {
+	return flow.Errorf(flow.EUNAVAILABLE, "cannot %s %s: %s", op, relPath(workflowID), errText(err))
 }
 
 func (s *Service) hook() error {
@@ -605,7 +612,7 @@ func (s *Service) Delete(ctx context.Context, projectID, workflowID string) erro
 	removed := false
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		if err := removeFile(dir, name); err != nil {
-			return err
+			return fileError("remove", workflowID, err)
 		}
 		removed = true
 		if err := s.hook(); err != nil {

@@ -725,8 +725,8 @@ func TestFailedFileWriteLeavesIndex(t *testing.T) {
 	// A directory squats the workflow's file name: the rename must fail.
 	os.MkdirAll(filepath.Join(e.dir, "build.json", "x"), 0o755)
 	_, err := e.svc.Save(ctx, e.project.ID, "build", validWorkflow(), -1, "api")
-	if err == nil {
-		t.Fatal("save over a directory succeeded")
+	if code(err) != flow.EUNAVAILABLE || !strings.Contains(flow.ErrorMessage(err), "cannot write .flowweaver/workflows/build.json") {
+		t.Fatalf("save over a directory: %v", err)
 	}
 	// The squatter was adopted as a (broken) disk entry; the failed save
 	// added nothing on top.
