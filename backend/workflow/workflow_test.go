@@ -50,6 +50,13 @@ func newEnv(t testing.TB, opts Options) *env {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if opts.Now == nil {
+		// Every file counts as racily clean, so Sync always hashes: a test
+		// that writes a file within the same timestamp tick as a save and
+		// is then descheduled for seconds cannot miss the edit.
+		// TestStatFastPath covers the real clock's behaviour.
+		opts.Now = func() time.Time { return time.Time{} }
+	}
 	svc, err := New(db, builtins, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -873,4 +880,38 @@ func TestWatchAllProjects(t *testing.T) {
 			return
 		}
 	}
+}
+
+// TestStatFastPath pins down the trade-off of the watcher: a file whose
+// mtime and size match the index and that is not racily clean is not read
+// by Sync, so an edit that restores the old mtime with the same size is
+// only seen on the next access (Get always hashes); an edit within the
+// racy window is seen even with an unchanged stat.
+func TestStatFastPath(t *testing.T) {
+	var now time.Time
+	e := newEnv(t, Options{Now: func() time.Time { return now }})
+	e.save("build", validWorkflow(), 0)
+	e.takeEvents()
+	path := filepath.Join(e.dir, "build.json")
+	fi, _ := os.Stat(path)
+	sneaky := func(from, to string) {
+		e.writeFile("build", strings.Replace(e.file("build"), from, to, 1))
+		os.Chtimes(path, fi.ModTime(), fi.ModTime())
+	}
+
+	now = fi.ModTime().Add(time.Second) // racy: hashed despite the same stat
+	sneaky("go build", "go vet ")
+	e.sync()
+	e.expectEvent(flow.EventWorkflowUpdated, "build", 2, "disk")
+	fi, _ = os.Stat(path)
+
+	now = fi.ModTime().Add(time.Hour) // clean: the stat is trusted
+	sneaky("go vet ", "go fmt ")
+	e.sync()
+	e.noEvents()
+	got, err := e.svc.Get(context.Background(), e.project.ID, "build")
+	if err != nil || got.Version != 3 || got.Nodes[0].Params["command"] != "go fmt  ./..." {
+		t.Fatalf("%+v %v", got, err)
+	}
+	e.expectEvent(flow.EventWorkflowUpdated, "build", 3, "disk")
 }
