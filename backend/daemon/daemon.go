@@ -17,9 +17,13 @@ import (
 	"time"
 
 	"github.com/flowweaver/flowweaver/backend/auth"
-	"github.com/flowweaver/flowweaver/backend/flow"
+	"github.com/flowweaver/flowweaver/backend/engine"
 	"github.com/flowweaver/flowweaver/backend/httpapi"
+	"github.com/flowweaver/flowweaver/backend/hub"
 	"github.com/flowweaver/flowweaver/backend/store"
+	"github.com/flowweaver/flowweaver/backend/tools"
+	"github.com/flowweaver/flowweaver/backend/tools/mcp"
+	"github.com/flowweaver/flowweaver/backend/workflow"
 )
 
 // Daemon is a running Flow Weaver backend.
@@ -29,6 +33,12 @@ type Daemon struct {
 	db   *store.DB
 	auth *auth.Authority
 	api  *httpapi.Server
+
+	tools     *tools.Registry
+	mcp       *mcp.Source
+	workflows *workflow.Service
+	engine    *engine.Engine
+	hub       *hub.Hub
 
 	ln     net.Listener
 	srv    *http.Server
@@ -69,22 +79,6 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	return d, nil
 }
 
-// wire builds the services and the HTTP server around the store.
-func (d *Daemon) wire(ctx context.Context) error {
-	origins := append(append([]string{}, d.cfg.DesktopOrigins...), d.cfg.DevOrigins...)
-	d.api = httpapi.New(httpapi.Config{
-		Store:          d.db,
-		Auth:           d.auth,
-		UI:             d.cfg.UI,
-		Version:        d.cfg.Version,
-		TokenTTL:       d.cfg.TokenTTL,
-		AllowedOrigins: origins,
-		AllowRemote:    d.cfg.AllowRemote,
-		Logger:         d.log,
-	})
-	return nil
-}
-
 // Start listens on cfg.Addr and serves until Stop.
 func (d *Daemon) Start(ctx context.Context) error {
 	ln, err := net.Listen("tcp", d.cfg.Addr)
@@ -92,6 +86,14 @@ func (d *Daemon) Start(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", d.cfg.Addr, err)
 	}
 	d.ln = ln
+	if err := d.workflows.Start(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("start workflow watcher: %w", err)
+	}
+	if err := d.engine.Start(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("start workers: %w", err)
+	}
 	d.srv = &http.Server{
 		Handler:           d.api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -163,6 +165,11 @@ func (d *Daemon) Store() *store.DB { return d.db }
 func (d *Daemon) Stop(ctx context.Context) error {
 	d.stopOnce.Do(func() {
 		var errs []error
+		// Sockets first, with 1001, so clients start reconnecting while the
+		// rest shuts down; the HTTP server does not track hijacked conns.
+		if err := d.hub.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("close sockets: %w", err))
+		}
 		if d.srv != nil {
 			sctx, cancel := context.WithTimeout(ctx, d.cfg.ShutdownGrace)
 			if err := d.srv.Shutdown(sctx); err != nil {
@@ -174,6 +181,19 @@ func (d *Daemon) Stop(ctx context.Context) error {
 			d.cancel()
 		}
 		d.wg.Wait()
+		// Running jobs finish within the grace period or go back to the
+		// queue; a restart picks them up from their last checkpoint.
+		gctx, cancel := context.WithTimeout(ctx, d.cfg.ShutdownGrace+5*time.Second)
+		if err := d.engine.Stop(gctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop workers: %w", err))
+		}
+		cancel()
+		if err := d.workflows.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop workflow watcher: %w", err))
+		}
+		if err := d.mcp.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("stop MCP servers: %w", err))
+		}
 		if err := d.db.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close database: %w", err))
 		}
@@ -181,5 +201,3 @@ func (d *Daemon) Stop(ctx context.Context) error {
 	})
 	return d.stopErr
 }
-
-var _ = flow.ENOTFOUND

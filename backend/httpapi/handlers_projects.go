@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"net/http"
@@ -124,6 +125,15 @@ func checkProjectPath(raw string) (string, error) {
 
 func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	if _, ok := s.project(w, r); !ok {
+		return
+	}
+	if s.cfg.BeforeProjectDelete != nil {
+		if err := s.cfg.BeforeProjectDelete(r.Context(), id); err != nil {
+			writeError(w, r, err, s.cfg.Logger)
+			return
+		}
+	}
 	if err := s.cfg.Store.DeleteProject(r.Context(), id); err != nil {
 		writeError(w, r, err, s.cfg.Logger)
 		return
@@ -141,6 +151,17 @@ func (s *Server) listTools(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.cfg.Tools == nil {
 		writeError(w, r, flow.Errorf(flow.EUNAVAILABLE, "tools are not available"), s.cfg.Logger)
+		return
+	}
+	if c, ok := s.cfg.Tools.(interface {
+		Catalog(ctx context.Context, projectID string) (any, error)
+	}); ok {
+		cat, err := c.Catalog(r.Context(), p.ID)
+		if err != nil {
+			writeError(w, r, err, s.cfg.Logger)
+			return
+		}
+		writeJSON(w, http.StatusOK, cat)
 		return
 	}
 	ts, err := s.cfg.Tools.ListTools(r.Context(), p.ID)

@@ -39,6 +39,9 @@ type Config struct {
 	// per-project resources (watchers, MCP servers, sockets).
 	ProjectOpened  func(p flow.Project)
 	ProjectDeleted func(id string)
+	// BeforeProjectDelete runs before a project is deleted (the daemon
+	// cancels its runs); an error aborts the delete.
+	BeforeProjectDelete func(ctx context.Context, id string) error
 	// UI is the built frontend; nil serves a short notice instead.
 	UI fs.FS
 	// Version is reported by /api/health.

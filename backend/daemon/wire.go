@@ -1,0 +1,117 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/flowweaver/flowweaver/backend/engine"
+	"github.com/flowweaver/flowweaver/backend/flow"
+	"github.com/flowweaver/flowweaver/backend/httpapi"
+	"github.com/flowweaver/flowweaver/backend/hub"
+	"github.com/flowweaver/flowweaver/backend/queue"
+	"github.com/flowweaver/flowweaver/backend/tools"
+	"github.com/flowweaver/flowweaver/backend/tools/mcp"
+	"github.com/flowweaver/flowweaver/backend/workflow"
+)
+
+// wire builds every service around the open store and connects them:
+// tools (built-ins + MCP) <- workflows (validation) <- engine (runs) <-
+// hub (sockets) <- httpapi. The store's commit hook feeds the hub, so every
+// durable event reaches subscribers in commit order.
+func (d *Daemon) wire(ctx context.Context) error {
+	d.tools = tools.NewRegistry(tools.Options{})
+	src, err := mcp.New(mcp.Options{
+		Logger: d.log,
+		// The hub is built below; events before that have no subscriber.
+		Notify: func(projectID string, ev flow.Event) {
+			if h := d.hub; h != nil {
+				h.PublishTransient(ev)
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("mcp: %w", err)
+	}
+	d.mcp = src
+	if err := d.tools.Register(mcp.Prefix, src); err != nil {
+		return err
+	}
+
+	d.workflows, err = workflow.New(d.db, d.tools, workflow.Options{WatchAllProjects: true, Logger: d.log})
+	if err != nil {
+		return fmt.Errorf("workflows: %w", err)
+	}
+	d.engine, err = engine.New(engine.Config{
+		DB:        d.db,
+		Tools:     d.tools,
+		Workflows: d.workflows,
+		Queue:     queue.Config{Workers: d.cfg.Workers, StopGrace: d.cfg.ShutdownGrace},
+		Logger:    d.log,
+	})
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+
+	cmds := &commands{d: d}
+	origins := append(append([]string{}, d.cfg.DesktopOrigins...), d.cfg.DevOrigins...)
+	d.hub, err = hub.New(hub.Config{
+		Verifier: d.auth,
+		Projects: hub.ProjectsFunc(func(ctx context.Context, id string) (bool, error) {
+			_, err := d.db.Project(ctx, id)
+			if flow.ErrorCode(err) == flow.ENOTFOUND {
+				return false, nil
+			}
+			return err == nil, err
+		}),
+		Log:                d.db,
+		Commands:           cmds,
+		Stats:              func() any { st, _ := d.engine.QueueStats(context.Background()); return st },
+		MaxConnsPerSession: d.cfg.MaxConnsPerSession,
+		OriginPatterns:     origins,
+		Logger:             d.log,
+	})
+	if err != nil {
+		return fmt.Errorf("hub: %w", err)
+	}
+	d.db.SetOnCommit(d.hub.Publish)
+
+	d.api = httpapi.New(httpapi.Config{
+		Store:     d.db,
+		Auth:      d.auth,
+		Runs:      d.engine,
+		Workflows: d.workflows,
+		Tools:     cmds,
+		WS:        d.hub,
+		QueueStats: func(ctx context.Context) (any, error) {
+			return d.engine.QueueStats(ctx)
+		},
+		Connections:         d.hub.Connections,
+		BeforeProjectDelete: d.cancelProjectRuns,
+		ProjectDeleted: func(id string) {
+			d.hub.CloseProject(id)
+			d.mcp.CloseProject(id)
+		},
+		UI:             d.cfg.UI,
+		Version:        d.cfg.Version,
+		TokenTTL:       d.cfg.TokenTTL,
+		AllowedOrigins: origins,
+		AllowRemote:    d.cfg.AllowRemote,
+		Logger:         d.log,
+	})
+	return nil
+}
+
+// cancelProjectRuns cancels the queued and running runs of a project that
+// is about to be deleted, so no worker keeps writing for it.
+func (d *Daemon) cancelProjectRuns(ctx context.Context, projectID string) error {
+	runs, err := d.engine.ActiveRuns(ctx, projectID)
+	if err != nil {
+		return err
+	}
+	for _, r := range runs {
+		if err := d.engine.CancelRun(ctx, projectID, r.ID); err != nil && flow.ErrorCode(err) != flow.ENOTFOUND {
+			return err
+		}
+	}
+	return nil
+}
