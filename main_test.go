@@ -187,3 +187,111 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func sendJSON(t *testing.T, method, url, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	return resp.StatusCode, m
+}
+
+// TestKill9MidRunResumes kills the real server with SIGKILL while a run is
+// between two nodes. After a restart on the same data dir the run finishes,
+// and the node that had finished before the kill ran exactly once.
+func TestKill9MidRunResumes(t *testing.T) {
+	dataDir, projectDir := t.TempDir(), t.TempDir()
+	s := startServe(t, dataDir)
+	out, err := exec.Command(binary, "token", "--data-dir", dataDir, "--ttl", "10m").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := strings.TrimSpace(string(out))
+	code, p := sendJSON(t, "POST", s.url+"/api/projects", tok, `{"name":"crash","path":"`+projectDir+`"}`)
+	if code != 201 {
+		t.Fatalf("project: %d %v", code, p)
+	}
+	pid := p["id"].(string)
+	wf := `{"name":"crash","nodes":[
+		{"id":"count","tool":"shell","params":{"command":"echo ran >> count.txt"}},
+		{"id":"wait","tool":"shell","params":{"command":"sleep 3"}},
+		{"id":"after","tool":"file.write","params":{"path":"after.txt","content":"done"}}],
+		"edges":[{"source":"count","target":"wait"},{"source":"wait","target":"after"}]}`
+	if code, res := sendJSON(t, "PUT", s.url+"/api/projects/"+pid+"/workflows/crash", tok, wf); code != 200 {
+		t.Fatalf("workflow: %d %v", code, res)
+	}
+	code, res := sendJSON(t, "POST", s.url+"/api/projects/"+pid+"/workflows/crash/runs", tok, `{}`)
+	if code != 202 {
+		t.Fatalf("run: %d %v", code, res)
+	}
+	runID := res["runId"].(string)
+
+	nodeStatus := func(url, node string) string {
+		_, run := getJSON(t, url+"/api/runs/"+runID, tok)
+		nodes, _ := run["nodes"].([]any)
+		for _, n := range nodes {
+			m := n.(map[string]any)
+			if m["nodeId"] == node {
+				return m["status"].(string)
+			}
+		}
+		return ""
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for nodeStatus(s.url, "wait") != "running" {
+		if time.Now().After(deadline) {
+			t.Fatal("the wait node never started")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.cmd.Process.Signal(syscall.SIGKILL)
+	<-s.done
+
+	s2 := startServe(t, dataDir)
+	deadline = time.Now().Add(90 * time.Second)
+	for {
+		_, run := getJSON(t, s2.url+"/api/runs/"+runID, tok)
+		if run["status"] == "succeeded" {
+			break
+		}
+		if run["status"] == "failed" || run["status"] == "canceled" || time.Now().After(deadline) {
+			t.Fatalf("run after restart: %v", run)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	count, _ := os.ReadFile(filepath.Join(projectDir, "count.txt"))
+	if string(count) != "ran\n" {
+		t.Fatalf("the finished node ran %d times (count.txt %q)", strings.Count(string(count), "ran"), count)
+	}
+	if b, _ := os.ReadFile(filepath.Join(projectDir, "after.txt")); string(b) != "done" {
+		t.Fatalf("after.txt = %q", b)
+	}
+	// The event log is complete and ordered: one run.completed, seqs increasing.
+	_, evs := getJSON(t, s2.url+"/api/projects/"+pid+"/events?channel=run:"+runID, tok)
+	var last float64
+	completed := 0
+	for _, e := range evs["events"].([]any) {
+		m := e.(map[string]any)
+		if m["seq"].(float64) <= last {
+			t.Fatalf("seq %v after %v", m["seq"], last)
+		}
+		last = m["seq"].(float64)
+		if m["event"] == "run.completed" {
+			completed++
+		}
+	}
+	if completed != 1 {
+		t.Fatalf("%d run.completed events", completed)
+	}
+	if code := s2.stop(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
