@@ -1,4 +1,4 @@
-import { useSyncExternalStore } from 'react';
+import { useRef, useSyncExternalStore } from 'react';
 
 /**
  * A minimal external store: immutable state, shallow-merge updates, and a
@@ -29,11 +29,22 @@ export class Store<S extends object> {
   };
 }
 
-/** Reads a slice of a store; re-renders only when the selected value changes (Object.is). */
+/**
+ * Reads a slice of a store; re-renders only when the selected value changes (Object.is).
+ * The selected value is cached per (state, selector): useSyncExternalStore
+ * needs the same value back while the state is unchanged, and selectors
+ * such as `s => s.problems.filter(...)` build a new array on every call
+ * (without the cache React loops: "Maximum update depth exceeded", #185).
+ */
 export function useStore<S extends object, T>(store: Store<S>, select: (s: S) => T): T {
-  return useSyncExternalStore(
-    store.subscribe,
-    () => select(store.get()),
-    () => select(store.get()),
-  );
+  const cache = useRef<{ state: S; select: (s: S) => T; value: T } | null>(null);
+  const get = () => {
+    const state = store.get();
+    const c = cache.current;
+    if (c && c.state === state && c.select === select) return c.value;
+    const value = select(state);
+    cache.current = { state, select, value };
+    return value;
+  };
+  return useSyncExternalStore(store.subscribe, get, get);
 }
