@@ -27,7 +27,7 @@ export default defineConfig({
   reporter: [['list'], ['html', { outputFolder: path.join(repo, 'artifacts', 'e2e-report'), open: 'never' }]],
   use: {
     browserName: 'chromium',
-    viewport: { width: 1440, height: 900 },
+    viewport: { width: 1600, height: 1000 },
     actionTimeout: 30_000,
     navigationTimeout: 30_000,
     screenshot: 'only-on-failure',

@@ -6,11 +6,19 @@ import type { Locator, Page } from '@playwright/test';
 import { expect, screen, test } from './fixtures';
 import { expectNodeStatus, logLines, node, openFolder } from './ui';
 
-/** Drags a palette item onto the canvas at a point relative to the canvas' top left corner. */
-async function dropTool(page: Page, view: Locator, tool: string, x: number, y: number): Promise<void> {
+/** Drags a palette item onto the canvas, dropping it at a page point (x, y). */
+async function dropTool(view: Locator, tool: string, x: number, y: number): Promise<void> {
   const item = view.getByTestId(`palette-item-${tool}`);
   await expect(item).toBeVisible();
-  await item.dragTo(view.getByTestId('canvas'), { targetPosition: { x, y } });
+  const canvas = view.getByTestId('canvas');
+  const c = (await canvas.boundingBox())!;
+  await item.dragTo(canvas, { targetPosition: { x: x - c.x, y: y - c.y } });
+  await expect(node(view, tool)).toBeVisible();
+}
+
+/** The page rectangle of a canvas node. */
+async function box(view: Locator, id: string) {
+  return (await node(view, id).boundingBox())!;
 }
 
 /** Drags from the source handle (right) of one node to the target handle (left) of another. */
@@ -48,13 +56,22 @@ test('build a three-node workflow by drag and drop, save, run, watch it', async 
   await expect(view.getByTestId('palette-item-shell')).toHaveCount(0);
   await view.getByTestId('palette-search').fill('');
 
-  await dropTool(page, view, 'delay', 220, 200);
-  await expect(node(view, 'delay')).toBeVisible();
-  await dropTool(page, view, 'shell', 520, 320);
-  await expect(node(view, 'shell')).toBeVisible();
-  await dropTool(page, view, 'log', 820, 200);
-  await expect(node(view, 'log')).toBeVisible();
+  // The first node lands where it is dropped, then the canvas fits the view
+  // around it; pan so it sits at the left, then lay the others out to its right.
+  const c = (await view.getByTestId('canvas').boundingBox())!;
+  await dropTool(view, 'delay', c.x + c.width / 2, c.y + c.height / 3);
   await expect(view.getByTestId('canvas-empty')).toHaveCount(0);
+  let d = await box(view, 'delay');
+  const from = { x: c.x + c.width * 0.6, y: c.y + c.height * 0.85 };
+  await page.mouse.move(from.x, from.y);
+  await page.mouse.down();
+  await page.mouse.move(from.x - (d.x - c.x - 40), from.y - (d.y - c.y - 60), { steps: 10 });
+  await page.mouse.up();
+  await expect.poll(async () => Math.round((await box(view, 'delay')).x - c.x)).toBeLessThan(80);
+  d = await box(view, 'delay');
+  await dropTool(view, 'shell', d.x + d.width * 1.75, d.y + d.height * 2.5);
+  const sh = await box(view, 'shell');
+  await dropTool(view, 'log', sh.x + sh.width * 1.75, d.y + d.height / 2);
 
   await connect(page, view, 'delay', 'shell');
   await expect(view.locator('.react-flow__edge')).toHaveCount(1);
@@ -69,6 +86,11 @@ test('build a three-node workflow by drag and drop, save, run, watch it', async 
   await insp.getByTestId('param-message').fill('all done');
   await expect(node(view, 'shell')).toContainText('echo hello-e2e');
   await expect(view.getByTestId('save-state')).toHaveText('Unsaved changes');
+  // Click the empty canvas: no selection, so the log viewer shows every node's lines
+  // (it follows the selected node) and the inspector shows the workflow.
+  await page.mouse.click(c.x + c.width * 0.5, c.y + c.height * 0.8);
+  await expect(view.getByTestId('workflow-name')).toBeVisible();
+  await view.getByTestId('workflow-name').fill('Demo pipeline');
   await screen(page, '11-canvas-built');
 
   await view.getByTestId('save').click();
@@ -77,6 +99,7 @@ test('build a three-node workflow by drag and drop, save, run, watch it', async 
   const wfs = await fw.api<any>('GET', `/api/projects/${id}/workflows`);
   const list = Array.isArray(wfs) ? wfs : wfs.workflows;
   expect(list).toHaveLength(1);
+  expect(list[0].name).toBe('Demo pipeline');
   const wf = await fw.api<any>('GET', `/api/projects/${id}/workflows/${list[0].id}`);
   expect(wf.nodes.map((n: any) => [n.id, n.tool]).sort()).toEqual([['delay', 'delay'], ['log', 'log'], ['shell', 'shell']]);
   expect(wf.nodes.find((n: any) => n.id === 'delay').params.ms).toBe(1500);
@@ -100,6 +123,7 @@ test('build a three-node workflow by drag and drop, save, run, watch it', async 
   // The inspector shows the last run of the selected node.
   insp = await select(view, 'shell');
   await expect(insp.getByTestId('inspector-run')).toContainText('succeeded');
+  await page.mouse.click(c.x + c.width * 0.5, c.y + c.height * 0.8);
 
   await view.getByTestId('panel-history').click();
   await expect(view.getByTestId('history-row')).toHaveCount(1);
