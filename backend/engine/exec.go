@@ -75,7 +75,7 @@ func (e *Engine) execute(ctx context.Context, job *queue.Job) error {
 	if err != nil {
 		return e.failUnrunnable(ctx, job, r, flow.ErrorMessage(err))
 	}
-	p, err := e.db.Project(ctx, job.ProjectID)
+	p, err := e.db.ProjectForRun(ctx, job.ProjectID)
 	if flow.ErrorCode(err) == flow.ENOTFOUND {
 		return nil
 	}
@@ -153,7 +153,7 @@ func (x *execution) loop(ctx context.Context) error {
 		}
 		var start []int
 		finished := false
-		err := x.e.db.Write(ctx, func(tx *store.Tx) error {
+		err := x.e.batch.do(func(tx *store.Tx) error {
 			start, finished = nil, false
 			if err := x.e.q.LeaseHeld(ctx, tx, x.lease); err != nil {
 				return err
@@ -192,7 +192,7 @@ func (x *execution) loop(ctx context.Context) error {
 				return x.finish(ctx, tx)
 			}
 			return nil
-		})
+		}, false)
 		if err != nil {
 			// The step did not commit: keep the ended nodes to record them
 			// on the way out (interrupted) or let the job retry.
@@ -259,7 +259,7 @@ func (x *execution) interrupted(ctx context.Context, results chan nodeResult, ru
 	}
 	wctx := context.WithoutCancel(ctx)
 	canceled := errors.Is(cause, queue.ErrCanceled)
-	err := x.e.db.Write(wctx, func(tx *store.Tx) error {
+	err := x.e.batch.do(func(tx *store.Tx) error {
 		if err := x.e.q.LeaseHeld(wctx, tx, x.lease); err != nil {
 			return err
 		}
@@ -292,7 +292,7 @@ func (x *execution) interrupted(ctx context.Context, results chan nodeResult, ru
 			return err
 		}
 		return x.e.q.Finish(wctx, tx, x.lease, queue.Finish{State: queue.Canceled, LastError: "canceled"})
-	})
+	}, false)
 	if err != nil {
 		return err
 	}
@@ -408,7 +408,13 @@ func (x *execution) finish(ctx context.Context, tx *store.Tx) error {
 		d := x.e.cfg.Now().Sub(x.begin).Milliseconds()
 		dur = &d
 	}
-	if err := x.e.finishRunTx(ctx, tx, x.run.ProjectID, x.run.ID, x.run.WorkflowID, st, msg, flow.NodeSkipped, dur); err != nil {
+	var pendingTo flow.NodeStatus
+	for _, s := range x.status {
+		if s == flow.NodePending || s == flow.NodeRunning {
+			pendingTo = flow.NodeSkipped
+		}
+	}
+	if err := x.e.finishRunTx(ctx, tx, x.run.ProjectID, x.run.ID, x.run.WorkflowID, st, msg, pendingTo, dur); err != nil {
 		return err
 	}
 	return x.e.q.Finish(ctx, tx, x.lease, queue.Finish{State: queue.Completed})
@@ -545,12 +551,12 @@ func (x *execution) flush() error {
 		return nil
 	}
 	ctx := context.Background()
-	return x.e.db.Write(ctx, func(tx *store.Tx) error {
+	return x.e.batch.do(func(tx *store.Tx) error {
 		if err := x.e.q.LeaseHeld(ctx, tx, x.lease); err != nil {
 			return err
 		}
 		return x.flushTx(ctx, tx)
-	})
+	}, false)
 }
 
 // flushTx writes buffered lines as node.log events in tx. Taking the

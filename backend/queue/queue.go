@@ -60,6 +60,10 @@ type Config struct {
 	// notified (jobs enqueued by another process, backoffs that ended).
 	// Default 500ms.
 	PollInterval time.Duration
+	// FetchCooldown is the least time between two claims. Workers that
+	// free up within it are filled by one claim transaction instead of one
+	// each. Default 2ms.
+	FetchCooldown time.Duration
 	// CancelPollInterval is how often running jobs are checked for a cancel
 	// written by another process (in-process cancels are immediate).
 	// Default 250ms.
@@ -111,6 +115,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = 500 * time.Millisecond
+	}
+	if c.FetchCooldown <= 0 {
+		c.FetchCooldown = 2 * time.Millisecond
 	}
 	if c.CancelPollInterval <= 0 {
 		c.CancelPollInterval = 250 * time.Millisecond
@@ -209,8 +216,9 @@ type Queue struct {
 }
 
 type active struct {
-	job    *Job
-	cancel context.CancelCauseFunc
+	job      *Job
+	cancel   context.CancelCauseFunc
+	finished bool // the handler ended the job in its own transaction
 }
 
 // New builds a Queue. Register handlers with Handle before Start.
@@ -279,9 +287,19 @@ func (q *Queue) LeaseHeld(ctx context.Context, tx *store.Tx, l Lease) error {
 	return nil
 }
 
-// Finish ends the job of l inside the caller's transaction (fenced).
+// Finish ends the job of l inside the caller's transaction (fenced). A
+// handler that finishes its own job this way and then returns nil spares
+// the pool a transaction of its own.
 func (q *Queue) Finish(ctx context.Context, tx *store.Tx, l Lease, f Finish) error {
-	return q.store.Finish(ctx, tx, l, f)
+	if err := q.store.Finish(ctx, tx, l, f); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	if a := q.active[l.JobID]; a != nil && a.job.Attempt == l.Attempt && l.Owner == q.cfg.Owner {
+		a.finished = true
+	}
+	q.mu.Unlock()
+	return nil
 }
 
 // RequestCancel flags job id for cancellation inside tx and returns its
@@ -431,6 +449,8 @@ func (q *Queue) fetchLoop(ctx context.Context) {
 	defer q.loops.Done()
 	poll := time.NewTicker(q.cfg.PollInterval)
 	defer poll.Stop()
+	cool := time.NewTimer(0)
+	defer cool.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -438,7 +458,14 @@ func (q *Queue) fetchLoop(ctx context.Context) {
 		case <-q.wake:
 		case <-poll.C:
 		}
+		// Let workers that free up right now join this claim.
+		select {
+		case <-ctx.Done():
+			return
+		case <-cool.C:
+		}
 		q.fetch(ctx)
+		cool.Reset(q.cfg.FetchCooldown)
 	}
 }
 
@@ -480,7 +507,9 @@ func (q *Queue) work(ctx context.Context, cancel context.CancelCauseFunc, j *Job
 	defer q.jobs.Done()
 	defer func() {
 		q.mu.Lock()
-		delete(q.active, j.ID)
+		if a := q.active[j.ID]; a != nil && a.job == j {
+			delete(q.active, j.ID) // not a newer claim of the same job
+		}
 		q.mu.Unlock()
 		cancel(nil)
 		q.Notify() // a worker is free
@@ -493,6 +522,13 @@ func (q *Queue) work(ctx context.Context, cancel context.CancelCauseFunc, j *Job
 		err = fmt.Errorf("no handler for job kind %q", j.Kind)
 	} else {
 		err = q.runHandler(ctx, h, j)
+	}
+	q.mu.Lock()
+	a := q.active[j.ID]
+	finished := a != nil && a.job == j && a.finished
+	q.mu.Unlock()
+	if finished && err == nil {
+		return // ended in the handler's own transaction
 	}
 	q.settle(j, h, err, context.Cause(ctx))
 }

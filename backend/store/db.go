@@ -63,6 +63,7 @@ type DB struct {
 	mu       sync.Mutex // serialises write transactions
 	onCommit func([]flow.Event)
 	lastSeq  map[string]int64 // cache of projects.last_seq, guarded by mu
+	stmts    stmtCache        // prepared hot statements (stmts.go)
 }
 
 // ErrCorrupt, ErrLocked and ErrTooNew classify failures of Open so the
@@ -155,6 +156,7 @@ func (db *DB) Path() string { return db.path }
 func (db *DB) Close() error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
+	db.closeStmts()
 	_, _ = db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	var errs []error
 	if db.read != nil {
@@ -191,12 +193,17 @@ func (tx *Tx) Now() time.Time { return tx.now }
 func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
+	db.prepareWanted(ctx)
 	stx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin write: %w", err)
 	}
 	tx := &Tx{Tx: stx, db: db, now: db.opts.Now().UTC()}
 	if err := fn(tx); err != nil {
+		_ = stx.Rollback()
+		return err
+	}
+	if err := tx.flushSeqs(ctx); err != nil {
 		_ = stx.Rollback()
 		return err
 	}

@@ -24,7 +24,7 @@ func (tx *Tx) AppendEvent(ctx context.Context, ev *flow.Event) error {
 		payload = []byte("{}")
 		ev.Payload = payload
 	}
-	if _, err := tx.ExecContext(ctx,
+	if _, err := tx.exec(ctx,
 		`INSERT INTO events(project_id, seq, type, run_id, workflow_id, ts, payload) VALUES (?,?,?,?,?,?,?)`,
 		ev.ProjectID, seq, ev.Type, ev.RunID, ev.WorkflowID, unixMilli(tx.now), []byte(payload)); err != nil {
 		return fmt.Errorf("append event: %w", err)
@@ -35,7 +35,8 @@ func (tx *Tx) AppendEvent(ctx context.Context, ev *flow.Event) error {
 
 // nextSeq increments the project's sequence. The value is cached in memory
 // (valid because every write goes through this DB's single writer) and
-// flushed to projects.last_seq in the same transaction.
+// written to projects.last_seq once per project when the transaction
+// commits (flushSeqs), not once per event.
 func (tx *Tx) nextSeq(ctx context.Context, projectID string) (int64, error) {
 	if tx.seqs == nil {
 		tx.seqs = map[string]int64{}
@@ -45,7 +46,7 @@ func (tx *Tx) nextSeq(ctx context.Context, projectID string) (int64, error) {
 		cur, ok = tx.db.lastSeq[projectID]
 	}
 	if !ok {
-		err := tx.QueryRowContext(ctx, "SELECT last_seq FROM projects WHERE id = ?", projectID).Scan(&cur)
+		err := tx.queryRow(ctx, "SELECT last_seq FROM projects WHERE id = ?", projectID).Scan(&cur)
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, flow.Errorf(flow.ENOTFOUND, "project %q not found", projectID)
 		}
@@ -54,11 +55,19 @@ func (tx *Tx) nextSeq(ctx context.Context, projectID string) (int64, error) {
 		}
 	}
 	next := cur + 1
-	if _, err := tx.ExecContext(ctx, "UPDATE projects SET last_seq = ? WHERE id = ?", next, projectID); err != nil {
-		return 0, fmt.Errorf("bump seq: %w", err)
-	}
 	tx.seqs[projectID] = next
 	return next, nil
+}
+
+// flushSeqs writes the sequences this transaction advanced to
+// projects.last_seq; Write calls it right before the commit.
+func (tx *Tx) flushSeqs(ctx context.Context) error {
+	for p, s := range tx.seqs {
+		if _, err := tx.exec(ctx, "UPDATE projects SET last_seq = ? WHERE id = ?", s, p); err != nil {
+			return fmt.Errorf("bump seq: %w", err)
+		}
+	}
+	return nil
 }
 
 // AppendEvent writes one durable event in its own transaction.

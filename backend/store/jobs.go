@@ -74,7 +74,7 @@ func (tx *Tx) InsertJob(ctx context.Context, j *JobRow) error {
 		j.RunAt = tx.now
 	}
 	j.State, j.CreatedAt = jobAvailable, tx.now
-	res, err := tx.ExecContext(ctx,
+	res, err := tx.exec(ctx,
 		`INSERT INTO jobs(project_id, kind, ref, payload, state, priority, run_at, max_attempts, created_at) VALUES (?,?,?,?,?,?,?,?,?)`,
 		j.ProjectID, j.Kind, j.Ref, j.Payload, jobAvailable, j.Priority, unixMilli(j.RunAt), j.MaxAttempts, unixMilli(tx.now))
 	if err != nil {
@@ -117,11 +117,11 @@ func (db *DB) ClaimJobs(ctx context.Context, owner string, n int, now, leaseUnti
 	var out []JobRow
 	err := db.Write(ctx, func(tx *Tx) error {
 		out = out[:0]
-		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'available' WHERE state = 'retryable' AND run_at <= ?`, unixMilli(now)); err != nil {
+		if _, err := tx.exec(ctx, `UPDATE jobs SET state = 'available' WHERE state = 'retryable' AND run_at <= ?`, unixMilli(now)); err != nil {
 			return fmt.Errorf("promote retryable jobs: %w", err)
 		}
 		for len(out) < n {
-			j, err := scanJob(tx.QueryRowContext(ctx, claimOne, owner, unixMilli(leaseUntil), unixMilli(now), limit))
+			j, err := scanJob(tx.queryRow(ctx, claimOne, owner, unixMilli(leaseUntil), unixMilli(now), limit))
 			if errors.Is(err, sql.ErrNoRows) {
 				break
 			}
@@ -140,7 +140,7 @@ func (db *DB) ClaimJobs(ctx context.Context, owner string, n int, now, leaseUnti
 // checkpoints) call it first so a zombie never writes.
 func (tx *Tx) JobLeaseHeld(ctx context.Context, id int64, attempt int, owner string) (bool, error) {
 	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM jobs WHERE id = ? AND attempt = ? AND owner = ? AND state = 'running'`, id, attempt, owner).Scan(&one)
+	err := tx.queryRow(ctx, `SELECT 1 FROM jobs WHERE id = ? AND attempt = ? AND owner = ? AND state = 'running'`, id, attempt, owner).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -174,7 +174,7 @@ func (tx *Tx) FinishJob(ctx context.Context, id int64, attempt int, owner string
 	if runAt.IsZero() {
 		runAt = tx.now
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, owner = '', lease_until = 0, errors = errors + ?,
+	res, err := tx.exec(ctx, `UPDATE jobs SET state = ?, owner = '', lease_until = 0, errors = errors + ?,
 		last_error = CASE WHEN ? = '' THEN last_error ELSE ? END, run_at = ?, finished_at = ?
 		WHERE id = ? AND attempt = ? AND owner = ? AND state = 'running'`,
 		f.State, inc, f.LastError, f.LastError, unixMilli(runAt), finished, id, attempt, owner)
@@ -192,7 +192,7 @@ func (tx *Tx) FinishJob(ctx context.Context, id int64, attempt int, owner string
 func (db *DB) ExtendLeases(ctx context.Context, owner string, until time.Time) (map[int64]int, error) {
 	held := map[int64]int{}
 	err := db.Write(ctx, func(tx *Tx) error {
-		rows, err := tx.QueryContext(ctx, `UPDATE jobs SET lease_until = ? WHERE owner = ? AND state = 'running' RETURNING id, attempt`, unixMilli(until), owner)
+		rows, err := tx.query(ctx, `UPDATE jobs SET lease_until = ? WHERE owner = ? AND state = 'running' RETURNING id, attempt`, unixMilli(until), owner)
 		if err != nil {
 			return fmt.Errorf("extend leases: %w", err)
 		}
@@ -212,7 +212,7 @@ func (db *DB) ExtendLeases(ctx context.Context, owner string, until time.Time) (
 
 // RunningJobs lists the running jobs (for the rescuer) in this transaction.
 func (tx *Tx) RunningJobs(ctx context.Context) ([]JobRow, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE state = 'running' ORDER BY id`)
+	rows, err := tx.query(ctx, `SELECT `+jobColumns+` FROM jobs WHERE state = 'running' ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list running jobs: %w", err)
 	}
@@ -233,7 +233,7 @@ func (tx *Tx) RunningJobs(ctx context.Context) ([]JobRow, error) {
 // sees the flag. It returns the job's state after the call.
 func (tx *Tx) RequestJobCancel(ctx context.Context, id int64) (string, error) {
 	var state string
-	err := tx.QueryRowContext(ctx, `UPDATE jobs SET cancel_requested = 1,
+	err := tx.queryRow(ctx, `UPDATE jobs SET cancel_requested = 1,
 		state = CASE WHEN state IN ('available', 'retryable') THEN 'canceled' ELSE state END,
 		finished_at = CASE WHEN state IN ('available', 'retryable') THEN ? ELSE finished_at END
 		WHERE id = ? RETURNING state`, unixMilli(tx.now), id).Scan(&state)
@@ -346,7 +346,7 @@ func (db *DB) Job(ctx context.Context, id int64) (JobRow, bool, error) {
 func (db *DB) PruneJobs(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := db.Write(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE state IN ('completed', 'canceled') AND finished_at < ?`, unixMilli(before))
+		res, err := tx.exec(ctx, `DELETE FROM jobs WHERE state IN ('completed', 'canceled') AND finished_at < ?`, unixMilli(before))
 		if err != nil {
 			return fmt.Errorf("prune jobs: %w", err)
 		}

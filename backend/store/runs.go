@@ -31,7 +31,7 @@ func (tx *Tx) InsertRun(ctx context.Context, r *RunRow, nodeIDs []string) error 
 		inputs = []byte("{}")
 	}
 	r.CreatedAt = tx.now
-	if _, err := tx.ExecContext(ctx,
+	if _, err := tx.exec(ctx,
 		`INSERT INTO runs(id, project_id, workflow_id, status, inputs, workflow, created_at, job_id) VALUES (?,?,?,?,?,?,?,?)`,
 		r.ID, r.ProjectID, r.WorkflowID, string(r.Status), inputs, []byte(r.Workflow), unixMilli(tx.now), r.JobID); err != nil {
 		return fmt.Errorf("insert run: %w", err)
@@ -51,7 +51,7 @@ func (tx *Tx) InsertRun(ctx context.Context, r *RunRow, nodeIDs []string) error 
 		b.WriteString("(?,?,?,'pending')")
 		args = append(args, r.ID, id, i)
 	}
-	if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+	if _, err := tx.exec(ctx, b.String(), args...); err != nil {
 		return fmt.Errorf("insert node runs: %w", err)
 	}
 	return nil
@@ -59,7 +59,7 @@ func (tx *Tx) InsertRun(ctx context.Context, r *RunRow, nodeIDs []string) error 
 
 // SetRunJob records the queue job of a run.
 func (tx *Tx) SetRunJob(ctx context.Context, runID string, jobID int64) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE runs SET job_id = ? WHERE id = ?`, jobID, runID); err != nil {
+	if _, err := tx.exec(ctx, `UPDATE runs SET job_id = ? WHERE id = ?`, jobID, runID); err != nil {
 		return fmt.Errorf("set run job: %w", err)
 	}
 	return nil
@@ -67,7 +67,7 @@ func (tx *Tx) SetRunJob(ctx context.Context, runID string, jobID int64) error {
 
 // SetRunStarted moves a run to running and stamps started_at once.
 func (tx *Tx) SetRunStarted(ctx context.Context, runID string) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?) WHERE id = ?`,
+	if _, err := tx.exec(ctx, `UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?) WHERE id = ?`,
 		unixMilli(tx.now), runID); err != nil {
 		return fmt.Errorf("start run: %w", err)
 	}
@@ -77,12 +77,12 @@ func (tx *Tx) SetRunStarted(ctx context.Context, runID string) error {
 // FinishRun gives the run its terminal status. Nodes still pending or
 // running become pendingTo (canceled or skipped); "" leaves them.
 func (tx *Tx) FinishRun(ctx context.Context, runID string, status flow.RunStatus, errMsg string, pendingTo flow.NodeStatus) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?`,
+	if _, err := tx.exec(ctx, `UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?`,
 		string(status), errMsg, unixMilli(tx.now), runID); err != nil {
 		return fmt.Errorf("finish run: %w", err)
 	}
 	if pendingTo != "" {
-		if _, err := tx.ExecContext(ctx, `UPDATE node_runs SET status = ?, finished_at = COALESCE(finished_at, ?) WHERE run_id = ? AND status IN ('pending', 'running')`,
+		if _, err := tx.exec(ctx, `UPDATE node_runs SET status = ?, finished_at = COALESCE(finished_at, ?) WHERE run_id = ? AND status IN ('pending', 'running')`,
 			string(pendingTo), unixMilli(tx.now), runID); err != nil {
 			return fmt.Errorf("finish run nodes: %w", err)
 		}
@@ -100,7 +100,7 @@ func (tx *Tx) RunStatus(ctx context.Context, projectID, runID string) (flow.RunS
 	}
 	var st string
 	var job int64
-	err := tx.QueryRowContext(ctx, q, args...).Scan(&st, &job)
+	err := tx.queryRow(ctx, q, args...).Scan(&st, &job)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", 0, flow.Errorf(flow.ENOTFOUND, "run %q not found", runID)
 	}
@@ -112,7 +112,7 @@ func (tx *Tx) RunStatus(ctx context.Context, projectID, runID string) (flow.RunS
 
 // StartNode checkpoints that a node began its attempt.
 func (tx *Tx) StartNode(ctx context.Context, runID, nodeID string, attempt int) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE node_runs SET status = 'running', attempt = ?, started_at = ?, finished_at = NULL, error = '' WHERE run_id = ? AND node_id = ?`,
+	if _, err := tx.exec(ctx, `UPDATE node_runs SET status = 'running', attempt = ?, started_at = ?, finished_at = NULL, error = '' WHERE run_id = ? AND node_id = ?`,
 		attempt, unixMilli(tx.now), runID, nodeID); err != nil {
 		return fmt.Errorf("start node %s: %w", nodeID, err)
 	}
@@ -122,7 +122,7 @@ func (tx *Tx) StartNode(ctx context.Context, runID, nodeID string, attempt int) 
 // FinishNode checkpoints a node's end: status, attempt, duration, the full
 // output (JSON, may be nil) and the error.
 func (tx *Tx) FinishNode(ctx context.Context, runID, nodeID string, status flow.NodeStatus, attempt int, durationMs int64, output []byte, errMsg string) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE node_runs SET status = ?, attempt = ?, duration_ms = ?, output = ?, error = ?, finished_at = ? WHERE run_id = ? AND node_id = ?`,
+	if _, err := tx.exec(ctx, `UPDATE node_runs SET status = ?, attempt = ?, duration_ms = ?, output = ?, error = ?, finished_at = ? WHERE run_id = ? AND node_id = ?`,
 		string(status), attempt, durationMs, output, errMsg, unixMilli(tx.now), runID, nodeID); err != nil {
 		return fmt.Errorf("finish node %s: %w", nodeID, err)
 	}
@@ -133,7 +133,7 @@ func (tx *Tx) FinishNode(ctx context.Context, runID, nodeID string, status flow.
 // canceled).
 func (tx *Tx) SetNodeStatus(ctx context.Context, runID string, status flow.NodeStatus, nodeIDs ...string) error {
 	for _, id := range nodeIDs {
-		if _, err := tx.ExecContext(ctx, `UPDATE node_runs SET status = ?, finished_at = ? WHERE run_id = ? AND node_id = ?`,
+		if _, err := tx.exec(ctx, `UPDATE node_runs SET status = ?, finished_at = ? WHERE run_id = ? AND node_id = ?`,
 			string(status), unixMilli(tx.now), runID, id); err != nil {
 			return fmt.Errorf("set node %s %s: %w", id, status, err)
 		}
@@ -181,7 +181,11 @@ func (db *DB) GetRun(ctx context.Context, projectID, runID string) (*RunRow, err
 	}
 	r := &RunRow{}
 	var wf []byte
-	err := scanRun(rowWithExtra{db.read.QueryRowContext(ctx, q, args...), &wf}, r)
+	st, err := db.readStmt(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("read run: %w", err)
+	}
+	err = scanRun(rowWithExtra{st.QueryRowContext(ctx, args...), &wf}, r)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, flow.Errorf(flow.ENOTFOUND, "run %q not found", runID)
 	}
@@ -217,7 +221,11 @@ func (db *DB) nodeRuns(ctx context.Context, runIDs []string) (map[string][]flow.
 	for i, id := range runIDs {
 		args[i] = id
 	}
-	rows, err := db.read.QueryContext(ctx, q, args...)
+	var rows *sql.Rows
+	st, err := db.readStmt(ctx, q)
+	if err == nil {
+		rows, err = st.QueryContext(ctx, args...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read node runs: %w", err)
 	}
@@ -348,4 +356,24 @@ func (db *DB) ActiveRuns(ctx context.Context, projectID string, limit int) ([]fl
 		runs = []flow.Run{}
 	}
 	return runs, nil
+}
+
+// ProjectForRun reads a project with a cached statement (the engine reads
+// it for every run it executes).
+func (db *DB) ProjectForRun(ctx context.Context, id string) (*flow.Project, error) {
+	st, err := db.readStmt(ctx, "SELECT id, name, path, created_at FROM projects WHERE id = ?")
+	if err != nil {
+		return nil, fmt.Errorf("read project: %w", err)
+	}
+	p := &flow.Project{}
+	var created int64
+	err = st.QueryRowContext(ctx, id).Scan(&p.ID, &p.Name, &p.Path, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, flow.Errorf(flow.ENOTFOUND, "project %q not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read project: %w", err)
+	}
+	p.CreatedAt = fromMilli(created)
+	return p, nil
 }

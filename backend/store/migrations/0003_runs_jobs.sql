@@ -62,4 +62,4 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_available ON jobs(project_id, priority DESC, run_at, id) WHERE state = 'available';
 CREATE INDEX jobs_running ON jobs(project_id, owner) WHERE state = 'running';
 CREATE INDEX jobs_retryable ON jobs(run_at) WHERE state = 'retryable';
-CREATE INDEX jobs_state ON jobs(state, id);
+CREATE INDEX jobs_dead ON jobs(id) WHERE state = 'dead';

@@ -1,0 +1,88 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/flowweaver/flowweaver/backend/engine"
+	"github.com/flowweaver/flowweaver/backend/flow"
+	"github.com/flowweaver/flowweaver/backend/queue"
+	"github.com/flowweaver/flowweaver/backend/store"
+)
+
+// benchRuns starts b.N runs of wf from 8 goroutines and waits until every
+// run.completed event has been committed and handed to the publish hook
+// (OnCommit), so the figure is durable, published runs per second.
+func benchRuns(b *testing.B, wf *flow.Workflow, workers int) {
+	ctx := context.Background()
+	var completed atomic.Int64
+	done := make(chan struct{})
+	var target atomic.Int64
+	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), store.Options{OnCommit: func(evs []flow.Event) {
+		for _, ev := range evs {
+			if ev.Type == flow.EventRunCompleted || ev.Type == flow.EventRunFailed {
+				if completed.Add(1) == target.Load() {
+					close(done)
+				}
+			}
+		}
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CreateProject(ctx, &flow.Project{ID: "p1", Name: "p1", Path: b.TempDir()}); err != nil {
+		b.Fatal(err)
+	}
+	wfs := &workflows{}
+	wfs.put("p1", wf)
+	en, err := engine.New(engine.Config{DB: db, Tools: &testTools{}, Workflows: wfs,
+		Queue: queue.Config{Workers: workers, ProjectLimit: -1}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := en.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer en.Stop(ctx)
+	target.Store(int64(b.N))
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	const starters = 8
+	for g := 0; g < starters; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := g; i < b.N; i += starters {
+				if _, err := en.StartRun(ctx, "p1", wf.ID, nil); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Minute):
+		b.Fatalf("only %d of %d runs finished", completed.Load(), b.N)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "runs/s")
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(wf.Nodes)), "µs/node")
+}
+
+func BenchmarkRun1NodeLog(b *testing.B) {
+	for _, w := range []int{8, 32} {
+		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) { benchRuns(b, chain("one", "log"), w) })
+	}
+}
+
+func BenchmarkRun10NodeChain(b *testing.B) {
+	benchRuns(b, chain("ten", "log", "log", "log", "log", "log", "log", "log", "log", "log", "log"), 32)
+}
