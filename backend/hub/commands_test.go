@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -109,12 +111,12 @@ func TestTokenExpiry(t *testing.T) {
 	e := newEnv(t, nil, "p1")
 	soon := func(d time.Duration) string { return fmt.Sprintf("ok.u.s.%d", time.Now().Add(d).UnixMilli()) }
 
-	c := e.dial("p1", soon(300*time.Millisecond))
+	c := e.dial("p1", soon(time.Second))
 	if got := c.closeStatus(); got != CloseTokenExpired {
 		t.Fatalf("close %d, want 4001", got)
 	}
 
-	c = e.dial("p1", soon(2*time.Second))
+	c = e.dial("p1", soon(3*time.Second))
 	c.send(map[string]any{"event": "auth.refresh", "ref": "x", "payload": map[string]any{"token": "ok.other.s2"}})
 	if p := decodeErr(t, c.expect(EventError, "x")); p.Code != "forbidden" {
 		t.Fatalf("refresh with another session: %s", p.Code)
@@ -126,7 +128,7 @@ func TestTokenExpiry(t *testing.T) {
 	c.send(map[string]any{"event": "auth.refresh", "ref": "r", "payload": map[string]any{"token": "ok.u.s"}})
 	c.expect(EventAck, "r")
 	// Past the first token's expiry the connection still answers.
-	time.Sleep(2500 * time.Millisecond)
+	time.Sleep(3500 * time.Millisecond)
 	c.send(map[string]any{"event": "ping", "ref": "still"})
 	c.expect(EventPong, "still")
 	c.close()
@@ -244,17 +246,29 @@ func TestShutdownClosesWith1001(t *testing.T) {
 	}
 }
 
-// Heartbeat: a client that answers pings stays; the server pings at
-// heartbeatMs (coder/websocket answers pings inside Read).
+// Heartbeat: the server pings every heartbeatMs; a client that answers
+// (coder/websocket does inside Read) stays connected across many periods.
 func TestHeartbeatKeepsLiveClient(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.HeartbeatInterval = 30 * time.Millisecond }, "p1")
-	c := e.dial("p1", "ok.u.s")
-	go func() { _ = c.closeStatus() }() // keep reading so pongs go out
-	time.Sleep(300 * time.Millisecond)
+	e := newEnv(t, func(c *Config) { c.HeartbeatInterval = 200 * time.Millisecond }, "p1")
+	var pings atomic.Int64
+	ctx, cancel := contextWithGuard()
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, e.wsURL("p1"), &websocket.DialOptions{
+		HTTPHeader:     http.Header{"Authorization": {"Bearer ok.u.s"}},
+		OnPingReceived: func(context.Context, []byte) bool { pings.Add(1); return true },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &client{t: t, ws: ws}
+	done := make(chan websocket.StatusCode, 1)
+	go func() { done <- c.closeStatus() }() // keep reading so pongs go out
+	waitFor(t, "five pings answered", func() bool { return pings.Load() >= 5 })
 	if total, _ := e.hub.Connections(); total != 1 {
 		t.Fatalf("live client dropped")
 	}
 	c.close()
+	<-done
 }
 
 // Replay follows live routing, with recovered:false past retention and for
