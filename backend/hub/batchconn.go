@@ -3,8 +3,8 @@ package hub
 import (
 	"bufio"
 	"bytes"
-	"io"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sync"

@@ -3,7 +3,6 @@ package hub
 import (
 	"bufio"
 	"bytes"
-	"strconv"
 	"context"
 	"fmt"
 	"net"
@@ -12,6 +11,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
