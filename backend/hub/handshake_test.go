@@ -19,6 +19,10 @@ func (e *env) upgradeRequest(query string, hdr map[string]string) *http.Request 
 	req.Header.Set("Sec-WebSocket-Version", "13")
 	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
 	for k, v := range hdr {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
 		if v == "" {
 			req.Header.Del(k)
 		} else {
@@ -33,6 +37,8 @@ func TestHandshake(t *testing.T) {
 		c.MaxConnsPerSession = 2
 		c.OriginPatterns = []string{"wails://wails"}
 	}, "p1")
+	// Host allowlist as the daemon configures it (set before any request).
+	e.hub.cfg.AllowedHosts = []string{e.srv.Listener.Addr().String()}
 	// Fill session "full" to its cap of 2 first.
 	held := []*client{e.dial("p1", "ok.u.full"), e.dial("p1", "ok.u.full")}
 	defer func() {
@@ -49,6 +55,8 @@ func TestHandshake(t *testing.T) {
 		code   string
 		proto  string
 	}{
+		{"rebinding host", "?projectId=p1", map[string]string{"Authorization": "Bearer ok.u.s", "Host": "evil.example"}, 403, "forbidden", ""},
+		{"rebinding host before token", "?projectId=p1", map[string]string{"Host": "evil.example"}, 403, "forbidden", ""},
 		{"no token", "?projectId=p1", nil, 401, "unauthorized", ""},
 		{"query token ignored", "?projectId=p1&token=ok.u.s&access_token=ok.u.s", nil, 401, "unauthorized", ""},
 		{"malformed token", "?projectId=p1", map[string]string{"Authorization": "Bearer garbage"}, 401, "unauthorized", ""},
