@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/flowweaver/flowweaver/backend/queue"
 	"github.com/flowweaver/flowweaver/backend/store"
@@ -16,9 +17,9 @@ import (
 // pages (the events table's last leaf, projects.last_seq, the jobs index),
 // so one commit for many steps is where the throughput comes from.
 //
-// There is no background goroutine: the first caller that finds no
-// transaction in flight becomes the leader and commits the batch; when it
-// is done it hands leadership to the first step that queued meanwhile.
+// A leader goroutine exists only while steps are pending: the first
+// submit that finds none running starts it, and it exits when the queue
+// is empty.
 //
 // A step must check its preconditions before writing and return
 // queue.ErrLeaseLost (or another skip error) without having written
@@ -33,6 +34,9 @@ type batcher struct {
 	mu      sync.Mutex
 	pending []*step
 	busy    bool
+
+	commits, steps atomic.Int64 // counters for benchmarks
+	wg             sync.WaitGroup
 }
 
 type step struct {
@@ -40,7 +44,6 @@ type step struct {
 	retryable bool
 	err       error
 	done      chan struct{}
-	lead      chan struct{}
 }
 
 // skippable errors end one step without failing its batch.
@@ -49,38 +52,52 @@ func skippable(err error) bool { return errors.Is(err, queue.ErrLeaseLost) }
 // do runs fn in a shared write transaction and returns its result once the
 // transaction committed (or failed).
 func (b *batcher) do(fn func(tx *store.Tx) error, retryable bool) error {
-	s := &step{fn: fn, retryable: retryable, done: make(chan struct{}), lead: make(chan struct{}, 1)}
-	b.mu.Lock()
-	b.pending = append(b.pending, s)
-	if b.busy {
-		b.mu.Unlock()
-		select {
-		case <-s.done:
-			return s.err
-		case <-s.lead:
-		}
-		b.mu.Lock()
-	}
-	b.busy = true
-	n := min(len(b.pending), b.max)
-	batch := b.pending[:n:n]
-	b.pending = b.pending[n:]
-	b.mu.Unlock()
-
-	b.commit(batch)
-
-	b.mu.Lock()
-	if len(b.pending) > 0 {
-		b.pending[0].lead <- struct{}{}
-	} else {
-		b.busy = false
-	}
-	b.mu.Unlock()
+	s := b.submit(fn, retryable)
+	<-s.done
 	return s.err
 }
 
+// submit queues fn for the next transaction and returns at once; s.done is
+// closed when it committed or failed (s.err). Steps commit in submission
+// order. When no commit is in flight, a leader goroutine is started; it
+// commits batches until nothing is pending and exits.
+func (b *batcher) submit(fn func(tx *store.Tx) error, retryable bool) *step {
+	s := &step{fn: fn, retryable: retryable, done: make(chan struct{})}
+	b.mu.Lock()
+	b.pending = append(b.pending, s)
+	if !b.busy {
+		b.busy = true
+		b.wg.Add(1)
+		go b.lead()
+	}
+	b.mu.Unlock()
+	return s
+}
+
+func (b *batcher) lead() {
+	defer b.wg.Done()
+	for {
+		b.mu.Lock()
+		if len(b.pending) == 0 {
+			b.busy = false
+			b.mu.Unlock()
+			return
+		}
+		n := min(len(b.pending), b.max)
+		batch := b.pending[:n:n]
+		b.pending = b.pending[n:]
+		b.mu.Unlock()
+		b.commit(batch)
+	}
+}
+
+// wait waits for the leader goroutine to exit (Engine.Stop).
+func (b *batcher) wait() { b.wg.Wait() }
+
 func (b *batcher) commit(batch []*step) {
 	ctx := context.Background()
+	b.commits.Add(1)
+	b.steps.Add(int64(len(batch)))
 	err := b.db.Write(ctx, func(tx *store.Tx) error {
 		for _, s := range batch {
 			s.err = s.fn(tx)

@@ -73,6 +73,8 @@ func benchRuns(b *testing.B, wf *flow.Workflow, workers int) {
 		b.Fatalf("only %d of %d runs finished", completed.Load(), b.N)
 	}
 	b.StopTimer()
+	commits, steps := en.BatchStats()
+	b.ReportMetric(float64(steps)/float64(commits), "steps/commit")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "runs/s")
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(wf.Nodes)), "µs/node")
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -134,11 +135,13 @@ func (c Config) validate() error {
 
 // Engine implements flow.Runs.
 type Engine struct {
-	cfg Config
-	db  *store.DB
+	cfg   Config
+	db    *store.DB
 	q     *queue.Queue
 	log   *slog.Logger
 	batch *batcher
+
+	projects sync.Map // id -> *flow.Project
 }
 
 var _ flow.Runs = (*Engine)(nil)
@@ -165,7 +168,11 @@ func (e *Engine) Start(ctx context.Context) error { return e.q.Start(ctx) }
 // Stop stops the workers: running runs get Queue.StopGrace to finish, then
 // are interrupted and handed back to the queue; they resume from their
 // checkpoints at the next Start (of this or another process).
-func (e *Engine) Stop(ctx context.Context) error { return e.q.Stop(ctx) }
+func (e *Engine) Stop(ctx context.Context) error {
+	err := e.q.Stop(ctx)
+	e.batch.wait()
+	return err
+}
 
 // Queue is the engine's job queue (stats and job listing for the API).
 func (e *Engine) Queue() *queue.Queue { return e.q }
@@ -208,11 +215,15 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 	}
 	r := &store.RunRow{Run: flow.Run{ID: newID("r", e.cfg.Now()), ProjectID: projectID, WorkflowID: workflowID,
 		Status: flow.RunQueued, Inputs: inputs, Workflow: snapshot}}
-	if _, err := e.db.ProjectForRun(ctx, projectID); err != nil {
+	if _, err := e.project(ctx, projectID); err != nil {
 		return nil, err
 	}
+	payload, err := json.Marshal(jobPayload{WorkflowID: workflowID, Inputs: inputs, Workflow: snapshot})
+	if err != nil {
+		return nil, fmt.Errorf("start run: %w", err)
+	}
 	err = e.batch.do(func(tx *store.Tx) error {
-		jobID, err := e.q.Enqueue(ctx, tx, queue.NewJob{ProjectID: projectID, Kind: JobKind, Ref: r.ID, Priority: opts.Priority})
+		jobID, err := e.q.Enqueue(ctx, tx, queue.NewJob{ProjectID: projectID, Kind: JobKind, Ref: r.ID, Priority: opts.Priority, Payload: payload})
 		if err != nil {
 			if flow.ErrorCode(err) == flow.EINTERNAL && isForeignKey(err) {
 				return flow.Errorf(flow.ENOTFOUND, "project %q not found", projectID)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
@@ -53,11 +54,12 @@ type execution struct {
 	failed  []string       // "node: error" of failed nodes
 	logs    *logBuffer
 	begin   time.Time
+	stepMu  sync.Mutex // orders taking log lines with submitting the step that writes them
 }
 
 // execute runs (or resumes) the run of job.
 func (e *Engine) execute(ctx context.Context, job *queue.Job) error {
-	r, err := e.db.GetRun(ctx, job.ProjectID, job.Ref)
+	r, err := e.loadRun(ctx, job)
 	if flow.ErrorCode(err) == flow.ENOTFOUND {
 		return nil // the run (or its project) was deleted: nothing to do
 	}
@@ -75,7 +77,7 @@ func (e *Engine) execute(ctx context.Context, job *queue.Job) error {
 	if err != nil {
 		return e.failUnrunnable(ctx, job, r, flow.ErrorMessage(err))
 	}
-	p, err := e.db.ProjectForRun(ctx, job.ProjectID)
+	p, err := e.project(ctx, job.ProjectID)
 	if flow.ErrorCode(err) == flow.ENOTFOUND {
 		return nil
 	}
@@ -115,6 +117,41 @@ func (e *Engine) execute(ctx context.Context, job *queue.Job) error {
 	return x.loop(ctx)
 }
 
+// jobPayload is what a run's job carries so the first attempt needs no
+// read of the run: a fresh run has no checkpoints yet.
+type jobPayload struct {
+	WorkflowID string          `json:"workflowId"`
+	Inputs     map[string]any  `json:"inputs,omitempty"`
+	Workflow   json.RawMessage `json:"workflow"`
+}
+
+// loadRun returns the run to execute: from the job payload on the first
+// attempt, from the database (with its checkpoints) on later ones.
+func (e *Engine) loadRun(ctx context.Context, job *queue.Job) (*store.RunRow, error) {
+	if job.Attempt == 1 && len(job.Payload) > 0 {
+		var p jobPayload
+		if err := json.Unmarshal(job.Payload, &p); err == nil && len(p.Workflow) > 0 {
+			return &store.RunRow{Run: flow.Run{ID: job.Ref, ProjectID: job.ProjectID, WorkflowID: p.WorkflowID,
+				Status: flow.RunQueued, Inputs: p.Inputs, Workflow: p.Workflow}, JobID: job.ID}, nil
+		}
+	}
+	return e.db.GetRun(ctx, job.ProjectID, job.Ref)
+}
+
+// project returns a project, cached: a project's id and path never change,
+// and a deleted project's jobs are deleted with it.
+func (e *Engine) project(ctx context.Context, id string) (*flow.Project, error) {
+	if p, ok := e.projects.Load(id); ok {
+		return p.(*flow.Project), nil
+	}
+	p, err := e.db.ProjectForRun(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	e.projects.Store(id, p)
+	return p, nil
+}
+
 // failUnrunnable fails a run whose snapshot cannot be executed.
 func (e *Engine) failUnrunnable(ctx context.Context, job *queue.Job, r *store.RunRow, msg string) error {
 	return e.db.Write(ctx, func(tx *store.Tx) error {
@@ -128,11 +165,15 @@ func (e *Engine) failUnrunnable(ctx context.Context, job *queue.Job, r *store.Ru
 	})
 }
 
-// loop is the scheduler: one transaction per step checkpoints the nodes
-// that ended, marks nodes that can no longer run as skipped, starts the
-// nodes that became ready and, when nothing is left, ends the run and its
-// job. Node tools run in goroutines after the transaction that recorded
-// their start committed.
+// loop is the scheduler. Each step decides in memory which ended nodes to
+// record, which nodes can no longer run (skipped), which became ready and
+// whether the run is over, then hands the writes to the group committer
+// as one step: the nodes' checkpoints with their events, in one
+// transaction. Started nodes are launched without waiting for that commit
+// (steps commit in submission order, so node.started is always durable
+// before the node's node.completed; a crash in between reruns the node
+// exactly as if it had crashed after the commit). Only the last step, the
+// one that ends the run and its job, is waited for.
 func (x *execution) loop(ctx context.Context) error {
 	results := make(chan nodeResult, len(x.g.nodes))
 	running := 0
@@ -146,19 +187,36 @@ func (x *execution) loop(ctx context.Context) error {
 	}()
 
 	var done []nodeResult
+	var prev *step
 	first := x.run.Status == flow.RunQueued || x.run.StartedAt == nil
 	for {
 		if ctx.Err() != nil {
 			return x.interrupted(ctx, results, running, done)
 		}
-		var start []int
-		finished := false
-		err := x.e.batch.do(func(tx *store.Tx) error {
-			start, finished = nil, false
+		for _, r := range done {
+			x.apply(r)
+		}
+		skipped := x.skipUnreachable()
+		start := x.ready(x.e.cfg.NodeParallelism - running)
+		for _, i := range start {
+			x.status[i] = flow.NodeRunning
+		}
+		finished := running == 0 && len(start) == 0
+		var end runEnd
+		if finished {
+			end = x.end()
+		}
+		ended, isFirst, before := done, first, prev
+		x.stepMu.Lock()
+		lines := x.logs.take()
+		s := x.e.batch.submit(func(tx *store.Tx) error {
+			if before != nil && before.err != nil {
+				return before.err // an earlier step of this run did not commit
+			}
 			if err := x.e.q.LeaseHeld(ctx, tx, x.lease); err != nil {
 				return err
 			}
-			if first {
+			if isFirst {
 				if err := tx.SetRunStarted(ctx, x.run.ID); err != nil {
 					return err
 				}
@@ -166,58 +224,55 @@ func (x *execution) loop(ctx context.Context) error {
 					return err
 				}
 			}
-			if err := x.flushTx(ctx, tx); err != nil {
+			if err := x.writeLines(ctx, tx, lines); err != nil {
 				return err
 			}
-			for _, r := range done {
-				if err := x.checkpoint(ctx, tx, r); err != nil {
+			for _, r := range ended {
+				if err := x.writeEnd(ctx, tx, r); err != nil {
 					return err
 				}
 			}
-			if err := x.skipUnreachable(ctx, tx); err != nil {
-				return err
+			for _, i := range skipped {
+				if err := x.writeSkipped(ctx, tx, i); err != nil {
+					return err
+				}
 			}
-			start = x.ready(x.e.cfg.NodeParallelism - running)
 			for _, i := range start {
-				if err := tx.StartNode(ctx, x.run.ID, x.g.nodes[i].ID, 1); err != nil {
+				n := x.g.nodes[i]
+				if err := tx.StartNode(ctx, x.run.ID, n.ID, 1); err != nil {
 					return err
 				}
-				n := x.g.nodes[i]
 				if err := x.event(ctx, tx, flow.EventNodeStarted, map[string]any{"runId": x.run.ID, "nodeId": n.ID, "tool": n.Tool, "attempt": 1}); err != nil {
 					return err
 				}
 			}
-			if running == 0 && len(start) == 0 {
-				finished = true
-				return x.finish(ctx, tx)
+			if finished {
+				return x.writeFinish(ctx, tx, end)
 			}
 			return nil
 		}, false)
-		if err != nil {
-			// The step did not commit: keep the ended nodes to record them
-			// on the way out (interrupted) or let the job retry.
-			if errors.Is(err, queue.ErrLeaseLost) {
+		x.stepMu.Unlock()
+		prev, first, done = s, false, nil
+		// A node starts only after its upstream nodes' checkpoints are
+		// durable, so a crash never reruns a node whose downstream already
+		// ran. Nodes whose upstream was recorded earlier (the first nodes of
+		// a run, a branch freed by an older step) start at once.
+		if finished || (len(ended) > 0 && len(start) > 0) {
+			<-s.done
+			if s.err != nil {
 				x.abandon(results, running)
-				return err
+				return fmt.Errorf("run %s: %w", x.run.ID, s.err)
 			}
-			if ctx.Err() != nil {
-				return x.interrupted(ctx, results, running, done)
-			}
-			x.abandon(results, running)
-			return fmt.Errorf("run %s step: %w", x.run.ID, err)
 		}
-		first = false
-		done = done[:0]
 		if finished {
 			return nil
 		}
 		for _, i := range start {
-			x.status[i] = flow.NodeRunning
 			running++
 			go func(i int, env map[string]any) { results <- x.runNode(ctx, i, env) }(i, x.env())
 		}
 		// Wait for at least one node, then take whatever else ended so one
-		// transaction records them all.
+		// step records them all.
 		select {
 		case r := <-results:
 			running--
@@ -238,14 +293,6 @@ func (x *execution) loop(ctx context.Context) error {
 	}
 }
 
-// abandon waits for running nodes without recording anything: the lease
-// is gone or the database failed, and the next attempt redoes them.
-func (x *execution) abandon(results chan nodeResult, running int) {
-	for ; running > 0; running-- {
-		<-results
-	}
-}
-
 // interrupted handles a canceled job context: cancel (record canceled),
 // shutdown (record what finished, hand the run back) or lost lease
 // (record nothing).
@@ -259,25 +306,37 @@ func (x *execution) interrupted(ctx context.Context, results chan nodeResult, ru
 	}
 	wctx := context.WithoutCancel(ctx)
 	canceled := errors.Is(cause, queue.ErrCanceled)
-	err := x.e.batch.do(func(tx *store.Tx) error {
+	var ok, stopped []nodeResult
+	for _, r := range done {
+		switch {
+		case r.err == nil:
+			x.apply(r)
+			ok = append(ok, r)
+		case canceled:
+			x.status[r.idx] = flow.NodeCanceled
+			stopped = append(stopped, r)
+		}
+		// interrupted by shutdown: the node runs again on resume
+	}
+	x.stepMu.Lock()
+	lines := x.logs.take()
+	s := x.e.batch.submit(func(tx *store.Tx) error {
 		if err := x.e.q.LeaseHeld(wctx, tx, x.lease); err != nil {
 			return err
 		}
-		if err := x.flushTx(wctx, tx); err != nil {
+		if err := x.writeLines(wctx, tx, lines); err != nil {
 			return err
 		}
-		for _, r := range done {
-			if r.err == nil {
-				if err := x.checkpoint(wctx, tx, r); err != nil {
-					return err
-				}
-				continue
+		for _, r := range ok {
+			if err := x.writeEnd(wctx, tx, r); err != nil {
+				return err
 			}
-			if !canceled {
-				continue // interrupted by shutdown: it runs again on resume
-			}
+		}
+		if !canceled {
+			return nil
+		}
+		for _, r := range stopped {
 			n := x.g.nodes[r.idx]
-			x.status[r.idx] = flow.NodeCanceled
 			if err := tx.FinishNode(wctx, x.run.ID, n.ID, flow.NodeCanceled, r.attempt, r.duration.Milliseconds(), nil, "canceled"); err != nil {
 				return err
 			}
@@ -285,16 +344,15 @@ func (x *execution) interrupted(ctx context.Context, results chan nodeResult, ru
 				return err
 			}
 		}
-		if !canceled {
-			return nil
-		}
 		if err := x.e.finishRunTx(wctx, tx, x.run.ProjectID, x.run.ID, x.run.WorkflowID, flow.RunCanceled, "canceled", flow.NodeCanceled, nil); err != nil {
 			return err
 		}
 		return x.e.q.Finish(wctx, tx, x.lease, queue.Finish{State: queue.Canceled, LastError: "canceled"})
 	}, false)
-	if err != nil {
-		return err
+	x.stepMu.Unlock()
+	<-s.done
+	if s.err != nil {
+		return s.err
 	}
 	return cause
 }
@@ -305,24 +363,37 @@ func (x *execution) event(ctx context.Context, tx *store.Tx, typ string, payload
 	return tx.AppendEvent(ctx, &ev)
 }
 
-// checkpoint records a node's end with its event.
-func (x *execution) checkpoint(ctx context.Context, tx *store.Tx, r nodeResult) error {
+// errorText is the message recorded for a failed node.
+func errorText(err error) string {
+	if flow.ErrorCode(err) == flow.EINTERNAL {
+		return err.Error()
+	}
+	return flow.ErrorMessage(err)
+}
+
+// apply records a node's end in memory.
+func (x *execution) apply(r nodeResult) {
+	n := x.g.nodes[r.idx]
+	if r.err != nil {
+		x.status[r.idx] = flow.NodeFailed
+		x.failed = append(x.failed, n.ID+": "+errorText(r.err))
+		return
+	}
+	x.status[r.idx] = flow.NodeSucceeded
+	x.values[n.ID] = map[string]any{"output": r.value}
+}
+
+// writeEnd checkpoints a node's end with its event.
+func (x *execution) writeEnd(ctx context.Context, tx *store.Tx, r nodeResult) error {
 	n := x.g.nodes[r.idx]
 	ms := r.duration.Milliseconds()
 	if r.err != nil {
-		x.status[r.idx] = flow.NodeFailed
-		msg := flow.ErrorMessage(r.err)
-		if flow.ErrorCode(r.err) == flow.EINTERNAL {
-			msg = r.err.Error()
-		}
-		x.failed = append(x.failed, n.ID+": "+msg)
+		msg := errorText(r.err)
 		if err := tx.FinishNode(ctx, x.run.ID, n.ID, flow.NodeFailed, r.attempt, ms, nil, msg); err != nil {
 			return err
 		}
 		return x.event(ctx, tx, flow.EventNodeFailed, map[string]any{"runId": x.run.ID, "nodeId": n.ID, "error": msg, "durationMs": ms, "attempt": r.attempt})
 	}
-	x.status[r.idx] = flow.NodeSucceeded
-	x.values[n.ID] = map[string]any{"output": r.value}
 	if err := tx.FinishNode(ctx, x.run.ID, n.ID, flow.NodeSucceeded, r.attempt, ms, r.output, ""); err != nil {
 		return err
 	}
@@ -338,36 +409,43 @@ func (x *execution) checkpoint(ctx context.Context, tx *store.Tx, r nodeResult) 
 	return x.event(ctx, tx, flow.EventNodeCompleted, p)
 }
 
-// skipUnreachable marks pending nodes with a failed, skipped or canceled
-// upstream node as skipped, in graph order so a chain skips in one step.
-func (x *execution) skipUnreachable(ctx context.Context, tx *store.Tx) error {
+// skipUnreachable marks, in memory, pending nodes with a failed, skipped
+// or canceled upstream node as skipped (in graph order, repeated so a
+// chain skips in one step) and returns them.
+func (x *execution) skipUnreachable() []int {
+	var out []int
 	for changed := true; changed; {
 		changed = false
-		for i, n := range x.g.nodes {
+		for i := range x.g.nodes {
 			if x.status[i] != flow.NodePending {
 				continue
 			}
-			var cause string
 			for _, u := range x.g.up[i] {
 				if s := x.status[u]; s == flow.NodeFailed || s == flow.NodeSkipped || s == flow.NodeCanceled {
-					cause = x.g.nodes[u].ID
+					x.status[i] = flow.NodeSkipped
+					out = append(out, i)
+					changed = true
 					break
 				}
 			}
-			if cause == "" {
-				continue
-			}
-			x.status[i] = flow.NodeSkipped
-			changed = true
-			if err := tx.SetNodeStatus(ctx, x.run.ID, flow.NodeSkipped, n.ID); err != nil {
-				return err
-			}
-			if err := x.event(ctx, tx, flow.EventNodeSkipped, map[string]any{"runId": x.run.ID, "nodeId": n.ID, "reason": "upstream " + cause + " did not succeed"}); err != nil {
-				return err
-			}
 		}
 	}
-	return nil
+	return out
+}
+
+func (x *execution) writeSkipped(ctx context.Context, tx *store.Tx, i int) error {
+	n := x.g.nodes[i]
+	cause := ""
+	for _, u := range x.g.up[i] {
+		if s := x.status[u]; s == flow.NodeFailed || s == flow.NodeSkipped || s == flow.NodeCanceled {
+			cause = x.g.nodes[u].ID
+			break
+		}
+	}
+	if err := tx.SetNodeStatus(ctx, x.run.ID, flow.NodeSkipped, n.ID); err != nil {
+		return err
+	}
+	return x.event(ctx, tx, flow.EventNodeSkipped, map[string]any{"runId": x.run.ID, "nodeId": n.ID, "reason": "upstream " + cause + " did not succeed"})
 }
 
 // ready returns up to max pending nodes whose upstream all succeeded.
@@ -394,27 +472,36 @@ func (x *execution) ready(max int) []int {
 	return out
 }
 
-// finish ends the run and completes its job in tx.
-func (x *execution) finish(ctx context.Context, tx *store.Tx) error {
-	st, msg := flow.RunSucceeded, ""
+// runEnd is how a run ends, decided in memory.
+type runEnd struct {
+	status    flow.RunStatus
+	msg       string
+	pendingTo flow.NodeStatus
+	duration  int64
+}
+
+func (x *execution) end() runEnd {
+	e := runEnd{status: flow.RunSucceeded}
 	if len(x.failed) > 0 {
-		st, msg = flow.RunFailed, "node "+x.failed[0]
+		e.status, e.msg = flow.RunFailed, "node "+x.failed[0]
 	}
-	var dur *int64
-	if x.run.StartedAt != nil {
-		d := tx.Now().Sub(*x.run.StartedAt).Milliseconds()
-		dur = &d
-	} else {
-		d := x.e.cfg.Now().Sub(x.begin).Milliseconds()
-		dur = &d
-	}
-	var pendingTo flow.NodeStatus
 	for _, s := range x.status {
 		if s == flow.NodePending || s == flow.NodeRunning {
-			pendingTo = flow.NodeSkipped
+			e.pendingTo = flow.NodeSkipped
 		}
 	}
-	if err := x.e.finishRunTx(ctx, tx, x.run.ProjectID, x.run.ID, x.run.WorkflowID, st, msg, pendingTo, dur); err != nil {
+	if x.run.StartedAt != nil {
+		e.duration = x.e.cfg.Now().Sub(*x.run.StartedAt).Milliseconds()
+	} else {
+		e.duration = x.e.cfg.Now().Sub(x.begin).Milliseconds()
+	}
+	return e
+}
+
+// writeFinish ends the run and completes its job in tx.
+func (x *execution) writeFinish(ctx context.Context, tx *store.Tx, e runEnd) error {
+	d := e.duration
+	if err := x.e.finishRunTx(ctx, tx, x.run.ProjectID, x.run.ID, x.run.WorkflowID, e.status, e.msg, e.pendingTo, &d); err != nil {
 		return err
 	}
 	return x.e.q.Finish(ctx, tx, x.lease, queue.Finish{State: queue.Completed})
@@ -542,32 +629,44 @@ func (x *execution) flushLoop(stop, done chan struct{}) {
 	}
 }
 
-// flush writes buffered lines in their own transaction.
+// flush writes buffered lines in their own step.
 func (x *execution) flush() error {
-	x.logs.mu.Lock()
-	empty := len(x.logs.lines) == 0
-	x.logs.mu.Unlock()
-	if empty {
+	x.stepMu.Lock()
+	lines := x.logs.take()
+	if len(lines) == 0 {
+		x.stepMu.Unlock()
 		return nil
 	}
 	ctx := context.Background()
-	return x.e.batch.do(func(tx *store.Tx) error {
+	s := x.e.batch.submit(func(tx *store.Tx) error {
 		if err := x.e.q.LeaseHeld(ctx, tx, x.lease); err != nil {
 			return err
 		}
-		return x.flushTx(ctx, tx)
+		return x.writeLines(ctx, tx, lines)
 	}, false)
+	x.stepMu.Unlock()
+	<-s.done
+	return s.err
 }
 
-// flushTx writes buffered lines as node.log events in tx. Taking the
-// lines inside the transaction is what keeps them in order: the DB's
-// single writer serialises every take with its commit.
-func (x *execution) flushTx(ctx context.Context, tx *store.Tx) error {
-	lines := x.logs.take()
+// writeLines writes log lines as node.log events. Lines are taken from the
+// buffer under stepMu right before their step is submitted, and steps
+// commit in submission order, so events keep the order of the lines; the
+// lines of a node that ended are taken before the step that records its
+// end, so they precede its node.completed.
+func (x *execution) writeLines(ctx context.Context, tx *store.Tx, lines []logLine) error {
 	for _, b := range batches(x.run.ID, lines, x.e.cfg.LogBatchLines, 256<<10) {
 		if err := x.event(ctx, tx, flow.EventNodeLog, b); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// abandon waits for running nodes without recording anything: the step
+// failed, and the next attempt redoes them from the checkpoints.
+func (x *execution) abandon(results chan nodeResult, running int) {
+	for ; running > 0; running-- {
+		<-results
+	}
 }
