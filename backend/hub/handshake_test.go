@@ -69,11 +69,13 @@ func TestHandshake(t *testing.T) {
 		{"unknown project", "?projectId=nope", map[string]string{"Authorization": "Bearer ok.u.s"}, 404, "not_found", ""},
 		{"session cap", "?projectId=p1", map[string]string{"Authorization": "Bearer ok.u.full"}, 429, "too_many_requests", ""},
 		{"not an upgrade", "?projectId=p1", map[string]string{"Authorization": "Bearer ok.u.s", "Upgrade": "", "Connection": ""}, 426, "upgrade_required", ""},
-		{"header token", "?projectId=p1", map[string]string{"Authorization": "Bearer ok.u.s"}, 101, "", ""},
-		{"subprotocol token", "?projectId=p1", map[string]string{"Sec-WebSocket-Protocol": "flowweaver.v1, bearer.ok.u.s"}, 101, "", "flowweaver.v1"},
-		{"webview origin", "?projectId=p1", map[string]string{"Authorization": "Bearer ok.u.s", "Origin": "wails://wails"}, 101, "", ""},
-		{"own origin", "?projectId=p1", map[string]string{"Authorization": "Bearer ok.u.s", "Origin": "SELF"}, 101, "", ""},
+		{"header token", "?projectId=p1", map[string]string{"Authorization": "Bearer ok.u.h1"}, 101, "", ""},
+		{"subprotocol token", "?projectId=p1", map[string]string{"Sec-WebSocket-Protocol": "flowweaver.v1, bearer.ok.u.h2"}, 101, "", "flowweaver.v1"},
+		{"webview origin", "?projectId=p1", map[string]string{"Authorization": "Bearer ok.u.h3", "Origin": "wails://wails"}, 101, "", ""},
+		{"own origin", "?projectId=p1", map[string]string{"Authorization": "Bearer ok.u.h4", "Origin": "SELF"}, 101, "", ""},
 	}
+	// Successful rows use their own session: a closed connection gives its
+	// slot back asynchronously, so rows must not depend on each other.
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			if row.hdr["Origin"] == "SELF" {

@@ -123,7 +123,7 @@ func TestIsolationUnderLoad(t *testing.T) {
 // every event of the channel exactly once, in order.
 func TestResumeAfterDrops(t *testing.T) {
 	const nEvents, resumers = 2000, 3
-	e := newEnv(t, func(c *Config) { c.ReplayPage = 64 }, "p1")
+	e := newEnv(t, func(c *Config) { c.ReplayPage = 64; c.MaxConnsPerSession = 1000 }, "p1")
 	e.cmds.addRun("p1", "r1")
 
 	var pub sync.WaitGroup
