@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -80,11 +81,63 @@ func benchRuns(b *testing.B, wf *flow.Workflow, workers int) {
 }
 
 func BenchmarkRun1NodeLog(b *testing.B) {
-	for _, w := range []int{8, 32} {
+	for _, w := range []int{8, 16, 32} {
 		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) { benchRuns(b, chain("one", "log"), w) })
 	}
 }
 
 func BenchmarkRun10NodeChain(b *testing.B) {
 	benchRuns(b, chain("ten", "log", "log", "log", "log", "log", "log", "log", "log", "log", "log"), 32)
+}
+
+// BenchmarkLog1MLines: one node logs 1,000,000 lines; measured until the
+// run.completed event is published, by which point every line was committed
+// as node.log events and handed to the publish hook in order.
+func BenchmarkLog1MLines(b *testing.B) {
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		var lines, events atomic.Int64
+		done := make(chan struct{})
+		db, err := store.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), store.Options{OnCommit: func(evs []flow.Event) {
+			for _, ev := range evs {
+				switch ev.Type {
+				case flow.EventNodeLog:
+					events.Add(1)
+					var p struct{ Lines []string }
+					_ = json.Unmarshal(ev.Payload, &p)
+					lines.Add(int64(len(p.Lines)))
+				case flow.EventRunCompleted:
+					close(done)
+				}
+			}
+		}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := db.CreateProject(ctx, &flow.Project{ID: "p1", Name: "p1", Path: b.TempDir()}); err != nil {
+			b.Fatal(err)
+		}
+		wfs := &workflows{}
+		wfs.put("p1", &flow.Workflow{ID: "wf", Nodes: []flow.Node{{ID: "l", Tool: "lines", Params: map[string]any{"n": 1000000}}}})
+		en, err := engine.New(engine.Config{DB: db, Tools: &testTools{}, Workflows: wfs})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := en.Start(ctx); err != nil {
+			b.Fatal(err)
+		}
+		startT := time.Now()
+		if _, err := en.StartRun(ctx, "p1", "wf", nil); err != nil {
+			b.Fatal(err)
+		}
+		<-done
+		el := time.Since(startT)
+		en.Stop(ctx)
+		db.Close()
+		if lines.Load() != 1000000 {
+			b.Fatalf("%d lines published", lines.Load())
+		}
+		b.ReportMetric(el.Seconds(), "s/1M-lines")
+		b.ReportMetric(float64(events.Load()), "log-events")
+	}
 }

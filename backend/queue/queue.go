@@ -39,7 +39,9 @@ type Handler interface {
 type Config struct {
 	// Store holds the jobs. Required (NewSQLite(db)).
 	Store Store
-	// Workers is the number of jobs this process runs at once. Default 8.
+	// Workers is the number of jobs this process runs at once. Default 16:
+	// runs mostly wait on tools or on the group commit, and more runs in
+	// flight make bigger commits (see docs/queue.md, Benchmarks).
 	Workers int
 	// ProjectLimit caps the running jobs of one project across all
 	// workers of all processes, so one busy project cannot take every
@@ -96,7 +98,7 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if c.Workers <= 0 {
-		c.Workers = 8
+		c.Workers = 16
 	}
 	if c.ProjectLimit == 0 {
 		c.ProjectLimit = c.Workers
