@@ -142,6 +142,7 @@ type Engine struct {
 	batch *batcher
 
 	projects sync.Map // id -> *flow.Project
+	ids      ids
 }
 
 var _ flow.Runs = (*Engine)(nil)
@@ -213,7 +214,7 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 	if _, err := json.Marshal(inputs); err != nil {
 		return nil, flow.Errorf(flow.EINVALID, "inputs are not JSON: %v", err)
 	}
-	r := &store.RunRow{Run: flow.Run{ID: newID("r", e.cfg.Now()), ProjectID: projectID, WorkflowID: workflowID,
+	r := &store.RunRow{Run: flow.Run{ID: e.ids.next("r", e.cfg.Now()), ProjectID: projectID, WorkflowID: workflowID,
 		Status: flow.RunQueued, Inputs: inputs, Workflow: snapshot}}
 	if _, err := e.project(ctx, projectID); err != nil {
 		return nil, err
@@ -371,13 +372,31 @@ func preview(out json.RawMessage, max int) (json.RawMessage, bool) {
 	return b, true
 }
 
-// newID returns a time-ordered id: the millisecond clock in hex, then 8
-// random bytes. Ids that grow with time make inserts into the runs and
-// node_runs B-trees append at the end, so a commit touches few pages.
-func newID(prefix string, now time.Time) string {
-	var b [8]byte
+// ids makes time-ordered ids: the millisecond clock and a counter in hex
+// (strictly increasing within the process, so runs list in start order),
+// then 6 random bytes (unique across processes). Ids that grow with time
+// also make inserts into the runs and node_runs B-trees append at the end,
+// so a commit touches few pages.
+type ids struct {
+	mu     sync.Mutex
+	lastMs int64
+	seq    int64
+}
+
+func (g *ids) next(prefix string, now time.Time) string {
+	g.mu.Lock()
+	ms := now.UnixMilli()
+	if ms <= g.lastMs {
+		ms = g.lastMs
+		g.seq++
+	} else {
+		g.lastMs, g.seq = ms, 0
+	}
+	seq := g.seq
+	g.mu.Unlock()
+	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%s_%012x%s", prefix, now.UnixMilli(), hex.EncodeToString(b[:]))
+	return fmt.Sprintf("%s_%012x%04x%s", prefix, ms, seq&0xffff, hex.EncodeToString(b[:]))
 }
 
 func containsFold(s, sub string) bool {

@@ -725,3 +725,93 @@ func TestManyConcurrentRuns(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// TestRunFailsWhenItsJobDies: a run whose job exhausts its attempts (here:
+// its only attempt's worker died) ends failed, in the transaction that
+// buries the job, and the dead job is listed.
+func TestRunFailsWhenItsJobDies(t *testing.T) {
+	e := newEnv(t, "p1")
+	e.wfs.put("p1", chain("wf", "log"))
+	gone := "elsewhere/1/gone"
+	en := e.engine(engine.Config{MaxAttempts: 1, Queue: queue.Config{OwnerAlive: func(o string) bool { return o != gone }}})
+	ctx := context.Background()
+	r, err := en.StartRun(ctx, "p1", "wf", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if c, err := en.Queue().Store().Claim(ctx, gone, 1, now, now.Add(time.Hour), 0); err != nil || len(c) != 1 {
+		t.Fatalf("claim %v %v", c, err)
+	}
+	start(t, en) // the rescuer buries the job: no attempts left
+	got, err := en.Run(ctx, "p1", r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != flow.RunFailed || !strings.Contains(got.Error, "gone") || node(got, "n1").Status != flow.NodeCanceled {
+		t.Fatalf("run %+v", got)
+	}
+	dead, err := en.Queue().List(ctx, queue.Filter{State: queue.Dead})
+	if err != nil || len(dead) != 1 || dead[0].Ref != r.ID {
+		t.Fatalf("dead jobs %+v %v", dead, err)
+	}
+	st, _ := en.QueueStats(ctx)
+	if st.Dead != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	if ts := types(runEvents(t, e.db, "p1", r.ID)); ts != "run.queued run.failed" {
+		t.Fatal(ts)
+	}
+	if e.tt.invocations(r.ID, "n1") != 0 {
+		t.Fatal("node of a dead run ran")
+	}
+}
+
+func TestListRunsPaging(t *testing.T) {
+	e := newEnv(t, "p1")
+	e.wfs.put("p1", chain("a", "log"))
+	e.wfs.put("p1", chain("b", "log"))
+	en := e.engine(engine.Config{}) // not started: runs stay queued
+	ctx := context.Background()
+	var want []string
+	for i := 0; i < 7; i++ {
+		wf := "a"
+		if i%2 == 1 {
+			wf = "b"
+		}
+		r, err := en.StartRun(ctx, "p1", wf, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append([]string{r.ID}, want...) // newest first
+	}
+	var got []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		page, err := en.ListRuns(ctx, flow.RunFilter{ProjectID: "p1", Limit: 3, Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.Runs {
+			got = append(got, r.ID)
+		}
+		if page.Next == "" {
+			break
+		}
+		cursor = page.Next
+		if pages > 5 {
+			t.Fatal("paging does not end")
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("paged\n got %v\nwant %v", got, want)
+	}
+	page, err := en.ListRuns(ctx, flow.RunFilter{ProjectID: "p1", WorkflowID: "b", Status: flow.RunQueued})
+	if err != nil || len(page.Runs) != 3 || page.Next != "" {
+		t.Fatalf("workflow filter: %d runs, next %q, %v", len(page.Runs), page.Next, err)
+	}
+	page, err = en.ListRuns(ctx, flow.RunFilter{ProjectID: "p1", Status: flow.RunSucceeded})
+	if err != nil || len(page.Runs) != 0 || page.Runs == nil {
+		t.Fatalf("empty page: %+v %v", page, err)
+	}
+}
