@@ -175,6 +175,9 @@ func (e *Engine) Stop(ctx context.Context) error {
 	return err
 }
 
+// ForgetProject drops the engine's cached copy of a deleted project.
+func (e *Engine) ForgetProject(id string) { e.projects.Delete(id) }
+
 // Queue is the engine's job queue (stats and job listing for the API).
 func (e *Engine) Queue() *queue.Queue { return e.q }
 
