@@ -82,7 +82,7 @@ func channelFilter(channel string) (string, []any, error) {
 	case flow.ChannelProject:
 		return "type NOT LIKE 'node.%' AND type NOT LIKE 'tools.%'", nil, nil
 	case flow.ChannelRun:
-		return "run_id = ?", []any{id}, nil
+		return "run_id = ? AND (type LIKE 'run.%' OR type LIKE 'node.%')", []any{id}, nil
 	case flow.ChannelWorkflow:
 		return "workflow_id = ? AND type LIKE 'workflow.%'", []any{id}, nil
 	case flow.ChannelTools:
