@@ -94,7 +94,7 @@ const usage = `usage:
 serve flags:
   --addr 127.0.0.1:7420   listen address (port 0 picks a free port)
   --data-dir DIR          data directory ($FLOWWEAVER_DATA_DIR, else the OS user data dir)
-  --workers N             run workers (default 4)
+  --workers N             run workers (default 16)
   --allow-remote          allow a non-loopback --addr
   --dev ORIGIN            allow a development origin (repeatable)
 `
@@ -111,7 +111,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var dev stringList
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:7420", "listen address")
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "data directory")
-	fs.IntVar(&cfg.Workers, "workers", 4, "run workers")
+	fs.IntVar(&cfg.Workers, "workers", 16, "run workers")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a non-loopback address")
 	fs.Var(&dev, "dev", "allowed development origin (repeatable)")
 	if err := fs.Parse(args); err != nil {

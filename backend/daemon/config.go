@@ -23,8 +23,10 @@ type Config struct {
 	AllowRemote bool
 	// DataDir holds flowweaver.db and jwt.key. Required (see DefaultDataDir).
 	DataDir string
-	// Workers is the size of the run worker pool. Default 4: runs are
-	// mostly waiting on processes and I/O, so more workers than cores pays.
+	// Workers is the size of the run worker pool. Default 16: runs are
+	// mostly waiting on processes, timers and I/O, and the engine groups
+	// the writes of concurrent runs into shared transactions, so more
+	// workers than cores pays (docs/benchmarks.md).
 	Workers int
 	// DevOrigins are extra browser origins allowed on /api and /ws, such as
 	// the Vite dev server (http://localhost:5173).
@@ -56,7 +58,7 @@ func (c Config) withDefaults() Config {
 		c.Addr = "127.0.0.1:7420"
 	}
 	if c.Workers <= 0 {
-		c.Workers = 4
+		c.Workers = 16
 	}
 	if c.DesktopOrigins == nil {
 		c.DesktopOrigins = []string{"wails://wails", "http://wails.localhost"}

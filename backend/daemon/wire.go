@@ -90,6 +90,7 @@ func (d *Daemon) wire(ctx context.Context) error {
 		ProjectDeleted: func(id string) {
 			d.hub.CloseProject(id)
 			d.mcp.CloseProject(id)
+			d.engine.ForgetProject(id)
 		},
 		UI:             d.cfg.UI,
 		Version:        d.cfg.Version,
