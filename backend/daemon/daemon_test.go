@@ -257,3 +257,18 @@ func TestWorkspaceRoundTrip(t *testing.T) {
 		t.Fatalf("get: %d %v", code, ws)
 	}
 }
+
+func TestQueueRoutes(t *testing.T) {
+	d := boot(t)
+	tok, _, _ := d.Token(time.Hour)
+	code, q, _ := do(t, "GET", d.URL()+"/api/queue", tok, "")
+	if code != 200 || q["workers"] == nil || q["queued"] == nil || q["busyWorkers"] == nil {
+		t.Fatalf("queue: %d %v", code, q)
+	}
+	if code, jobs, _ := do(t, "GET", d.URL()+"/api/queue/jobs?state=dead", tok, ""); code != 200 || jobs["jobs"] == nil {
+		t.Fatalf("dead jobs: %d %v", code, jobs)
+	}
+	if code, _, _ := do(t, "GET", d.URL()+"/api/queue/jobs?state=zombie", tok, ""); code != 400 {
+		t.Fatalf("bad state: %d", code)
+	}
+}

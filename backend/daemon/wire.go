@@ -85,6 +85,7 @@ func (d *Daemon) wire(ctx context.Context) error {
 		QueueStats: func(ctx context.Context) (any, error) {
 			return d.engine.QueueStats(ctx)
 		},
+		QueueJobs:           d.queueJobs,
 		Connections:         d.hub.Connections,
 		BeforeProjectDelete: d.cancelProjectRuns,
 		ProjectDeleted: func(id string) {
@@ -115,4 +116,22 @@ func (d *Daemon) cancelProjectRuns(ctx context.Context, projectID string) error 
 		}
 	}
 	return nil
+}
+
+// queueJobs lists jobs for GET /api/queue/jobs.
+func (d *Daemon) queueJobs(ctx context.Context, state, projectID string, before int64, limit int) (any, error) {
+	st := queue.State(state)
+	switch st {
+	case "", queue.Available, queue.Running, queue.Retryable, queue.Completed, queue.Dead, queue.Canceled:
+	default:
+		return nil, flow.Errorf(flow.EINVALID, "state must be one of available, running, retryable, completed, dead, canceled")
+	}
+	jobs, err := d.engine.Queue().List(ctx, queue.Filter{State: st, ProjectID: projectID, Before: before, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	if jobs == nil {
+		jobs = []queue.Job{}
+	}
+	return jobs, nil
 }

@@ -168,6 +168,23 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
+// queueJobs lists queue jobs, newest first, for inspecting dead and
+// retrying jobs: ?state=dead&projectId=&before=<id>&limit=.
+func (s *Server) queueJobs(w http.ResponseWriter, r *http.Request) {
+	if !s.have(w, r, s.cfg.QueueJobs != nil, "queue jobs") {
+		return
+	}
+	q := r.URL.Query()
+	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	jobs, err := s.cfg.QueueJobs(r.Context(), q.Get("state"), q.Get("projectId"), before, limit)
+	if err != nil {
+		writeError(w, r, err, s.cfg.Logger)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"jobs": jobs})
+}
+
 func (s *Server) connections(w http.ResponseWriter, r *http.Request) {
 	total, per := 0, map[string]int{}
 	if s.cfg.Connections != nil {

@@ -33,6 +33,8 @@ type Config struct {
 	WS http.Handler
 	// QueueStats feeds GET /api/queue.
 	QueueStats func(ctx context.Context) (any, error)
+	// QueueJobs feeds GET /api/queue/jobs (state, projectId, before, limit).
+	QueueJobs func(ctx context.Context, state, projectID string, before int64, limit int) (any, error)
 	// Connections feeds GET /api/connections.
 	Connections func() (total int, perProject map[string]int)
 	// ProjectOpened/ProjectDeleted let the daemon start and release
@@ -109,6 +111,7 @@ func (s *Server) routes() {
 	m.Handle("POST /api/runs/{runId}/cancel", s.authed(s.cancelRun))
 
 	m.Handle("GET /api/queue", s.authed(s.queue))
+	m.Handle("GET /api/queue/jobs", s.authed(s.queueJobs))
 	m.Handle("GET /api/connections", s.authed(s.connections))
 	m.Handle("GET /api/workspace", s.authed(s.getWorkspace))
 	m.Handle("PUT /api/workspace", s.authed(s.putWorkspace))
