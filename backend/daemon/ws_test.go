@@ -452,3 +452,33 @@ func TestProjectDeleteClosesSockets(t *testing.T) {
 }
 
 func ptr(v int64) *int64 { return &v }
+
+// A node's duration reaches both its checkpoint and its node.completed
+// event (a delay node cannot take less than its delay).
+func TestNodeDurationRecorded(t *testing.T) {
+	f := newFixture(t)
+	a := f.project("a")
+	f.workflow(a, "wf", `{"name":"d","nodes":[{"id":"wait","tool":"delay","params":{"ms":60}}],"edges":[]}`)
+	run := f.startRun(a, "wf")
+	eventually(t, "run succeeded", func() bool { return f.runStatus(run) == "succeeded" })
+	_, r, _ := do(t, "GET", f.d.URL()+"/api/runs/"+run, f.token, "")
+	node := r["nodes"].([]any)[0].(map[string]any)
+	if node["durationMs"].(float64) < 60 {
+		t.Fatalf("checkpoint durationMs = %v", node["durationMs"])
+	}
+	evs, err := f.d.Store().EventsAfter(context.Background(), a, "run:"+run, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		if ev.Type == "node.completed" {
+			var p struct{ DurationMs int64 }
+			json.Unmarshal(ev.Payload, &p)
+			if p.DurationMs < 60 {
+				t.Fatalf("node.completed durationMs = %d: %s", p.DurationMs, ev.Payload)
+			}
+			return
+		}
+	}
+	t.Fatal("no node.completed event")
+}

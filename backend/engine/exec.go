@@ -523,9 +523,10 @@ func (x *execution) env() map[string]any {
 }
 
 // runNode runs one node with its retries and timeout.
-func (x *execution) runNode(ctx context.Context, i int, env map[string]any) nodeResult {
+// res is a named result so the deferred duration reaches the caller.
+func (x *execution) runNode(ctx context.Context, i int, env map[string]any) (res nodeResult) {
 	n := x.g.nodes[i]
-	res := nodeResult{idx: i, started: x.e.cfg.Now()}
+	res = nodeResult{idx: i, started: x.e.cfg.Now()}
 	defer func() { res.duration = x.e.cfg.Now().Sub(res.started) }()
 	tries := 1
 	var backoff time.Duration
