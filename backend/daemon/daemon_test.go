@@ -15,7 +15,7 @@ import (
 )
 
 // boot starts a real daemon on 127.0.0.1:0 with a temp data dir.
-func boot(t *testing.T) *daemon.Daemon {
+func boot(t testing.TB) *daemon.Daemon {
 	t.Helper()
 	ctx := context.Background()
 	d, err := daemon.New(ctx, daemon.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Workers: 2})
@@ -40,7 +40,7 @@ type reqOpt func(*http.Request)
 func withHeader(k, v string) reqOpt { return func(r *http.Request) { r.Header.Set(k, v) } }
 func withHost(h string) reqOpt      { return func(r *http.Request) { r.Host = h } }
 
-func do(t *testing.T, method, url, token, body string, opts ...reqOpt) (int, map[string]any, http.Header) {
+func do(t testing.TB, method, url, token, body string, opts ...reqOpt) (int, map[string]any, http.Header) {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {

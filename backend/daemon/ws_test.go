@@ -26,14 +26,14 @@ type frame struct {
 }
 
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	c    *websocket.Conn
 	refs int
 }
 
 // dial opens a project's WebSocket the way a non-browser client does and
 // consumes the welcome frame.
-func dial(t *testing.T, d *daemon.Daemon, token, projectID string) *client {
+func dial(t testing.TB, d *daemon.Daemon, token, projectID string) *client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
@@ -113,12 +113,12 @@ func (cl *client) subscribe(channel string, since *int64) frame {
 }
 
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	d     *daemon.Daemon
 	token string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	d := boot(t)
 	tok, _, err := d.Token(time.Hour)
 	if err != nil {
@@ -160,7 +160,7 @@ func (f *fixture) connections() (float64, map[string]any) {
 }
 
 // eventually polls cond until it holds or the hang guard expires.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(hangGuard)
 	for !cond() {
