@@ -51,7 +51,7 @@ function ToolNodeView({ id, data, selected }: NodeProps<FlowNode>) {
         )}
       </div>
       {summary && <div className="fw-node-summary">{summary}</div>}
-      {(elapsed !== undefined || state?.attempt && state.attempt > 1) && status !== 'pending' && (
+      {(elapsed !== undefined || (state?.attempt ?? 0) > 1) && status !== 'pending' && (
         <div className="fw-node-meta" data-testid={`node-elapsed-${id}`}>
           <Icon.clock size={12} /> {formatDuration(elapsed)}
           {state?.attempt && state.attempt > 1 ? <span> · attempt {state.attempt}</span> : null}
