@@ -112,6 +112,8 @@ test('build a three-node workflow by drag and drop, save, run, watch it', async 
   await screen(page, '12-run-live');
   await expect(view.getByTestId('run-status')).toHaveText('succeeded', { timeout: 60_000 });
   for (const n of ['delay', 'shell', 'log']) await expectNodeStatus(view, n, 'succeeded');
+  // The delay node's duration is its 1500 ms, not 0.
+  await expect(view.getByTestId('node-elapsed-delay')).toHaveText(/^\s*\d+(\.\d)? s\s*$/);
   await expect(logLines(view).filter({ hasText: 'hello-e2e' })).toHaveCount(1);
   await expect(logLines(view).filter({ hasText: 'second-line' })).toHaveCount(1);
   await screen(page, '13-run-succeeded-canvas');
@@ -130,10 +132,13 @@ test('build a three-node workflow by drag and drop, save, run, watch it', async 
   await expect(view.getByTestId('history-row')).toHaveAttribute('data-status', 'succeeded');
   await screen(page, '14-history');
 
-  // Light theme, for the record.
+  // The other theme, for the record.
+  const before = await page.locator('html').getAttribute('data-theme');
   await page.getByTestId('theme-toggle').click();
+  const after = before === 'dark' ? 'light' : 'dark';
+  await expect(page.locator('html')).toHaveAttribute('data-theme', after);
   await view.getByTestId('panel-logs').click();
-  await screen(page, '15-light-theme');
+  await screen(page, `15-${after}-theme`);
 });
 
 test('a failing node shows its error and its downstream node as skipped', async ({ fw, page }) => {

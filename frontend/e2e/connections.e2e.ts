@@ -95,6 +95,9 @@ test('ten tabs with three active runs hold exactly three connections', async ({ 
   const three = Object.fromEntries(running.map((p) => [p.id, 1]));
   await expect.poll(() => fw.connectionMap()).toEqual({ total: 3, byProject: three });
   for (const p of running) await expect(tab(page, p.id)).toHaveAttribute('data-conn', 'open');
+  // The foreground tab's queued node shows its status and nothing else (no stray "0").
+  await expect(page.getByTestId('node-status-say')).toHaveText('Queued');
+  await expect(page.getByTestId('node-say')).not.toContainText('0');
   await screen(page, '03-ten-tabs-three-runs');
 
   // A run started elsewhere (REST) in a background tab: the tab learns it by
