@@ -56,7 +56,7 @@ test('switching away and back shows the run in progress, then its result', async
   const a = await fw.project('alpha');
   const b = await fw.project('beta');
   // Long enough that a tab switch on a busy machine lands inside the delay.
-  await fw.putWorkflow(a.id, 'build', slowWorkflow('Build', 10_000, 'hello-again'));
+  await fw.putWorkflow(a.id, 'build', slowWorkflow('Build', 15_000, 'hello-again'));
 
   await fw.openUI(page);
   await openKnown(page, b);
