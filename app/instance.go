@@ -1,0 +1,265 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// The single-instance guard lives in the data directory rather than in
+// Wails' SingleInstanceLock: on Linux Wails' lock needs a D-Bus session
+// bus (absent under Xvfb, in containers, over ssh) and it runs in parallel
+// with OnStartup, so it cannot keep a second process away from the
+// database. An OS file lock taken before the database opens can, on every
+// platform, and it is scoped per data dir, so a test instance with its own
+// FLOWWEAVER_DATA_DIR never collides with the user's app.
+
+const (
+	lockFileName     = "desktop.lock"
+	instanceFileName = "desktop.instance.json"
+)
+
+// ErrAlreadyRunning is returned by Acquire in a second process after it
+// handed its launch to the running instance, which brings its window to
+// the front. The second process should exit successfully.
+var ErrAlreadyRunning = errors.New("flow weaver is already running with this data directory; its window was brought to the front")
+
+// ErrBusy is returned by Acquire when another process holds the data
+// directory but did not answer the focus request in time.
+var ErrBusy = errors.New("another flow weaver process holds the data directory and did not answer")
+
+// Launch is what a second launch tells the running instance.
+type Launch struct {
+	Args             []string `json:"args"`
+	WorkingDirectory string   `json:"workingDirectory"`
+}
+
+// instanceInfo is the content of desktop.instance.json: where the running
+// instance listens for focus requests and the secret it wants to see.
+type instanceInfo struct {
+	PID    int    `json:"pid"`
+	Addr   string `json:"addr"`
+	Secret string `json:"secret"`
+}
+
+// Instance is the lock held by the one desktop process of a data
+// directory. It serves focus requests of later launches on a loopback
+// port whose address and secret are in a 0600 file in the data dir.
+type Instance struct {
+	dir      string
+	lock     *os.File
+	srv      *http.Server
+	secret   string
+	launches chan Launch
+	wg       sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// AcquireOptions tunes Acquire; the zero value is the default.
+type AcquireOptions struct {
+	// Wait bounds how long a second process tries to reach the running
+	// one (which may itself still be starting). Default 5s.
+	Wait time.Duration
+}
+
+// Acquire makes this process the desktop instance of dataDir, or, when
+// another process already is, sends it launch and returns
+// ErrAlreadyRunning (or ErrBusy when it does not answer within Wait).
+func Acquire(ctx context.Context, dataDir string, launch Launch, opts AcquireOptions) (*Instance, error) {
+	if opts.Wait <= 0 {
+		opts.Wait = 5 * time.Second
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dataDir, lockFileName), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock file: %w", err)
+	}
+	ok, err := tryLock(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
+	}
+	if !ok {
+		f.Close()
+		if err := signalRunning(ctx, dataDir, launch, opts.Wait); err != nil {
+			return nil, err
+		}
+		return nil, ErrAlreadyRunning
+	}
+	in := &Instance{dir: dataDir, lock: f, launches: make(chan Launch, 4)}
+	if err := in.serve(); err != nil {
+		in.release()
+		return nil, err
+	}
+	return in, nil
+}
+
+// Launches delivers the launches of later processes. It is closed by Close.
+func (in *Instance) Launches() <-chan Launch { return in.launches }
+
+func (in *Instance) serve() error {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return fmt.Errorf("instance secret: %w", err)
+	}
+	in.secret = hex.EncodeToString(b[:])
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("listen for second launches: %w", err)
+	}
+	info, _ := json.Marshal(instanceInfo{PID: os.Getpid(), Addr: ln.Addr().String(), Secret: in.secret})
+	if err := writeFileAtomic(filepath.Join(in.dir, instanceFileName), info); err != nil {
+		ln.Close()
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /focus", in.focus)
+	in.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	in.wg.Add(1)
+	go func() {
+		defer in.wg.Done()
+		_ = in.srv.Serve(ln) // returns http.ErrServerClosed after Close
+	}()
+	return nil
+}
+
+func (in *Instance) focus(w http.ResponseWriter, r *http.Request) {
+	got := []byte(r.Header.Get("Authorization"))
+	want := []byte("Bearer " + in.secret)
+	if subtle.ConstantTimeCompare(got, want) != 1 {
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	var l Launch
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&l); err != nil {
+		http.Error(w, "bad launch: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	select {
+	case in.launches <- l:
+	default: // a burst of launches needs one focus, not a queue
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Close stops serving, removes the instance file and releases the lock.
+// It is idempotent.
+func (in *Instance) Close() error {
+	in.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if in.srv != nil {
+			in.closeErr = in.srv.Shutdown(ctx)
+		}
+		in.wg.Wait()
+		close(in.launches)
+		in.release()
+	})
+	return in.closeErr
+}
+
+func (in *Instance) release() {
+	// Remove the file while still holding the lock, so a new primary never
+	// sees its own file deleted.
+	_ = os.Remove(filepath.Join(in.dir, instanceFileName))
+	_ = unlock(in.lock)
+	_ = in.lock.Close()
+}
+
+// signalRunning hands launch to the running instance. The instance file
+// may be missing or stale for a moment (the other process is starting, or
+// a crashed one left it), so it retries until wait is over.
+func signalRunning(ctx context.Context, dataDir string, launch Launch, wait time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	body, _ := json.Marshal(launch)
+	client := &http.Client{Timeout: 2 * time.Second}
+	var last error
+	for {
+		last = postFocus(ctx, client, dataDir, body)
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %v", ErrBusy, last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func postFocus(ctx context.Context, client *http.Client, dataDir string, body []byte) error {
+	b, err := os.ReadFile(filepath.Join(dataDir, instanceFileName))
+	if err != nil {
+		return fmt.Errorf("read instance file: %w", err)
+	}
+	var info instanceInfo
+	if err := json.Unmarshal(b, &info); err != nil {
+		return fmt.Errorf("parse instance file: %w", err)
+	}
+	host, _, err := net.SplitHostPort(info.Addr)
+	if err != nil || net.ParseIP(host) == nil || !net.ParseIP(host).IsLoopback() {
+		return fmt.Errorf("instance file names %q, not a loopback address", info.Addr)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+info.Addr+"/focus", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+info.Secret)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("reach running instance (pid %d): %w", info.PID, err)
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 4096))
+	if res.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("running instance (pid %d) answered %s", info.PID, res.Status)
+	}
+	return nil
+}
+
+// writeFileAtomic writes a 0600 file through a temp file and a rename, so
+// readers see the old content or the new one, never half.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	name := tmp.Name()
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		os.Remove(name)
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(name)
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(name)
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if err := os.Rename(name, path); err != nil {
+		os.Remove(name)
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}

@@ -1,0 +1,320 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	goruntime "runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wailsapp/wails/v2"
+	"github.com/wailsapp/wails/v2/pkg/logger"
+	"github.com/wailsapp/wails/v2/pkg/menu"
+	"github.com/wailsapp/wails/v2/pkg/menu/keys"
+	"github.com/wailsapp/wails/v2/pkg/options"
+	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
+	"github.com/wailsapp/wails/v2/pkg/options/linux"
+	"github.com/wailsapp/wails/v2/pkg/options/mac"
+	"github.com/wailsapp/wails/v2/pkg/runtime"
+)
+
+// EventOpenProject is emitted to the page when the user picks
+// File > Open Project… (Ctrl/Cmd+O): the page runs its usual open flow,
+// which calls OpenProjectDialog.
+const EventOpenProject = "menu:open-project"
+
+// Config is what Run needs.
+type Config struct {
+	// Backend is the running daemon. Required.
+	Backend Backend
+	// DataDir holds window.json. Required.
+	DataDir string
+	// Assets is the built UI (frontend.Dist()). Required.
+	Assets fs.FS
+	// Instance, when set, delivers second launches; each one brings the
+	// window to the front.
+	Instance *Instance
+	// TokenTTL is the lifetime of tokens handed to the page. Default 1h.
+	TokenTTL time.Duration
+	// Logger receives the shell's logs. Default slog.Default().
+	Logger *slog.Logger
+	// Icon is the PNG shown by the window manager (Linux) and the About
+	// panel (macOS); optional.
+	Icon []byte
+}
+
+func (c Config) withDefaults() Config {
+	if c.TokenTTL <= 0 {
+		c.TokenTTL = time.Hour
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Backend == nil:
+		return errors.New("app config: Backend is required")
+	case c.DataDir == "":
+		return errors.New("app config: DataDir is required")
+	case c.Assets == nil:
+		return errors.New("app config: Assets is required")
+	}
+	return nil
+}
+
+// shell owns the window's lifecycle hooks; App is only the bound facade.
+type shell struct {
+	cfg    Config
+	app    *App
+	log    *slog.Logger
+	client *http.Client
+	state  WindowState
+	// force skips the quit confirmation (signal, or already confirmed).
+	force atomic.Bool
+}
+
+// Run opens the window and blocks until it is closed or ctx is canceled
+// (SIGINT/SIGTERM close it without asking). It must be called on the main
+// goroutine: macOS runs its UI loop on the main thread.
+func Run(ctx context.Context, cfg Config) error {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	s := &shell{
+		cfg:    cfg,
+		app:    newApp(cfg.Backend, cfg.TokenTTL, cfg.Logger),
+		log:    cfg.Logger,
+		client: &http.Client{Timeout: 3 * time.Second},
+	}
+	st, err := LoadWindowState(cfg.DataDir)
+	if err != nil {
+		s.log.Warn("desktop: window state ignored", "err", err)
+	}
+	s.state = st
+	assets, ok := uiOrNotice(cfg.Assets)
+	if !ok {
+		s.log.Warn("desktop: the embedded UI has no index.html; showing a notice (build the frontend first)")
+	}
+
+	// done ends the helper goroutines when the window is gone.
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() {
+		close(done)
+		wg.Wait()
+	}()
+
+	start := options.WindowStartState(options.Normal)
+	if st.Maximised {
+		start = options.Maximised
+	}
+	err = wails.Run(&options.App{
+		Title:            AppName,
+		Width:            st.Width,
+		Height:           st.Height,
+		MinWidth:         MinWidth,
+		MinHeight:        MinHeight,
+		WindowStartState: start,
+		BackgroundColour: options.NewRGBA(246, 247, 249, 255),
+		AssetServer:      &assetserver.Options{Assets: assets},
+		Menu:             s.menu(goruntime.GOOS),
+		Bind:             []any{s.app},
+		Logger:           slogBridge{s.log},
+		LogLevel:         logger.WARNING,
+		OnStartup: func(wctx context.Context) {
+			s.app.setWailsCtx(wctx)
+			wg.Add(2)
+			go func() { defer wg.Done(); s.quitOnCancel(ctx, wctx, done) }()
+			go func() { defer wg.Done(); s.focusOnLaunch(wctx, done) }()
+		},
+		OnDomReady:    s.domReady,
+		OnBeforeClose: s.beforeClose,
+		Linux: &linux.Options{
+			Icon:             cfg.Icon,
+			ProgramName:      "flowweaver",
+			WebviewGpuPolicy: linux.WebviewGpuPolicyOnDemand,
+		},
+		Mac: &mac.Options{
+			About: &mac.AboutInfo{Title: AppName, Message: "Build and run workflows on your machine.", Icon: cfg.Icon},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("desktop window: %w", err)
+	}
+	return nil
+}
+
+// quitOnCancel closes the window without asking when ctx ends (SIGTERM).
+func (s *shell) quitOnCancel(ctx, wctx context.Context, done <-chan struct{}) {
+	select {
+	case <-ctx.Done():
+		s.force.Store(true)
+		runtime.Quit(wctx)
+	case <-done:
+	}
+}
+
+// focusOnLaunch brings the window to the front for each second launch.
+func (s *shell) focusOnLaunch(wctx context.Context, done <-chan struct{}) {
+	if s.cfg.Instance == nil {
+		return
+	}
+	for {
+		select {
+		case <-done:
+			return
+		case l, ok := <-s.cfg.Instance.Launches():
+			if !ok {
+				return
+			}
+			s.log.Info("desktop: second launch, focusing the window", "args", l.Args)
+			runtime.WindowUnminimise(wctx)
+			runtime.Show(wctx)
+			// Window managers refuse focus stealing; a brief always-on-top
+			// is the portable way to raise the window.
+			runtime.WindowSetAlwaysOnTop(wctx, true)
+			runtime.WindowSetAlwaysOnTop(wctx, false)
+		}
+	}
+}
+
+// domReady restores the saved position (Wails has no start position) and
+// the title the page may have set before the window existed.
+func (s *shell) domReady(wctx context.Context) {
+	if s.state.Positioned && !s.state.Maximised {
+		runtime.WindowSetPosition(wctx, s.state.X, s.state.Y)
+	}
+	s.app.mu.Lock()
+	title := s.app.title
+	s.app.mu.Unlock()
+	runtime.WindowSetTitle(wctx, title)
+}
+
+// beforeClose asks before closing with runs in flight, then saves the
+// window geometry. It returns true to keep the window open.
+func (s *shell) beforeClose(wctx context.Context) (prevent bool) {
+	if !s.force.Load() {
+		if n := s.inFlight(wctx); n > 0 {
+			answer, err := runtime.MessageDialog(wctx, runtime.MessageDialogOptions{
+				Type:          runtime.QuestionDialog,
+				Title:         "Quit " + AppName + "?",
+				Message:       quitQuestion(n),
+				Buttons:       []string{"Quit", "Cancel"},
+				DefaultButton: "Cancel",
+				CancelButton:  "Cancel",
+			})
+			if err != nil {
+				s.log.Warn("desktop: quit confirmation failed; quitting", "err", err)
+			} else if !confirmed(answer) {
+				return true
+			}
+		}
+	}
+	s.saveWindow(wctx)
+	return false
+}
+
+// confirmed reads a MessageDialog answer: GTK and Windows answer Yes/No
+// for question dialogs, macOS the label of the button.
+func confirmed(answer string) bool { return answer == "Quit" || answer == "Yes" || answer == "OK" }
+
+// inFlight counts queued and running runs: the backend's GET /api/queue,
+// or, when it does not answer, what the page reported via SetActiveRuns.
+func (s *shell) inFlight(ctx context.Context) int {
+	tok, _, err := s.cfg.Backend.Token(tokenForCheck)
+	if err == nil {
+		n, qerr := activeRuns(ctx, s.client, s.cfg.Backend.URL(), tok)
+		if qerr == nil {
+			return n
+		}
+		err = qerr
+	}
+	s.log.Warn("desktop: queue check failed; using the page's run count", "err", err)
+	return s.app.reportedRuns()
+}
+
+func (s *shell) saveWindow(wctx context.Context) {
+	st := s.state
+	st.Maximised = runtime.WindowIsMaximised(wctx)
+	if !st.Maximised && !runtime.WindowIsFullscreen(wctx) && !runtime.WindowIsMinimised(wctx) {
+		st.Width, st.Height = runtime.WindowGetSize(wctx)
+		st.X, st.Y = runtime.WindowGetPosition(wctx)
+		st.Positioned = true
+	}
+	if err := SaveWindowState(s.cfg.DataDir, st); err != nil {
+		s.log.Warn("desktop: save window state", "err", err)
+	}
+}
+
+// menu is the application menu. macOS gets its App, Edit and Window
+// menus from the system roles; on Linux and Windows the webview handles
+// the editing shortcuts (Ctrl+C/V/X/Z/A) itself, so an Edit menu with the
+// same accelerators would only steal them.
+func (s *shell) menu(goos string) *menu.Menu {
+	m := menu.NewMenu()
+	if goos == "darwin" {
+		m.Append(menu.AppMenu())
+	}
+	file := m.AddSubmenu("File")
+	file.AddText("Open Project…", keys.CmdOrCtrl("o"), func(*menu.CallbackData) {
+		if ctx := s.app.wailsCtx(); ctx != nil {
+			runtime.EventsEmit(ctx, EventOpenProject)
+		}
+	})
+	if goos != "darwin" { // the macOS App menu has Quit (Cmd+Q)
+		file.AddSeparator()
+		file.AddText("Quit", keys.CmdOrCtrl("q"), func(*menu.CallbackData) {
+			if ctx := s.app.wailsCtx(); ctx != nil {
+				runtime.Quit(ctx)
+			}
+		})
+	}
+	if goos == "darwin" {
+		m.Append(menu.EditMenu())
+	}
+	view := m.AddSubmenu("View")
+	view.AddText("Reload", keys.CmdOrCtrl("r"), func(*menu.CallbackData) {
+		if ctx := s.app.wailsCtx(); ctx != nil {
+			runtime.WindowReloadApp(ctx)
+		}
+	})
+	fullscreen := keys.Key("f11")
+	if goos == "darwin" {
+		fullscreen = keys.Combo("f", keys.CmdOrCtrlKey, keys.ControlKey)
+	}
+	view.AddText("Toggle Full Screen", fullscreen, func(*menu.CallbackData) {
+		ctx := s.app.wailsCtx()
+		if ctx == nil {
+			return
+		}
+		if runtime.WindowIsFullscreen(ctx) {
+			runtime.WindowUnfullscreen(ctx)
+		} else {
+			runtime.WindowFullscreen(ctx)
+		}
+	})
+	if goos == "darwin" {
+		m.Append(menu.WindowMenu())
+	}
+	return m
+}
+
+// slogBridge sends Wails' log lines to our structured logger.
+type slogBridge struct{ l *slog.Logger }
+
+func (b slogBridge) Print(msg string)   { b.l.Info("wails: " + msg) }
+func (b slogBridge) Trace(msg string)   { b.l.Debug("wails: " + msg) }
+func (b slogBridge) Debug(msg string)   { b.l.Debug("wails: " + msg) }
+func (b slogBridge) Info(msg string)    { b.l.Info("wails: " + msg) }
+func (b slogBridge) Warning(msg string) { b.l.Warn("wails: " + msg) }
+func (b slogBridge) Error(msg string)   { b.l.Error("wails: " + msg) }
+func (b slogBridge) Fatal(msg string)   { b.l.Error("wails: " + msg) }

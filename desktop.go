@@ -1,0 +1,101 @@
+//go:build desktop
+
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/flowweaver/flowweaver/app"
+	"github.com/flowweaver/flowweaver/backend/daemon"
+	"github.com/flowweaver/flowweaver/backend/store"
+	"github.com/flowweaver/flowweaver/frontend"
+)
+
+// runDesktop opens the desktop window: the daemon on a loopback port of
+// its own choosing in this process, the embedded UI in a Wails webview,
+// and the app facade handing the page the URL and a token. The backend URL
+// is logged to stderr for scripts and the desktop CI test:
+//
+//	flowweaver desktop backend on http://127.0.0.1:41234
+func runDesktop(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("flowweaver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data-dir", "", "data directory ($FLOWWEAVER_DATA_DIR, else the OS user data dir)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
+	}
+	if *dataDir == "" {
+		d, err := daemon.DefaultDataDir()
+		if err != nil {
+			return err
+		}
+		*dataDir = d
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	// The instance lock comes before the database: a second launch hands
+	// over to the first and never opens the database.
+	cwd, _ := os.Getwd()
+	inst, err := app.Acquire(ctx, *dataDir, app.Launch{Args: args, WorkingDirectory: cwd}, app.AcquireOptions{})
+	if errors.Is(err, app.ErrAlreadyRunning) {
+		fmt.Fprintln(stderr, "flowweaver:", err)
+		return nil
+	}
+	if errors.Is(err, app.ErrBusy) {
+		return fmt.Errorf("%w: %v", store.ErrLocked, err)
+	}
+	if err != nil {
+		return err
+	}
+	defer inst.Close()
+
+	d, err := daemon.New(ctx, daemon.Config{
+		Addr:    "127.0.0.1:0",
+		DataDir: *dataDir,
+		UI:      frontend.Dist(),
+		Version: version,
+		Logger:  log,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := d.Stop(sctx); err != nil {
+			log.Error("stop backend", "err", err)
+		}
+	}()
+	if err := d.Start(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "flowweaver desktop backend on %s\n", d.URL())
+
+	return app.Run(ctx, app.Config{
+		Backend:  d,
+		DataDir:  *dataDir,
+		Assets:   frontend.Dist(),
+		Instance: inst,
+		Logger:   log,
+		Icon:     appIcon,
+	})
+}
+
+// appIcon is the window icon on Linux and the About icon on macOS.
+//
+//go:embed build/linux/flowweaver.png
+var appIcon []byte
