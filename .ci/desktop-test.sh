@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Desktop end-to-end test: the real Wails binary in a real window under Xvfb.
+#
+# Needs (installed by .ci/system-deps.sh): libgtk-3-dev libwebkit2gtk-4.1-dev
+# xvfb xauth xdotool imagemagick, plus Go and Node for the build.
+#
+# 1. Build the desktop binary (make desktop).
+# 2. Prepare a data dir headlessly with the same binary: a project folder, a
+#    workflow, and a workspace whose open tab is that project.
+# 3. Start the desktop app on a fresh X display; wait for its window.
+# 4. Prove the real webview is connected: the backend reports one WebSocket
+#    for the project tab the UI restored.
+# 5. Press Ctrl+Enter in the window: the UI starts the run over its socket;
+#    the run must succeed.
+# 6. Screenshot the screen into artifacts/desktop.png and check it is not blank.
+# Prints binary size, time to window and idle RSS of the desktop process.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+bin=$root/build/bin/flowweaver-desktop
+mkdir -p artifacts
+
+make desktop
+
+work=$(mktemp -d)
+data=$work/data
+proj=$work/project
+mkdir -p "$data" "$proj"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 0.5
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() { echo "desktop-test: FAIL: $*" >&2; [ -f "$work/app.log" ] && tail -30 "$work/app.log" >&2; exit 1; }
+
+# wait_for CMD...: retry for up to 60 s (a hang guard, not a timing goal).
+wait_for() {
+  local deadline=$((SECONDS + 60))
+  until "$@"; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.2
+  done
+}
+
+api() { # api METHOD PATH [BODY]
+  local method=$1 path=$2 body=${3:-}
+  if [ -n "$body" ]; then
+    curl -sf -X "$method" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$body" "$url$path"
+  else
+    curl -sf -X "$method" -H "Authorization: Bearer $token" "$url$path"
+  fi
+}
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# --- 2. prepare the data dir headlessly -----------------------------------
+"$bin" serve --addr 127.0.0.1:0 --data-dir "$data" > "$work/serve.out" 2>"$work/serve.err" &
+serve_pid=$!; pids+=("$serve_pid")
+wait_for grep -q "listening on" "$work/serve.out" || fail "serve did not start"
+url=$(sed -n 's/^flowweaver listening on //p' "$work/serve.out")
+token=$("$bin" token --data-dir "$data" --ttl 10m)
+pid=$(api POST /api/projects "{\"name\":\"desktop-demo\",\"path\":\"$proj\"}" | json 'd["id"]')
+api PUT "/api/projects/$pid/workflows/hello" '{"name":"Hello desktop","nodes":[{"id":"greet","tool":"log","params":{"message":"hello from the window"},"position":{"x":0,"y":0}},{"id":"write","tool":"file.write","params":{"path":"from-window.txt","content":"ran"},"position":{"x":280,"y":0}}],"edges":[{"source":"greet","target":"write"}]}' >/dev/null
+api PUT /api/workspace "{\"tabs\":[\"$pid\"],\"active\":\"$pid\"}" >/dev/null
+kill -TERM "$serve_pid"; wait "$serve_pid" || fail "serve exited non-zero"
+
+# --- 3. the window --------------------------------------------------------
+display=:$(( 90 + RANDOM % 100 ))
+Xvfb "$display" -screen 0 1400x900x24 -nolisten tcp > "$work/xvfb.log" 2>&1 &
+pids+=("$!")
+export DISPLAY=$display
+wait_for xdpyinfo -display "$display" >/dev/null 2>&1 || wait_for xdotool getdisplaygeometry >/dev/null 2>&1 || fail "Xvfb did not start"
+
+start_ns=$(date +%s%N)
+FLOWWEAVER_DATA_DIR=$data "$bin" > "$work/app.out" 2> "$work/app.log" &
+app_pid=$!; pids+=("$app_pid")
+wid=""
+find_window() { wid=$(xdotool search --onlyvisible --name "Flow Weaver" 2>/dev/null | head -1); [ -n "$wid" ]; }
+wait_for find_window || fail "no window named Flow Weaver"
+window_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
+wait_for grep -q "desktop backend on" "$work/app.log" || fail "no backend line"
+url=$(sed -n 's/^flowweaver desktop backend on //p' "$work/app.log" | head -1)
+
+# --- 4. the webview's per-project socket ---------------------------------
+webview_connected() { [ "$(api GET /api/connections | json "d['projects'].get('$pid', 0)")" = "1" ]; }
+wait_for webview_connected || fail "the webview never opened the project's WebSocket: $(api GET /api/connections)"
+
+# --- 5. a run started from the window ------------------------------------
+run_done() {
+  local st
+  st=$(api GET "/api/projects/$pid/runs" | json 'd["runs"][0]["status"] if d["runs"] else ""')
+  [ "$st" = "succeeded" ] || { [ "$st" = "failed" ] && fail "the run failed"; false; }
+}
+press_run() {
+  xdotool windowactivate --sync "$wid" >/dev/null 2>&1 || xdotool windowfocus --sync "$wid" >/dev/null 2>&1 || true
+  xdotool mousemove --window "$wid" 600 400 click 1 key ctrl+Return
+}
+tries=0
+until run_done; do
+  tries=$((tries + 1))
+  [ $tries -le 20 ] || fail "no run succeeded after pressing Ctrl+Enter in the window"
+  if [ "$(api GET "/api/projects/$pid/runs" | json 'len(d["runs"])')" = "0" ]; then press_run; fi
+  sleep 1
+done
+[ "$(cat "$proj/from-window.txt")" = "ran" ] || fail "the run's file.write did not happen"
+sleep 1
+
+# --- 6. screenshot, size, RSS --------------------------------------------
+import -display "$display" -window root "$root/artifacts/desktop.png"
+sd=$(convert "$root/artifacts/desktop.png" -colorspace Gray -format '%[fx:standard_deviation]' info:)
+python3 -c "import sys; sys.exit(0 if float('$sd') > 0.02 else 1)" || fail "screenshot looks blank (stddev $sd)"
+rss_kb=$(awk '/VmRSS/{print $2}' "/proc/$app_pid/status")
+size=$(stat -c %s "$bin")
+echo "desktop-test: binary $(( size / 1024 / 1024 )) MiB ($size bytes), window after ${window_ms} ms, idle RSS of the desktop process $(( rss_kb / 1024 )) MiB (webkit helper processes not included)"
+echo "desktop-test: screenshot artifacts/desktop.png (stddev $sd)"
+
+kill -TERM "$app_pid"
+wait "$app_pid" 2>/dev/null || true
+echo "desktop-test: 1 passed, 0 failed"
