@@ -142,8 +142,15 @@ export function LogViewer({ logs, nodeIds, selectedNode }: { logs: LogBuffer; no
           ))}
         </select>
         <span className="fw-grow" />
+        {view && (
+          <button className="fw-btn ghost xs" data-testid="log-clear-filter" onClick={() => setNode('')} title="Show the lines of every node">
+            only {node} ×
+          </button>
+        )}
         <span className="fw-muted small" data-testid="log-count">
-          {count.toLocaleString()} lines
+          {view
+            ? `${count.toLocaleString()} of ${logs.lines.length.toLocaleString()} ${logs.lines.length === 1 ? 'line' : 'lines'}`
+            : `${count.toLocaleString()} ${count === 1 ? 'line' : 'lines'}`}
         </span>
         <button
           className={`fw-btn xs ${follow ? 'primary' : 'ghost'}`}
