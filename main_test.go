@@ -108,11 +108,22 @@ func (s *server) stop(t *testing.T, sig os.Signal) int {
 	return s.cmd.ProcessState.ExitCode()
 }
 
+// getJSON sends a GET with an optional bearer token and decodes the answer.
 func getJSON(t *testing.T, url, token string) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
+	return sendJSON(t, "GET", url, token, "")
+}
+
+// sendJSON sends method with a JSON body (if any) and an optional bearer
+// token, and decodes the JSON answer.
+func sendJSON(t *testing.T, method, url, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -186,22 +197,6 @@ func TestUsageErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, want %d (%s)", args, cmd.ProcessState.ExitCode(), exitUsage, out)
 		}
 	}
-}
-
-func sendJSON(t *testing.T, method, url, token, body string) (int, map[string]any) {
-	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	json.Unmarshal(b, &m)
-	return resp.StatusCode, m
 }
 
 // TestKill9MidRunResumes kills the real server with SIGKILL while a run is
