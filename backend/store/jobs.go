@@ -216,16 +216,7 @@ func (tx *Tx) RunningJobs(ctx context.Context) ([]JobRow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list running jobs: %w", err)
 	}
-	defer rows.Close()
-	var out []JobRow
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan job: %w", err)
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
+	return scanJobs(rows)
 }
 
 // RequestJobCancel marks a job for cancellation. A job that is not running
@@ -318,16 +309,7 @@ func (db *DB) ListJobs(ctx context.Context, f JobFilter) ([]JobRow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}
-	defer rows.Close()
-	var out []JobRow
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan job: %w", err)
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
+	return scanJobs(rows)
 }
 
 // Job reads one job; ok is false when it does not exist.
@@ -354,4 +336,18 @@ func (db *DB) PruneJobs(ctx context.Context, before time.Time) (int64, error) {
 		return nil
 	})
 	return n, err
+}
+
+// scanJobs reads every row of a jobs query and closes rows.
+func scanJobs(rows *sql.Rows) ([]JobRow, error) {
+	defer rows.Close()
+	var out []JobRow
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan job: %w", err)
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
 }
