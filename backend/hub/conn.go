@@ -96,14 +96,7 @@ func (c *conn) deliver(s *subscription, data []byte, seq int64) {
 		c.mu.Unlock()
 		return
 	}
-	if len(c.queue) >= c.h.cfg.OutboundQueue {
-		c.closeLocked(CloseSlowConsumer, "slow consumer")
-		c.mu.Unlock()
-		return
-	}
-	c.queue = append(c.queue, data)
-	c.mu.Unlock()
-	signal(c.notify)
+	c.enqueueAndUnlock(data)
 }
 
 // send queues a reply frame; like a live event it counts against the queue.
@@ -113,6 +106,13 @@ func (c *conn) send(data []byte) {
 		c.mu.Unlock()
 		return
 	}
+	c.enqueueAndUnlock(data)
+}
+
+// enqueueAndUnlock appends a frame to the outbound queue and wakes the
+// writer, or closes a connection whose queue is full as a slow consumer
+// (4008). It is called with c.mu held and releases it.
+func (c *conn) enqueueAndUnlock(data []byte) {
 	if len(c.queue) >= c.h.cfg.OutboundQueue {
 		c.closeLocked(CloseSlowConsumer, "slow consumer")
 		c.mu.Unlock()
