@@ -77,8 +77,14 @@ type shell struct {
 	log    *slog.Logger
 	client *http.Client
 	state  WindowState
-	// force skips the quit confirmation (signal, or already confirmed).
+	// ctx is Run's context; its end (SIGINT/SIGTERM) skips the question.
+	ctx context.Context
+	// force skips the quit confirmation.
 	force atomic.Bool
+	// closing is set once a close was allowed; Wails may ask again (its
+	// own signal handler and ours both quit) and a second gtk_main_quit
+	// after the window is destroyed crashes the process.
+	closing atomic.Bool
 }
 
 // Run opens the window and blocks until it is closed or ctx is canceled
@@ -94,6 +100,7 @@ func Run(ctx context.Context, cfg Config) error {
 		app:    newApp(cfg.Backend, cfg.TokenTTL, cfg.Logger),
 		log:    cfg.Logger,
 		client: &http.Client{Timeout: 3 * time.Second},
+		ctx:    ctx,
 	}
 	st, err := LoadWindowState(cfg.DataDir)
 	if err != nil {
@@ -153,12 +160,21 @@ func Run(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-// quitOnCancel closes the window without asking when ctx ends (SIGTERM).
+// quitOnCancel closes the window without asking when ctx ends. Wails
+// itself quits on SIGINT/SIGTERM, so this only acts if the window is still
+// open a moment later (ctx canceled for another reason).
 func (s *shell) quitOnCancel(ctx, wctx context.Context, done <-chan struct{}) {
 	select {
 	case <-ctx.Done():
 		s.force.Store(true)
-		runtime.Quit(wctx)
+	case <-done:
+		return
+	}
+	select {
+	case <-time.After(time.Second):
+		if !s.closing.Load() {
+			runtime.Quit(wctx)
+		}
 	case <-done:
 	}
 }
@@ -202,8 +218,13 @@ func (s *shell) domReady(wctx context.Context) {
 // beforeClose asks before closing with runs in flight, then saves the
 // window geometry. It returns true to keep the window open.
 func (s *shell) beforeClose(wctx context.Context) (prevent bool) {
-	if !s.force.Load() {
-		if n := s.inFlight(wctx); n > 0 {
+	if s.closing.Load() {
+		return true // a close is already under way
+	}
+	if !s.forced() {
+		// The signal that made Wails quit also cancels ctx; the check
+		// below takes a round trip, so ask forced() again after it.
+		if n := s.inFlight(wctx); n > 0 && !s.forced() {
 			answer, err := runtime.MessageDialog(wctx, runtime.MessageDialogOptions{
 				Type:          runtime.QuestionDialog,
 				Title:         "Quit " + AppName + "?",
@@ -219,9 +240,15 @@ func (s *shell) beforeClose(wctx context.Context) (prevent bool) {
 			}
 		}
 	}
+	if !s.closing.CompareAndSwap(false, true) {
+		return true
+	}
 	s.saveWindow(wctx)
 	return false
 }
+
+// forced reports whether the window must close without asking.
+func (s *shell) forced() bool { return s.force.Load() || s.ctx.Err() != nil }
 
 // confirmed reads a MessageDialog answer: GTK and Windows answer Yes/No
 // for question dialogs, macOS the label of the button.
