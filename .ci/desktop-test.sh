@@ -88,6 +88,10 @@ url=$(sed -n 's/^flowweaver desktop backend on //p' "$work/app.log" | head -1)
 webview_connected() { [ "$(api GET /api/connections | json "d['projects'].get('$pid', 0)")" = "1" ]; }
 wait_for webview_connected || fail "the webview never opened the project's WebSocket: $(api GET /api/connections)"
 
+# The window title names the active project (the UI calls App.SetTitle).
+titled() { [ "$(xdotool getwindowname "$wid")" = "Flow Weaver — desktop-demo" ]; }
+wait_for titled || fail "window title is '$(xdotool getwindowname "$wid")', want 'Flow Weaver — desktop-demo'"
+
 # --- 5. a run started from the window ------------------------------------
 run_done() {
   local st

@@ -115,6 +115,9 @@ function Shell({ session }: { session: Session }) {
   }, [ws]);
 
   const activeTab = tabs.find((t) => t.id === active);
+  const activeName = activeTab?.get().project.name ?? '';
+  useEffect(() => session.platform.setTitle(activeName), [session, activeName]);
+  useEffect(() => session.platform.onOpenProjectRequest(() => setDialog(true)), [session]);
   return (
     <div className="fw-app">
       <header className="fw-top">

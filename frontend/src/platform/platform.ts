@@ -29,11 +29,21 @@ export interface Platform {
   refresh(current: string): Promise<Grant>;
   /** A native folder picker, when the platform has one. */
   pickFolder?: () => Promise<string | null>;
+  /** Shows the active project in the window title. */
+  setTitle(projectName: string): void;
+  /** Calls fn when the native menu asks to open a project; returns an unsubscribe. */
+  onOpenProjectRequest(fn: () => void): () => void;
+}
+
+/** The page title both platforms show: "Flow Weaver — <project>". */
+export function windowTitle(projectName: string): string {
+  return projectName ? `Flow Weaver — ${projectName}` : 'Flow Weaver';
 }
 
 interface DesktopBinding {
   Session(): Promise<{ url: string; token: string; expiresAt: string | number }>;
   OpenProjectDialog?: () => Promise<string>;
+  SetTitle?: (projectName: string) => Promise<void>;
 }
 
 function desktopBinding(w: any): DesktopBinding | null {
@@ -74,6 +84,18 @@ export class DesktopPlatform implements Platform {
   }
   refresh(): Promise<Grant> {
     return this.login();
+  }
+  setTitle(projectName: string) {
+    document.title = windowTitle(projectName);
+    void this.binding.SetTitle?.(projectName)?.catch?.(() => {});
+  }
+  onOpenProjectRequest(fn: () => void): () => void {
+    // Wails injects its runtime as window.runtime; File > Open Project…
+    // emits "menu:open-project" (app.EventOpenProject).
+    const rt = (window as any).runtime;
+    if (!rt || typeof rt.EventsOn !== 'function') return () => {};
+    const off = rt.EventsOn('menu:open-project', fn);
+    return typeof off === 'function' ? off : () => rt.EventsOff?.('menu:open-project');
   }
 }
 
@@ -132,6 +154,12 @@ export class BrowserPlatform implements Platform {
       throw new SessionError('expired', 'your session has expired');
     }
     return this.keep(await res.json());
+  }
+  setTitle(projectName: string) {
+    this.win.document.title = windowTitle(projectName);
+  }
+  onOpenProjectRequest(): () => void {
+    return () => {}; // a browser has no native menu
   }
   private keep(body: { token: string; expiresAt: string }): Grant {
     const g: Grant = { token: body.token, expiresAt: toEpoch(body.expiresAt) };
