@@ -153,9 +153,6 @@ func (d *Daemon) LoginURL() string { return d.URL() + "/#code=" + d.auth.NewLogi
 // Token issues a token for a new session, valid for ttl.
 func (d *Daemon) Token(ttl time.Duration) (string, time.Time, error) { return d.auth.Issue(ttl) }
 
-// Handler returns the daemon's HTTP handler (for tests with httptest).
-func (d *Daemon) Handler() http.Handler { return d.api }
-
 // Store returns the database, for tests and tools that inspect it.
 func (d *Daemon) Store() *store.DB { return d.db }
 

@@ -38,10 +38,10 @@ type Event struct {
 	Payload    json.RawMessage `json:"payload"`
 }
 
-// NewEvent builds an event with its payload encoded as JSON. RunID and
-// WorkflowID are taken from the payload's "runId"/"workflowId" keys when the
-// payload is a map or struct that has them, so routing never disagrees with
-// what the client sees.
+// NewEvent builds an event with its payload encoded as JSON (a nil or
+// unencodable payload becomes {}). runID and workflowID are the routing keys
+// (Channels, the event log's indexes); callers pass the same ids they put in
+// the payload.
 func NewEvent(projectID, typ, runID, workflowID string, payload any) Event {
 	b, err := json.Marshal(payload)
 	if err != nil || len(b) == 0 || string(b) == "null" {

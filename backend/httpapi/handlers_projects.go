@@ -95,9 +95,6 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err, s.cfg.Logger)
 		return
 	}
-	if s.cfg.ProjectOpened != nil {
-		s.cfg.ProjectOpened(*p)
-	}
 	w.Header().Set("Location", "/api/projects/"+p.ID)
 	writeJSON(w, http.StatusCreated, s.view(r, *p))
 }

@@ -128,25 +128,29 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page)
 }
 
-func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
+// run loads the {runId} path value's run (of any project) or writes the
+// error, like project does for {id}.
+func (s *Server) run(w http.ResponseWriter, r *http.Request) (*flow.Run, bool) {
 	if !s.have(w, r, s.cfg.Runs != nil, "runs") {
-		return
+		return nil, false
 	}
 	run, err := s.cfg.Runs.Run(r.Context(), "", r.PathValue("runId"))
 	if err != nil {
 		writeError(w, r, err, s.cfg.Logger)
-		return
+		return nil, false
 	}
-	writeJSON(w, http.StatusOK, run)
+	return run, true
+}
+
+func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
+	if run, ok := s.run(w, r); ok {
+		writeJSON(w, http.StatusOK, run)
+	}
 }
 
 func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) {
-	if !s.have(w, r, s.cfg.Runs != nil, "runs") {
-		return
-	}
-	run, err := s.cfg.Runs.Run(r.Context(), "", r.PathValue("runId"))
-	if err != nil {
-		writeError(w, r, err, s.cfg.Logger)
+	run, ok := s.run(w, r)
+	if !ok {
 		return
 	}
 	if err := s.cfg.Runs.CancelRun(r.Context(), run.ProjectID, run.ID); err != nil {

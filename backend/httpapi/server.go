@@ -37,9 +37,8 @@ type Config struct {
 	QueueJobs func(ctx context.Context, state, projectID string, before int64, limit int) (any, error)
 	// Connections feeds GET /api/connections.
 	Connections func() (total int, perProject map[string]int)
-	// ProjectOpened/ProjectDeleted let the daemon start and release
-	// per-project resources (watchers, MCP servers, sockets).
-	ProjectOpened  func(p flow.Project)
+	// ProjectDeleted lets the daemon release per-project resources
+	// (sockets, MCP servers, caches).
 	ProjectDeleted func(id string)
 	// BeforeProjectDelete runs before a project is deleted (the daemon
 	// cancels its runs); an error aborts the delete.
