@@ -294,7 +294,9 @@ func TestScenarioDropAndResume(t *testing.T) {
 	c1.subscribe("project:"+a, nil)
 	run := f.startRun(a, "wf")
 	c1.subscribe("run:"+run, ptr(0))
-	got := c1.until(func(fr frame) bool { return fr.Event == "node.completed" && strings.Contains(string(fr.Payload), `"first"`) })
+	got := c1.until(func(fr frame) bool {
+		return fr.Event == "node.completed" && strings.Contains(string(fr.Payload), `"first"`)
+	})
 	var last int64
 	seqs := map[int64]bool{}
 	for _, fr := range got {
