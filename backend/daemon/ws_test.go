@@ -484,3 +484,31 @@ func TestNodeDurationRecorded(t *testing.T) {
 	}
 	t.Fatal("no node.completed event")
 }
+
+// GET /api/projects counts each project's queued and running runs: the
+// cheap poll background tabs rely on.
+func TestProjectsReportActiveRuns(t *testing.T) {
+	f := newFixture(t)
+	a, b := f.project("a"), f.project("b")
+	f.workflow(a, "wf", slowWorkflow)
+	run := f.startRun(a, "wf")
+	counts := func() map[string]float64 {
+		_, list, _ := do(t, "GET", f.d.URL()+"/api/projects", f.token, "")
+		out := map[string]float64{}
+		for _, p := range list["projects"].([]any) {
+			m := p.(map[string]any)
+			out[m["id"].(string)] = m["activeRuns"].(float64)
+		}
+		return out
+	}
+	if c := counts(); c[a] != 1 || c[b] != 0 {
+		t.Fatalf("while running: %v", c)
+	}
+	if _, p, _ := do(t, "GET", f.d.URL()+"/api/projects/"+a, f.token, ""); p["activeRuns"] != 1.0 {
+		t.Fatalf("GET project while running: %v", p)
+	}
+	eventually(t, "run finished", func() bool { return f.runStatus(run) == "succeeded" })
+	if c := counts(); c[a] != 0 || c[b] != 0 {
+		t.Fatalf("after the run: %v", c)
+	}
+}

@@ -20,14 +20,27 @@ type projectView struct {
 	ActiveRuns int `json:"activeRuns"`
 }
 
-func (s *Server) view(r *http.Request, p flow.Project) projectView {
-	v := projectView{Project: p}
-	if s.cfg.Runs != nil {
-		if runs, err := s.cfg.Runs.ActiveRuns(r.Context(), p.ID); err == nil {
-			v.ActiveRuns = len(runs)
-		}
+// views adds each project's active run count (from one query).
+func (s *Server) views(r *http.Request, ps ...flow.Project) ([]projectView, error) {
+	counts, err := s.cfg.Store.ActiveRunCounts(r.Context())
+	if err != nil {
+		return nil, err
 	}
-	return v
+	out := make([]projectView, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, projectView{Project: p, ActiveRuns: counts[p.ID]})
+	}
+	return out, nil
+}
+
+// writeProject writes one project with its active run count.
+func (s *Server) writeProject(w http.ResponseWriter, r *http.Request, status int, p flow.Project) {
+	vs, err := s.views(r, p)
+	if err != nil {
+		writeError(w, r, err, s.cfg.Logger)
+		return
+	}
+	writeJSON(w, status, vs[0])
 }
 
 func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) {
@@ -36,9 +49,10 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err, s.cfg.Logger)
 		return
 	}
-	out := make([]projectView, 0, len(ps))
-	for _, p := range ps {
-		out = append(out, s.view(r, p))
+	out, err := s.views(r, ps...)
+	if err != nil {
+		writeError(w, r, err, s.cfg.Logger)
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"projects": out})
 }
@@ -55,7 +69,7 @@ func (s *Server) project(w http.ResponseWriter, r *http.Request) (*flow.Project,
 
 func (s *Server) getProject(w http.ResponseWriter, r *http.Request) {
 	if p, ok := s.project(w, r); ok {
-		writeJSON(w, http.StatusOK, s.view(r, *p))
+		s.writeProject(w, r, http.StatusOK, *p)
 	}
 }
 
@@ -87,7 +101,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if existing, err := s.cfg.Store.ProjectByPath(r.Context(), path); err == nil {
-		writeJSON(w, http.StatusOK, s.view(r, *existing))
+		s.writeProject(w, r, http.StatusOK, *existing)
 		return
 	}
 	p := &flow.Project{ID: newID("p"), Name: name, Path: path}
@@ -96,7 +110,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/projects/"+p.ID)
-	writeJSON(w, http.StatusCreated, s.view(r, *p))
+	s.writeProject(w, r, http.StatusCreated, *p)
 }
 
 func checkProjectPath(raw string) (string, error) {

@@ -377,3 +377,24 @@ func (db *DB) ProjectForRun(ctx context.Context, id string) (*flow.Project, erro
 	p.CreatedAt = fromMilli(created)
 	return p, nil
 }
+
+// ActiveRunCounts returns the number of queued and running runs of every
+// project that has any, in one indexed query: the cheap poll background
+// tabs use (GET /api/projects) must not load runs and node outputs.
+func (db *DB) ActiveRunCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT project_id, COUNT(*) FROM runs WHERE status IN ('queued', 'running') GROUP BY project_id")
+	if err != nil {
+		return nil, fmt.Errorf("count active runs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("scan active run count: %w", err)
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}
