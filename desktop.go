@@ -8,14 +8,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"time"
 
 	"github.com/flowweaver/flowweaver/app"
 	"github.com/flowweaver/flowweaver/backend/daemon"
-	"github.com/flowweaver/flowweaver/backend/store"
+	"github.com/flowweaver/flowweaver/cli"
 	"github.com/flowweaver/flowweaver/frontend"
 )
 
@@ -25,7 +24,8 @@ import (
 // is logged to stderr for scripts and the desktop CI test:
 //
 //	flowweaver desktop backend on http://127.0.0.1:41234
-func runDesktop(ctx context.Context, args []string, stderr io.Writer) error {
+func runDesktop(ctx context.Context, env *cli.Env, args []string) error {
+	stderr := env.Stderr
 	fs := flag.NewFlagSet("flowweaver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", "", "data directory ($FLOWWEAVER_DATA_DIR, else the OS user data dir)")
@@ -33,10 +33,10 @@ func runDesktop(ctx context.Context, args []string, stderr io.Writer) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return usageError{err}
+		return cli.UsageError(err)
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
+		return cli.UsageError(fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
 	if *dataDir == "" {
 		d, err := daemon.DefaultDataDir()
@@ -47,16 +47,15 @@ func runDesktop(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	// The instance lock comes before the database: a second launch hands
-	// over to the first and never opens the database.
+	// The data dir lock comes before the database: a second launch hands
+	// over to the first window and never opens the database; a data dir
+	// held by `serve` or `flowweaver run` ends this one with exit 4
+	// naming the holder.
 	cwd, _ := os.Getwd()
 	inst, err := app.Acquire(ctx, *dataDir, app.Launch{Args: args, WorkingDirectory: cwd}, app.AcquireOptions{})
 	if errors.Is(err, app.ErrAlreadyRunning) {
 		fmt.Fprintln(stderr, "flowweaver:", err)
 		return nil
-	}
-	if errors.Is(err, app.ErrBusy) {
-		return fmt.Errorf("%w: %v", store.ErrLocked, err)
 	}
 	if err != nil {
 		return err
@@ -67,8 +66,13 @@ func runDesktop(ctx context.Context, args []string, stderr io.Writer) error {
 		Addr:    "127.0.0.1:0",
 		DataDir: *dataDir,
 		UI:      frontend.Dist(),
-		Version: version,
+		Version: env.Version,
 		Logger:  log,
+		// The window's lock; the runtime file lets `flowweaver run` hand
+		// its runs over to this window.
+		Lock:     inst.Lock(),
+		Role:     "desktop",
+		Announce: true,
 	})
 	if err != nil {
 		return err

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/flowweaver/flowweaver/cli"
 )
 
 // binary is the flowweaver binary built once for the subprocess tests.
@@ -184,7 +186,7 @@ func TestServeRefusesCorruptDatabase(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "flowweaver.db"), []byte(strings.Repeat("not a database ", 1000)), 0o600)
 	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir)
 	out, err := cmd.CombinedOutput()
-	if err == nil || cmd.ProcessState.ExitCode() != exitCorrupt || !strings.Contains(string(out), "corrupt") {
+	if err == nil || cmd.ProcessState.ExitCode() != cli.ExitCorrupt || !strings.Contains(string(out), "corrupt") {
 		t.Fatalf("corrupt db: exit %d, %s", cmd.ProcessState.ExitCode(), out)
 	}
 }
@@ -193,8 +195,8 @@ func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{{"bogus"}, {"serve", "--nope"}, {"token", "--ttl", "-1s"}} {
 		cmd := exec.Command(binary, args...)
 		out, _ := cmd.CombinedOutput()
-		if cmd.ProcessState.ExitCode() != exitUsage {
-			t.Errorf("%v: exit %d, want %d (%s)", args, cmd.ProcessState.ExitCode(), exitUsage, out)
+		if cmd.ProcessState.ExitCode() != cli.ExitUsage {
+			t.Errorf("%v: exit %d, want %d (%s)", args, cmd.ProcessState.ExitCode(), cli.ExitUsage, out)
 		}
 	}
 }

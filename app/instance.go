@@ -16,20 +16,22 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/flowweaver/flowweaver/backend/datadir"
 )
 
-// The single-instance guard lives in the data directory rather than in
-// Wails' SingleInstanceLock: on Linux Wails' lock needs a D-Bus session
-// bus (absent under Xvfb, in containers, over ssh) and it runs in parallel
-// with OnStartup, so it cannot keep a second process away from the
-// database. An OS file lock taken before the database opens can, on every
-// platform, and it is scoped per data dir, so a test instance with its own
-// FLOWWEAVER_DATA_DIR never collides with the user's app.
+// The single-instance guard is the data dir lock of backend/datadir, the
+// same one `flowweaver serve` and an in-process `flowweaver run` take,
+// rather than Wails' SingleInstanceLock: on Linux Wails' lock needs a
+// D-Bus session bus (absent under Xvfb, in containers, over ssh) and it
+// runs in parallel with OnStartup, so it cannot keep a second process away
+// from the database. An OS file lock taken before the database opens can,
+// on every platform, and it is scoped per data dir, so a test instance
+// with its own FLOWWEAVER_DATA_DIR never collides with the user's app.
+// On top of the lock, the desktop instance serves focus requests, so a
+// second launch brings the running window to the front.
 
-const (
-	lockFileName     = "desktop.lock"
-	instanceFileName = "desktop.instance.json"
-)
+const instanceFileName = "desktop.instance.json"
 
 // ErrAlreadyRunning is returned by Acquire in a second process after it
 // handed its launch to the running instance, which brings its window to
@@ -37,7 +39,9 @@ const (
 var ErrAlreadyRunning = errors.New("flow weaver is already running with this data directory; its window was brought to the front")
 
 // ErrBusy is returned by Acquire when another process holds the data
-// directory but did not answer the focus request in time.
+// directory and is not a desktop window to focus (a `flowweaver serve`, a
+// `flowweaver run`), or did not answer the focus request in time. The
+// error also matches datadir.ErrLocked and names the holder.
 var ErrBusy = errors.New("another flow weaver process holds the data directory and did not answer")
 
 // Launch is what a second launch tells the running instance.
@@ -59,7 +63,7 @@ type instanceInfo struct {
 // port whose address and secret are in a 0600 file in the data dir.
 type Instance struct {
 	dir      string
-	lock     *os.File
+	lock     *datadir.Lock
 	srv      *http.Server
 	secret   string
 	launches chan Launch
@@ -83,32 +87,31 @@ func Acquire(ctx context.Context, dataDir string, launch Launch, opts AcquireOpt
 	if opts.Wait <= 0 {
 		opts.Wait = 5 * time.Second
 	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
-	}
-	f, err := os.OpenFile(filepath.Join(dataDir, lockFileName), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open lock file: %w", err)
-	}
-	ok, err := tryLock(f)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
-	}
-	if !ok {
-		f.Close()
+	lock, err := datadir.Acquire(dataDir, "desktop")
+	var held *datadir.LockedError
+	if errors.As(err, &held) {
+		if held.Holder.Kind != "desktop" && held.Holder.PID != 0 {
+			return nil, fmt.Errorf("%w: %w", ErrBusy, held)
+		}
 		if err := signalRunning(ctx, dataDir, launch, opts.Wait); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w (%w)", err, held)
 		}
 		return nil, ErrAlreadyRunning
 	}
-	in := &Instance{dir: dataDir, lock: f, launches: make(chan Launch, 4)}
+	if err != nil {
+		return nil, err
+	}
+	in := &Instance{dir: dataDir, lock: lock, launches: make(chan Launch, 4)}
 	if err := in.serve(); err != nil {
 		in.release()
 		return nil, err
 	}
 	return in, nil
 }
+
+// Lock is the data dir lock this instance holds; the daemon of the
+// window runs under it (daemon.Config.Lock).
+func (in *Instance) Lock() *datadir.Lock { return in.lock }
 
 // Launches delivers the launches of later processes. It is closed by Close.
 func (in *Instance) Launches() <-chan Launch { return in.launches }
@@ -178,8 +181,7 @@ func (in *Instance) release() {
 	// Remove the file while still holding the lock, so a new primary never
 	// sees its own file deleted.
 	_ = os.Remove(filepath.Join(in.dir, instanceFileName))
-	_ = unlock(in.lock)
-	_ = in.lock.Close()
+	_ = in.lock.Release()
 }
 
 // signalRunning hands launch to the running instance. The instance file

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"time"
+
+	"github.com/flowweaver/flowweaver/backend/datadir"
 )
 
 // Config is everything needed to boot a daemon. The zero value plus a
@@ -51,6 +53,20 @@ type Config struct {
 	Version string
 	// Logger receives structured logs. Default: text to stderr.
 	Logger *slog.Logger
+
+	// Lock is the data dir lock when the caller already holds it (the
+	// desktop app takes it before anything else, to hand a second launch
+	// over to the window); the caller then releases it after Stop. When
+	// nil, New takes it itself before opening the database and Stop
+	// releases it: one process per data dir, always.
+	Lock *datadir.Lock
+	// Role names this process to a second one that finds the data dir
+	// held: "serve", "desktop" or "run". Default "serve".
+	Role string
+	// Announce writes the runtime file (URL, PID, start time) into the
+	// data dir once Start listens, so `flowweaver run` can hand its runs
+	// over to this process. Stop removes it first thing.
+	Announce bool
 }
 
 func (c Config) withDefaults() Config {
@@ -75,6 +91,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxConnsPerSession <= 0 {
 		c.MaxConnsPerSession = 16
 	}
+	if c.Role == "" {
+		c.Role = "serve"
+	}
 	if c.Version == "" {
 		c.Version = "dev"
 	}
@@ -88,6 +107,9 @@ func (c Config) withDefaults() Config {
 func (c Config) validate() error {
 	if c.DataDir == "" {
 		return errors.New("config: DataDir is required")
+	}
+	if c.Lock != nil && filepath.Clean(c.Lock.Dir()) != filepath.Clean(c.DataDir) {
+		return fmt.Errorf("config: Lock holds %s, not DataDir %s", c.Lock.Dir(), c.DataDir)
 	}
 	host, _, err := net.SplitHostPort(c.Addr)
 	if err != nil {

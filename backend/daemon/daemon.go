@@ -11,12 +11,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/flowweaver/flowweaver/backend/auth"
+	"github.com/flowweaver/flowweaver/backend/datadir"
 	"github.com/flowweaver/flowweaver/backend/engine"
 	"github.com/flowweaver/flowweaver/backend/httpapi"
 	"github.com/flowweaver/flowweaver/backend/hub"
@@ -40,6 +40,10 @@ type Daemon struct {
 	engine    *engine.Engine
 	hub       *hub.Hub
 
+	// lock holds the data dir; ownLock says New took it (Stop releases it).
+	lock    *datadir.Lock
+	ownLock bool
+
 	ln     net.Listener
 	srv    *http.Server
 	cancel context.CancelFunc
@@ -49,31 +53,39 @@ type Daemon struct {
 	stopErr  error
 }
 
-// New opens the data dir (creating it 0700), the JWT key and the database.
-// It does not listen yet; Start does.
-func New(ctx context.Context, cfg Config) (*Daemon, error) {
+// New takes the data dir lock (unless cfg.Lock is given), then opens the
+// data dir (creating it 0700), the JWT key and the database. A data dir
+// held by another process fails with a *datadir.LockedError before the
+// database is touched. It does not listen yet; Start does.
+func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
+	d := &Daemon{cfg: cfg, log: cfg.Logger, lock: cfg.Lock}
+	if d.lock == nil {
+		if d.lock, err = datadir.Acquire(cfg.DataDir, cfg.Role); err != nil {
+			return nil, err
+		}
+		d.ownLock = true
+		defer func() {
+			if err != nil {
+				d.lock.Release()
+			}
+		}()
 	}
 	key, err := auth.LoadKey(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	authority, err := auth.New(key, auth.Options{})
-	if err != nil {
+	if d.auth, err = auth.New(key, auth.Options{}); err != nil {
 		return nil, err
 	}
-	db, err := store.Open(ctx, filepath.Join(cfg.DataDir, "flowweaver.db"), store.Options{})
-	if err != nil {
+	if d.db, err = store.Open(ctx, filepath.Join(cfg.DataDir, "flowweaver.db"), store.Options{}); err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	d := &Daemon{cfg: cfg, log: cfg.Logger, db: db, auth: authority}
 	if err := d.wire(ctx); err != nil {
-		db.Close()
+		d.db.Close()
 		return nil, err
 	}
 	return d, nil
@@ -113,6 +125,11 @@ func (d *Daemon) Start(ctx context.Context) error {
 		defer d.wg.Done()
 		d.housekeeping(bg)
 	}()
+	if d.cfg.Announce {
+		if err := d.lock.WriteRuntime(datadir.Runtime{URL: d.URL(), Version: d.cfg.Version}); err != nil {
+			return fmt.Errorf("announce: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -162,6 +179,13 @@ func (d *Daemon) Store() *store.DB { return d.db }
 func (d *Daemon) Stop(ctx context.Context) error {
 	d.stopOnce.Do(func() {
 		var errs []error
+		// Stop advertising first: a `flowweaver run` starting now must not
+		// hand its run to a server that is going away.
+		if d.cfg.Announce {
+			if err := d.lock.RemoveRuntime(); err != nil {
+				errs = append(errs, fmt.Errorf("remove runtime file: %w", err))
+			}
+		}
 		// Sockets first, with 1001, so clients start reconnecting while the
 		// rest shuts down; the HTTP server does not track hijacked conns.
 		if err := d.hub.Shutdown(ctx); err != nil {
@@ -193,6 +217,12 @@ func (d *Daemon) Stop(ctx context.Context) error {
 		}
 		if err := d.db.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close database: %w", err))
+		}
+		// The lock goes last: the next owner opens a closed database.
+		if d.ownLock {
+			if err := d.lock.Release(); err != nil {
+				errs = append(errs, fmt.Errorf("release data dir: %w", err))
+			}
 		}
 		d.stopErr = errors.Join(errs...)
 	})

@@ -1,6 +1,6 @@
 //go:build windows
 
-package app
+package datadir
 
 import (
 	"errors"
@@ -9,10 +9,15 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// tryLock takes an exclusive lock on the first byte without waiting.
-// Windows drops it when the process dies.
+// Windows byte-range locks are mandatory: the locked range lies beyond
+// the file's content (at 4 GiB) so other processes can still read who
+// holds it.
+const lockOffsetHigh = 1
+
+// tryLock takes an exclusive LockFileEx lock without waiting. Windows
+// drops it when the process dies.
 func tryLock(f *os.File) (bool, error) {
-	var ol windows.Overlapped
+	ol := windows.Overlapped{OffsetHigh: lockOffsetHigh}
 	err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ol)
 	if err == nil {
 		return true, nil
@@ -24,6 +29,6 @@ func tryLock(f *os.File) (bool, error) {
 }
 
 func unlock(f *os.File) error {
-	var ol windows.Overlapped
+	ol := windows.Overlapped{OffsetHigh: lockOffsetHigh}
 	return windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, &ol)
 }

@@ -1,0 +1,136 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/flowweaver/flowweaver/backend/auth"
+	"github.com/flowweaver/flowweaver/backend/daemon"
+	"github.com/flowweaver/flowweaver/frontend"
+)
+
+func serveCommand() *Command {
+	return &Command{
+		Name:    "serve",
+		Summary: "run headless: backend and UI for a browser",
+		Flags: func(fs *flag.FlagSet) func(context.Context, *Env, []string) error {
+			var cfg daemon.Config
+			var dev stringList
+			fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:7420", "listen `address` (port 0 picks a free port)")
+			dataDir := dataDirFlag(fs)
+			fs.IntVar(&cfg.Workers, "workers", 16, "run workers")
+			fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a non-loopback --addr")
+			fs.Var(&dev, "dev", "allowed development `origin` (repeatable)")
+			return func(ctx context.Context, env *Env, args []string) error {
+				if len(args) > 0 {
+					return UsageError(fmt.Errorf("serve takes no arguments, got %q", args))
+				}
+				dir, err := resolveDataDir(*dataDir)
+				if err != nil {
+					return err
+				}
+				cfg.DataDir = dir
+				cfg.DevOrigins = dev
+				cfg.UI = frontend.Dist()
+				cfg.Version = env.Version
+				cfg.Role = "serve"
+				cfg.Announce = true
+				return serve(ctx, env, cfg)
+			}
+		},
+	}
+}
+
+// serve runs the daemon until ctx ends (SIGINT/SIGTERM), then stops it
+// gracefully. The data dir lock is taken by daemon.New before the
+// database opens, so a second serve exits 4 without touching it.
+func serve(ctx context.Context, env *Env, cfg daemon.Config) error {
+	d, err := daemon.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if err := d.Start(ctx); err != nil {
+		d.Stop(context.Background())
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "flowweaver listening on %s\n", d.URL())
+	fmt.Fprintf(env.Stdout, "open %s\n", d.LoginURL())
+	<-ctx.Done()
+	fmt.Fprintln(env.Stderr, "flowweaver: shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return d.Stop(sctx)
+}
+
+func tokenCommand() *Command {
+	return &Command{
+		Name:    "token",
+		Summary: "print a signed token for scripts",
+		Flags: func(fs *flag.FlagSet) func(context.Context, *Env, []string) error {
+			dataDir := dataDirFlag(fs)
+			ttl := fs.Duration("ttl", time.Hour, "token lifetime")
+			return func(ctx context.Context, env *Env, args []string) error {
+				if len(args) > 0 {
+					return UsageError(fmt.Errorf("token takes no arguments, got %q", args))
+				}
+				if *ttl <= 0 {
+					return UsageError(errors.New("--ttl must be positive"))
+				}
+				dir, err := resolveDataDir(*dataDir)
+				if err != nil {
+					return err
+				}
+				tok, err := mintToken(dir, *ttl)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(env.Stdout, tok)
+				return nil
+			}
+		},
+	}
+}
+
+func versionCommand() *Command {
+	return &Command{
+		Name:    "version",
+		Summary: "print the version",
+		Flags: func(fs *flag.FlagSet) func(context.Context, *Env, []string) error {
+			return func(ctx context.Context, env *Env, args []string) error {
+				fmt.Fprintln(env.Stdout, "flowweaver", env.Version)
+				return nil
+			}
+		},
+	}
+}
+
+// resolveDataDir is --data-dir, else $FLOWWEAVER_DATA_DIR, else the OS
+// user data dir.
+func resolveDataDir(flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	return daemon.DefaultDataDir()
+}
+
+// mintToken signs a token with the data dir's key (created on first use),
+// the way a server of that data dir would: the key file is the credential.
+func mintToken(dataDir string, ttl time.Duration) (string, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", fmt.Errorf("create data dir: %w", err)
+	}
+	key, err := auth.LoadKey(dataDir)
+	if err != nil {
+		return "", err
+	}
+	a, err := auth.New(key, auth.Options{})
+	if err != nil {
+		return "", err
+	}
+	tok, _, err := a.Issue(ttl)
+	return tok, err
+}
