@@ -1,5 +1,14 @@
-import { Frame, RealtimeError, SubscribedPayload, isDurable } from './protocol';
-import type { ProjectSocket } from './socket';
+import { Frame, RealtimeError, RequestOptions, SubscribedPayload, isDurable } from './protocol';
+
+/**
+ * What a channel needs from the socket it rides on. Owned here (not an
+ * import of ProjectSocket) so the socket can create channels without the
+ * two modules importing each other.
+ */
+export interface ChannelTransport {
+  isOpen(): boolean;
+  request(event: string, payload: any, opts?: RequestOptions): Promise<Frame>;
+}
 
 export type ChannelState = 'closed' | 'joining' | 'joined';
 
@@ -27,7 +36,7 @@ interface Waiter {
  */
 export class Channel {
   readonly name: string;
-  private socket: ProjectSocket;
+  private socket: ChannelTransport;
   private handlers = new Map<string, Set<Handler>>();
   private snapshotHandlers = new Set<SnapshotHandler>();
   private waiters: Waiter[] = [];
@@ -42,7 +51,7 @@ export class Channel {
    */
   lastSeq: number | undefined;
 
-  constructor(socket: ProjectSocket, name: string) {
+  constructor(socket: ChannelTransport, name: string) {
     this.socket = socket;
     this.name = name;
   }

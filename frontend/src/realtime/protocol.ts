@@ -95,3 +95,15 @@ export const WS_OPEN = 1;
 export function isDurable(f: Frame): boolean {
   return typeof f.seq === 'number' && f.seq > 0;
 }
+
+/** Options of one request on a project socket. */
+export interface RequestOptions {
+  channel?: string;
+  timeoutMs?: number;
+  /**
+   * Runs synchronously when the (non-error) reply arrives, before any later
+   * frame is processed. Channel uses it so the frames replayed right after
+   * `subscribed` already see the new position.
+   */
+  onReply?: (f: Frame) => void;
+}

@@ -10,7 +10,10 @@ import {
   WebSocketLike,
   WelcomePayload,
   closeAction,
+  type RequestOptions,
 } from './protocol';
+
+export type { RequestOptions } from './protocol';
 
 /**
  * idle: not wanted (lazy policy) · connecting: handshake until `welcome` ·
@@ -57,17 +60,6 @@ interface Pending {
   reject: (e: unknown) => void;
   timer: ReturnType<typeof setTimeout>;
   sent: boolean;
-}
-
-export interface RequestOptions {
-  channel?: string;
-  timeoutMs?: number;
-  /**
-   * Runs synchronously when the (non-error) reply arrives, before any later
-   * frame is processed. Channel uses it so the frames replayed right after
-   * `subscribed` already see the new position.
-   */
-  onReply?: (f: Frame) => void;
 }
 
 const defaultFactory: WebSocketFactory = (url, protocols) =>

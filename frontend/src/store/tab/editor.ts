@@ -1,0 +1,329 @@
+import { applyEdgeChanges, applyNodeChanges, type Connection as EdgeConnection, type EdgeChange, type NodeChange } from '@xyflow/react';
+import { ApiError } from '../../api/client';
+import type { Problem, Workflow } from '../../api/types';
+import { defaultParams } from '../../canvas/schema';
+import { Channel, Frame, RealtimeError } from '../../realtime';
+import {
+  copySelection,
+  createsCycle,
+  edgeId,
+  fromWorkflow,
+  Graph,
+  History,
+  newNodeId,
+  pasteInto,
+  toWorkflow,
+  type FlowEdge,
+  type FlowNode,
+  type ToolNodeData,
+} from '../graph';
+import type { Store } from '../store';
+import type { Connection } from './connection';
+import { newWorkflowId, type TabDeps, type TabState } from './state';
+
+/** What the editor tells the rest of the tab. */
+export interface EditorHooks {
+  /** Another workflow (or a new one) is on the canvas. */
+  workflowShown(kind: 'opened' | 'new'): void;
+  /** The project's workflow list may have changed (after a save). */
+  workflowsChanged(): void;
+}
+
+/**
+ * The editor slice: the open workflow as canvas nodes and edges, its undo
+ * history and clipboard, saving (REST for the first save, `workflow.update`
+ * with the base version after) and the conflict raised when another editor
+ * saved first.
+ */
+export class Editor {
+  private undo = new History();
+  private clipboard: Graph | null = null;
+  private workflowCh: Channel | null = null;
+
+  constructor(
+    private tab: Store<TabState>,
+    private id: string,
+    private deps: TabDeps,
+    private conn: Connection,
+    private hooks: EditorHooks,
+  ) {}
+
+  private get socket() {
+    return this.conn.socket;
+  }
+
+  async openWorkflow(workflowId: string): Promise<void> {
+    const wf = await this.deps.api.getWorkflow(this.id, workflowId);
+    this.showWorkflow(workflowId, wf);
+    this.watchWorkflow();
+    this.hooks.workflowShown('opened');
+  }
+
+  newWorkflow(name = 'Untitled workflow'): void {
+    this.showWorkflow(newWorkflowId(), { name, nodes: [], edges: [], version: 0 });
+    this.watchWorkflow();
+    this.hooks.workflowShown('new');
+  }
+
+  private showWorkflow(workflowId: string, wf: Workflow): void {
+    const g = fromWorkflow(wf);
+    this.undo.clear();
+    this.tab.set({
+      workflowId,
+      name: wf.name || workflowId,
+      version: wf.version ?? 0,
+      nodes: g.nodes,
+      edges: g.edges,
+      dirty: false,
+      problems: [],
+      banner: null,
+      conflict: null,
+      canUndo: false,
+      canRedo: false,
+    });
+  }
+
+  /** Follows `workflow:<id>` of the open (saved) workflow for edits made elsewhere. */
+  watchWorkflow(): void {
+    const name = `workflow:${this.tab.get().workflowId}`;
+    if (this.workflowCh?.name === name) return;
+    if (this.workflowCh) this.socket.removeChannel(this.workflowCh.name);
+    if (!this.tab.get().version) {
+      this.workflowCh = null;
+      return;
+    }
+    const ch = this.socket.channel(name);
+    this.workflowCh = ch;
+    ch.on('workflow.updated', (f) => this.onWorkflowUpdated(f));
+    ch.subscribe().catch(() => undefined);
+  }
+
+  setName(name: string): void {
+    this.tab.set({ name, dirty: true });
+  }
+
+  graph(): Graph {
+    const s = this.tab.get();
+    return { nodes: s.nodes, edges: s.edges };
+  }
+
+  /** Records the current graph for undo, then applies a change. */
+  private change(next: Partial<Graph>, coalesceKey = ''): void {
+    this.undo.record(this.graph(), coalesceKey);
+    this.tab.set({ ...next, dirty: true, canUndo: this.undo.canUndo, canRedo: this.undo.canRedo });
+  }
+
+  onNodesChange = (changes: NodeChange<FlowNode>[]): void => {
+    const structural = changes.some((c) => c.type === 'remove' || c.type === 'add');
+    const moved = changes.some((c) => c.type === 'position' && c.dragging === false);
+    const nodes = applyNodeChanges(changes, this.tab.get().nodes);
+    if (structural) {
+      const ids = new Set(nodes.map((n) => n.id));
+      this.change({ nodes, edges: this.tab.get().edges.filter((e) => ids.has(e.source) && ids.has(e.target)) });
+    } else {
+      // Selection and dimension changes are not edits; a finished drag is (recorded at drag start).
+      this.tab.set(moved ? { nodes, dirty: true } : { nodes });
+    }
+  };
+
+  /** Called by the canvas when a drag starts, so the move can be undone. */
+  beginDrag = (): void => {
+    this.undo.record(this.graph());
+    this.tab.set({ canUndo: this.undo.canUndo, canRedo: false });
+  };
+
+  onEdgesChange = (changes: EdgeChange<FlowEdge>[]): void => {
+    const edges = applyEdgeChanges(changes, this.tab.get().edges);
+    if (changes.some((c) => c.type === 'remove')) this.change({ edges });
+    else this.tab.set({ edges });
+  };
+
+  /** Adds an edge unless it exists or would close a cycle. */
+  connect = (c: EdgeConnection): boolean => {
+    if (!c.source || !c.target) return false;
+    const edges = this.tab.get().edges;
+    if (edges.some((e) => e.source === c.source && e.target === c.target)) return false;
+    if (createsCycle(edges, c.source, c.target)) {
+      this.deps.toasts.push({ level: 'warning', title: 'Not connected', message: 'That edge would create a cycle; workflows must be acyclic.' });
+      return false;
+    }
+    this.change({ edges: [...edges, { id: edgeId(c.source, c.target), source: c.source, target: c.target }] });
+    return true;
+  };
+
+  addNode(toolName: string, position: { x: number; y: number }): string {
+    const s = this.tab.get();
+    const tool = s.tools.find((t) => t.name === toolName);
+    const id = newNodeId(toolName, s.nodes.map((n) => n.id));
+    const node: FlowNode = {
+      id,
+      type: 'tool',
+      position,
+      selected: true,
+      data: { tool: toolName, params: defaultParams(tool?.inputSchema) },
+    };
+    this.change({ nodes: [...s.nodes.map((n) => (n.selected ? { ...n, selected: false } : n)), node] });
+    return id;
+  }
+
+  updateNodeData(nodeId: string, patch: Partial<ToolNodeData>, coalesceKey = ''): void {
+    this.change(
+      {
+        nodes: this.tab.get().nodes.map((n) => (n.id === nodeId ? { ...n, data: { ...n.data, ...patch } } : n)),
+      },
+      coalesceKey ? `${nodeId}:${coalesceKey}` : '',
+    );
+    // A fixed field clears its problem.
+    if (this.tab.get().problems.some((p) => p.node === nodeId)) {
+      this.tab.set({ problems: this.tab.get().problems.filter((p) => p.node !== nodeId) });
+    }
+  }
+
+  setParam(nodeId: string, key: string, value: unknown): void {
+    const n = this.tab.get().nodes.find((x) => x.id === nodeId);
+    if (!n) return;
+    const params = { ...n.data.params };
+    if (value === undefined) delete params[key];
+    else params[key] = value;
+    this.updateNodeData(nodeId, { params }, key);
+  }
+
+  /** Renames a node id, keeping its edges. Returns an error message or null. */
+  renameNode(oldId: string, newId: string): string | null {
+    if (oldId === newId) return null;
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(newId)) return 'letters, digits, _ and -, at most 64';
+    if (this.tab.get().nodes.some((n) => n.id === newId)) return 'another node has this id';
+    const r = (id: string) => (id === oldId ? newId : id);
+    this.change({
+      nodes: this.tab.get().nodes.map((n) => (n.id === oldId ? { ...n, id: newId } : n)),
+      edges: this.tab.get().edges.map((e) => ({ ...e, id: edgeId(r(e.source), r(e.target)), source: r(e.source), target: r(e.target) })),
+    });
+    return null;
+  }
+
+  deleteSelection(): void {
+    const s = this.tab.get();
+    const gone = new Set(s.nodes.filter((n) => n.selected).map((n) => n.id));
+    const edges = s.edges.filter((e) => !e.selected && !gone.has(e.source) && !gone.has(e.target));
+    if (!gone.size && edges.length === s.edges.length) return;
+    this.change({ nodes: s.nodes.filter((n) => !gone.has(n.id)), edges });
+  }
+
+  copy(): boolean {
+    const clip = copySelection(this.graph());
+    if (clip) this.clipboard = clip;
+    return !!clip;
+  }
+
+  paste(): void {
+    if (!this.clipboard) return;
+    this.change(pasteInto(this.graph(), this.clipboard));
+  }
+
+  undoChange(): void {
+    const g = this.undo.undo(this.graph());
+    if (g) this.tab.set({ ...g, dirty: true, canUndo: this.undo.canUndo, canRedo: this.undo.canRedo });
+  }
+
+  redoChange(): void {
+    const g = this.undo.redo(this.graph());
+    if (g) this.tab.set({ ...g, dirty: true, canUndo: this.undo.canUndo, canRedo: this.undo.canRedo });
+  }
+
+  selectOnly(nodeId: string | null): void {
+    this.tab.set({
+      nodes: this.tab.get().nodes.map((n) => (n.selected === (n.id === nodeId) ? n : { ...n, selected: n.id === nodeId })),
+    });
+  }
+
+  /**
+   * Saves the open workflow: the first save of a new workflow goes through
+   * REST PUT, later ones through `workflow.update` with the base version so
+   * a concurrent edit elsewhere is detected. `overwrite` sends baseVersion -1.
+   */
+  async save(overwrite = false): Promise<boolean> {
+    const s = this.tab.get();
+    if (s.saving) return false;
+    const wf = toWorkflow(s.workflowId, s.name, this.graph());
+    this.tab.set({ saving: true });
+    try {
+      let version: number;
+      if (!s.version || !this.conn.canUseSocket()) {
+        version = (await this.deps.api.putWorkflow(this.id, s.workflowId, wf)).version;
+      } else {
+        const reply = await this.socket.request('workflow.update', {
+          workflowId: s.workflowId,
+          baseVersion: overwrite ? -1 : s.version,
+          workflow: wf,
+        });
+        version = Number(reply.payload?.version ?? s.version + 1);
+      }
+      // Edits made while the save was in flight stay dirty.
+      const now = this.tab.get();
+      const changed = now.nodes !== s.nodes || now.edges !== s.edges || now.name !== s.name;
+      this.tab.set({ version, dirty: changed, problems: [], banner: null, conflict: null, saving: false });
+      this.watchWorkflow();
+      this.hooks.workflowsChanged();
+      return true;
+    } catch (e) {
+      this.tab.set({ saving: false });
+      this.saveFailed(e);
+      return false;
+    }
+  }
+
+  private saveFailed(e: unknown): void {
+    const code = e instanceof RealtimeError || e instanceof ApiError ? e.code : 'internal';
+    const payload = e instanceof RealtimeError ? e.payload : e instanceof ApiError ? e.details : null;
+    if (code === 'conflict') {
+      const d = payload?.details ?? payload ?? {};
+      this.tab.set({ conflict: { version: Number(d.version ?? 0), workflow: d.workflow ?? null } });
+      return;
+    }
+    const problems: Problem[] =
+      (e instanceof ApiError ? e.problems : null) ?? payload?.problems ?? payload?.details?.problems ?? [];
+    if (problems.length) {
+      const general = problems.filter((p) => !p.node);
+      this.tab.set({
+        problems,
+        banner: general.length ? general.map((p) => p.message).join(' · ') : `${problems.length} problem(s) on the nodes marked in red`,
+      });
+      this.deps.toasts.push({ level: 'error', title: 'Workflow not saved', message: `${problems.length} validation problem(s)` });
+      return;
+    }
+    const msg = (e as Error).message ?? String(e);
+    this.tab.set({ banner: `Save failed: ${msg}` });
+    this.deps.toasts.push({ level: 'error', title: 'Save failed', message: msg });
+  }
+
+  /** Conflict resolution: take the other version (losing local edits). */
+  reloadFromConflict(): void {
+    const c = this.tab.get().conflict;
+    if (!c) return;
+    if (c.workflow) this.showWorkflow(this.tab.get().workflowId, { ...c.workflow, version: c.version });
+    else void this.openWorkflow(this.tab.get().workflowId);
+    this.tab.set({ conflict: null });
+  }
+
+  overwriteConflict(): Promise<boolean> {
+    return this.save(true);
+  }
+
+  private onWorkflowUpdated(f: Frame): void {
+    const p = f.payload ?? {};
+    const s = this.tab.get();
+    if (p.workflowId && p.workflowId !== s.workflowId) return;
+    if (p.by && p.by === this.socket.connectionId) return; // our own save
+    if (typeof p.version === 'number' && p.version <= s.version) return;
+    if (!s.dirty) {
+      void this.openWorkflow(s.workflowId).then(() =>
+        this.deps.toasts.push({ level: 'info', title: 'Workflow updated', message: `${s.name} was changed by another editor and reloaded.` }),
+      );
+      return;
+    }
+    void this.deps.api
+      .getWorkflow(this.id, s.workflowId)
+      .then((wf) => this.tab.set({ conflict: { version: wf.version ?? p.version, workflow: wf, by: p.by } }))
+      .catch(() => this.tab.set({ conflict: { version: p.version, workflow: null, by: p.by } }));
+  }
+}

@@ -1,0 +1,291 @@
+import { terminalRun, type NodeEventPayload, type NodeLogPayload, type NodeRun, type Run, type RunEventPayload, type RunStatus } from '../../api/types';
+import { Channel, Frame } from '../../realtime';
+import { LogBuffer } from '../logs';
+import type { Store } from '../store';
+import type { Connection } from './connection';
+import type { ActiveRun, NodeState, TabDeps, TabState } from './state';
+
+/** What the runs slice needs from the rest of the tab. */
+export interface RunsHooks {
+  /** Saves the open workflow; false when it could not be saved. */
+  save(): Promise<boolean>;
+}
+
+/**
+ * The runs slice: the project's active runs (from the `project:` snapshot
+ * and its run events), the run on display (node states live from `run:<id>`,
+ * logs replayed from the start), starting and cancelling, and the run
+ * history of the open workflow.
+ */
+export class Runs {
+  readonly logs = new LogBuffer();
+  private runCh: Channel | null = null;
+
+  constructor(
+    private tab: Store<TabState>,
+    private id: string,
+    private deps: TabDeps,
+    private conn: Connection,
+    private hooks: RunsHooks,
+  ) {}
+
+  private get socket() {
+    return this.conn.socket;
+  }
+
+  /** Saves if needed, then starts a run of the open workflow and shows it. */
+  async startRun(): Promise<void> {
+    const s = this.tab.get();
+    if (s.starting) return;
+    if (!s.nodes.length) {
+      this.deps.toasts.push({ level: 'warning', title: 'Nothing to run', message: 'Drag a tool from the palette onto the canvas first.' });
+      return;
+    }
+    this.tab.set({ starting: true });
+    try {
+      if (s.dirty || !s.version) {
+        if (!(await this.hooks.save())) return;
+      }
+      const workflowId = this.tab.get().workflowId;
+      let runId: string;
+      if (this.conn.canUseSocket()) {
+        const reply = await this.socket.request('run.start', { workflowId, inputs: {} });
+        runId = reply.payload?.runId;
+      } else {
+        runId = (await this.deps.api.startRun(this.id, workflowId)).runId;
+      }
+      this.markActive({ runId, workflowId, status: 'queued' });
+      this.showRun(runId, true);
+    } catch (e) {
+      this.deps.toasts.push({ level: 'error', title: 'Run not started', message: (e as Error).message });
+    } finally {
+      this.tab.set({ starting: false });
+    }
+  }
+
+  async cancelRun(): Promise<void> {
+    const runId = this.tab.get().runId;
+    if (!runId) return;
+    try {
+      if (this.conn.canUseSocket()) await this.socket.request('run.cancel', { runId });
+      else await this.deps.api.cancelRun(runId);
+    } catch (e) {
+      this.deps.toasts.push({ level: 'error', title: 'Cancel failed', message: (e as Error).message });
+    }
+  }
+
+  /** Shows a run on the canvas: its node states live, and its logs (replayed from the start). */
+  showRun(runId: string, fresh = false): void {
+    if (this.runCh?.name === `run:${runId}`) return;
+    this.clearRun();
+    const s = this.tab.get();
+    const nodeStates: Record<string, NodeState> = {};
+    if (fresh) for (const n of s.nodes) nodeStates[n.id] = { status: 'pending' };
+    this.tab.set({
+      runId,
+      run: fresh ? ({ id: runId, projectId: this.id, workflowId: s.workflowId, status: 'queued', createdAt: new Date().toISOString() } as Run) : null,
+      nodeStates,
+    });
+    const ch = this.socket.channel(`run:${runId}`);
+    ch.lastSeq = 0; // ask for the run's whole history: logs included
+    this.runCh = ch;
+    ch.onSnapshot((snap) => this.applyRunSnapshot(runId, snap));
+    ch.on('*', (f) => this.onRunEvent(runId, f));
+    if (this.socket.state === 'idle' || this.socket.state === 'stopped') {
+      // Not connected (a background or stopped tab): read the run over REST.
+      void this.deps.api.getRun(runId).then((r) => this.applyRunSnapshot(runId, r)).catch(() => undefined);
+    }
+    ch.subscribe().catch(() => {
+      void this.deps.api.getRun(runId).then((r) => this.applyRunSnapshot(runId, r)).catch(() => undefined);
+    });
+  }
+
+  clearRun(): void {
+    if (this.runCh) this.socket.removeChannel(this.runCh.name);
+    this.runCh = null;
+    this.logs.clear();
+    this.tab.set({ runId: null, run: null, nodeStates: {} });
+  }
+
+  private applyRunSnapshot(runId: string, snap: any): void {
+    if (this.tab.get().runId !== runId || !snap) return;
+    const run: Run | null = snap.run ?? (snap.id ? snap : null);
+    if (!run) return;
+    const nodeStates: Record<string, NodeState> = { ...this.tab.get().nodeStates };
+    for (const n of run.nodes ?? []) nodeStates[n.nodeId] = nodeStateOf(n);
+    this.tab.set({ run: { ...run }, nodeStates });
+    if (!terminalRun(run.status)) this.markActive({ runId, workflowId: run.workflowId, status: run.status });
+  }
+
+  private onRunEvent(runId: string, f: Frame): void {
+    if (this.tab.get().runId !== runId) return;
+    const at = f.ts ? Date.parse(f.ts) : Date.now();
+    if (f.event === 'node.log') {
+      this.logs.append(f.payload as NodeLogPayload);
+      return;
+    }
+    if (f.event.startsWith('node.')) {
+      const p = f.payload as NodeEventPayload;
+      if (!p?.nodeId) return;
+      const prev = this.tab.get().nodeStates[p.nodeId] ?? { status: 'pending' };
+      this.tab.set({ nodeStates: { ...this.tab.get().nodeStates, [p.nodeId]: nextNodeState(f.event, p, prev, at) } });
+      return;
+    }
+    if (f.event.startsWith('run.')) {
+      const status = runStatusOf(f.event, f.payload);
+      if (!status) return;
+      const run = this.tab.get().run;
+      const p = f.payload as RunEventPayload;
+      this.tab.set({
+        run: {
+          ...(run ?? ({ id: runId, projectId: this.id, workflowId: p.workflowId ?? '', createdAt: f.ts ?? '' } as Run)),
+          status,
+          error: p.error ?? run?.error,
+          startedAt: status === 'running' ? (f.ts ?? run?.startedAt) : run?.startedAt,
+          finishedAt: terminalRun(status) ? f.ts : run?.finishedAt,
+        },
+      });
+      if (terminalRun(status)) {
+        // Nodes that never started will not: show them as skipped/canceled.
+        const ns = { ...this.tab.get().nodeStates };
+        for (const [id, st] of Object.entries(ns)) {
+          if (st.status === 'pending') ns[id] = { status: status === 'canceled' ? 'canceled' : 'skipped' };
+          if (st.status === 'running' && status === 'canceled') ns[id] = { ...st, status: 'canceled' };
+        }
+        this.tab.set({ nodeStates: ns });
+      }
+    }
+  }
+
+  /** The `project:` snapshot: the project's active runs as of now. */
+  applyProjectSnapshot(snap: any): void {
+    const runs: Run[] = snap?.runs ?? [];
+    const activeRuns: Record<string, ActiveRun> = {};
+    for (const r of runs) {
+      if (!terminalRun(r.status)) activeRuns[r.id] = { runId: r.id, workflowId: r.workflowId, status: r.status };
+    }
+    this.tab.set({ activeRuns });
+    this.deps.onActiveRuns(this.id, Object.keys(activeRuns).length);
+    // A run of the open workflow started elsewhere: show it.
+    const mine = Object.values(activeRuns).find((r) => r.workflowId === this.tab.get().workflowId);
+    if (mine && !this.tab.get().runId) this.showRun(mine.runId);
+  }
+
+  /** A `run.*` event on the project channel. */
+  onProjectRunEvent(f: Frame): void {
+    const p = (f.payload ?? {}) as RunEventPayload;
+    const status = runStatusOf(f.event, p);
+    if (!p.runId || !status) return;
+    const s = this.tab.get();
+    if (terminalRun(status)) {
+      const known = s.activeRuns[p.runId];
+      const rest = { ...s.activeRuns };
+      delete rest[p.runId];
+      this.tab.set({ activeRuns: rest });
+      this.deps.onActiveRuns(this.id, Object.keys(rest).length);
+      if (known && !this.deps.isForeground(this.id)) {
+        this.deps.toasts.push({
+          level: status === 'succeeded' ? 'success' : status === 'failed' ? 'error' : 'warning',
+          title: `Run ${status}`,
+          message: `${known.workflowId} in ${s.project.name}${p.error ? `: ${p.error}` : ''}`,
+          source: s.project.name,
+        });
+      }
+      if ((p.workflowId ?? known?.workflowId) === s.workflowId) void this.loadHistory();
+    } else {
+      this.markActive({ runId: p.runId, workflowId: p.workflowId ?? '', status });
+      // A run of the open workflow started from elsewhere (API, another window).
+      if (p.workflowId === this.tab.get().workflowId && !this.tab.get().runId && status === 'queued') this.showRun(p.runId, true);
+    }
+  }
+
+  private markActive(r: ActiveRun): void {
+    const prev = this.tab.get().activeRuns[r.runId];
+    if (prev && prev.status === r.status) return;
+    const activeRuns = { ...this.tab.get().activeRuns, [r.runId]: { ...prev, ...r, workflowId: r.workflowId || prev?.workflowId || '' } };
+    this.tab.set({ activeRuns });
+    this.deps.onActiveRuns(this.id, Object.keys(activeRuns).length);
+    if (!prev && r.workflowId === this.tab.get().workflowId) void this.loadHistory();
+  }
+
+  async loadHistory(more = false): Promise<void> {
+    const s = this.tab.get();
+    if (!s.version && !more) {
+      this.tab.set({ history: { ...s.history, runs: [], next: undefined, loading: false, error: undefined } });
+      return;
+    }
+    const h = s.history;
+    this.tab.set({ history: { ...h, loading: true, error: undefined } });
+    try {
+      const page = await this.deps.api.listRuns(this.id, {
+        workflowId: s.workflowId,
+        status: h.status || undefined,
+        limit: 50,
+        cursor: more ? h.next : undefined,
+      });
+      const cur = this.tab.get().history;
+      this.tab.set({
+        history: { ...cur, runs: more ? [...cur.runs, ...(page.runs ?? [])] : (page.runs ?? []), next: page.next || undefined, loading: false },
+      });
+    } catch (e) {
+      this.tab.set({ history: { ...this.tab.get().history, loading: false, error: (e as Error).message } });
+    }
+  }
+
+  setHistoryFilter(status: '' | RunStatus): void {
+    this.tab.set({ history: { ...this.tab.get().history, status, runs: [], next: undefined } });
+    void this.loadHistory();
+  }
+
+  resetHistory(): void {
+    this.tab.set({ history: { runs: [], status: '', loading: false } });
+  }
+}
+
+/** The node state after one `node.*` event. */
+function nextNodeState(event: string, p: NodeEventPayload, prev: NodeState, at: number): NodeState {
+  switch (event) {
+    case 'node.started':
+      return { status: 'running', startedAt: at, attempt: p.attempt };
+    case 'node.completed':
+      return { ...prev, status: 'succeeded', durationMs: p.durationMs, output: p.output, error: undefined };
+    case 'node.failed':
+      return { ...prev, status: 'failed', durationMs: p.durationMs ?? (prev.startedAt ? at - prev.startedAt : undefined), error: p.error };
+    case 'node.skipped':
+      return { ...prev, status: 'skipped' };
+    case 'node.canceled':
+      return { ...prev, status: 'canceled' };
+    case 'node.retrying':
+      return { ...prev, status: 'running', error: p.error };
+    default:
+      return prev;
+  }
+}
+
+function nodeStateOf(n: NodeRun): NodeState {
+  return {
+    status: n.status,
+    startedAt: n.startedAt ? Date.parse(n.startedAt) : undefined,
+    durationMs: n.durationMs,
+    error: n.error,
+    output: n.output,
+    attempt: n.attempt,
+  };
+}
+
+export function runStatusOf(event: string, p: any): RunStatus | null {
+  switch (event) {
+    case 'run.queued':
+      return 'queued';
+    case 'run.started':
+      return 'running';
+    case 'run.completed':
+      return p?.status === 'failed' ? 'failed' : 'succeeded';
+    case 'run.failed':
+      return 'failed';
+    case 'run.canceled':
+      return 'canceled';
+    default:
+      return null;
+  }
+}

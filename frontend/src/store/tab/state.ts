@@ -1,0 +1,118 @@
+import type { Api } from '../../api/client';
+import type { NodeStatus, Problem, Project, Run, RunStatus, Tool, Workflow } from '../../api/types';
+import type { SocketState, WebSocketFactory } from '../../realtime';
+import type { FlowEdge, FlowNode } from '../graph';
+import type { Toasts } from '../toasts';
+
+export interface NodeState {
+  status: NodeStatus;
+  startedAt?: number;
+  durationMs?: number;
+  error?: string;
+  output?: unknown;
+  attempt?: number;
+}
+
+export interface ActiveRun {
+  runId: string;
+  workflowId: string;
+  status: RunStatus;
+}
+
+export interface Conflict {
+  version: number;
+  workflow: Workflow | null;
+  by?: string;
+}
+
+export interface HistoryState {
+  runs: Run[];
+  next?: string;
+  status: '' | RunStatus;
+  loading: boolean;
+  error?: string;
+}
+
+/**
+ * The state of one project tab, read by React through useStore. Each field
+ * is written by one slice: connection (conn, fatal), editor (the workflow
+ * and its graph), runs (active runs, the run on display, history); the tab
+ * itself writes the project, tools and workflow list.
+ */
+export interface TabState {
+  project: Project;
+  conn: SocketState;
+  fatal: string | null;
+  tools: Tool[];
+  toolsLoading: boolean;
+  workflows: Workflow[];
+  workflowId: string;
+  name: string;
+  /** 0: never saved. */
+  version: number;
+  nodes: FlowNode[];
+  edges: FlowEdge[];
+  dirty: boolean;
+  canUndo: boolean;
+  canRedo: boolean;
+  saving: boolean;
+  problems: Problem[];
+  /** A problem without node: shown above the canvas. */
+  banner: string | null;
+  conflict: Conflict | null;
+  activeRuns: Record<string, ActiveRun>;
+  /** The run shown on the canvas and in the log viewer. */
+  runId: string | null;
+  run: Run | null;
+  nodeStates: Record<string, NodeState>;
+  starting: boolean;
+  history: HistoryState;
+  loading: boolean;
+  loadError: string | null;
+}
+
+export interface TabDeps {
+  api: Api;
+  toasts: Toasts;
+  wsBase: () => string;
+  token: () => Promise<string>;
+  refreshToken: () => Promise<string>;
+  /** Number of active runs changed (the lazy policy listens). */
+  onActiveRuns: (projectId: string, n: number) => void;
+  /** Whether this tab is the foreground one (for "finished in background" toasts). */
+  isForeground: (projectId: string) => boolean;
+  createSocket?: WebSocketFactory;
+}
+
+export const newWorkflowId = () => `wf-${Math.random().toString(36).slice(2, 8)}`;
+
+export function initialTabState(project: Project): TabState {
+  return {
+    project,
+    conn: 'idle',
+    fatal: null,
+    tools: [],
+    toolsLoading: true,
+    workflows: [],
+    workflowId: newWorkflowId(),
+    name: 'Untitled workflow',
+    version: 0,
+    nodes: [],
+    edges: [],
+    dirty: false,
+    canUndo: false,
+    canRedo: false,
+    saving: false,
+    problems: [],
+    banner: null,
+    conflict: null,
+    activeRuns: {},
+    runId: null,
+    run: null,
+    nodeStates: {},
+    starting: false,
+    history: { runs: [], status: '', loading: false },
+    loading: true,
+    loadError: null,
+  };
+}
