@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,6 +22,11 @@ import (
 type batchConn struct {
 	net.Conn
 	timeout time.Duration // bounds every socket write (SlowConsumerTimeout)
+
+	// evictBy (unix nanoseconds, 0 = not evicted) caps the deadline of
+	// every write once the connection is evicted, including a write that
+	// is blocked on a full socket buffer right now.
+	evictBy atomic.Int64
 
 	mu   sync.Mutex
 	hold bool
@@ -41,10 +47,24 @@ func (b *batchConn) Write(p []byte) (int, error) {
 }
 
 func (b *batchConn) writeDirect(p []byte) (int, error) {
-	if err := b.Conn.SetWriteDeadline(time.Now().Add(b.timeout)); err != nil {
+	d := time.Now().Add(b.timeout)
+	if err := b.Conn.SetWriteDeadline(d); err != nil {
 		return 0, err
 	}
+	// Checked after setting ours: either we see evict's deadline here, or
+	// evict's SetWriteDeadline comes after ours and wins.
+	if e := b.evictBy.Load(); e != 0 && e < d.UnixNano() {
+		_ = b.Conn.SetWriteDeadline(time.Unix(0, e))
+	}
 	return b.Conn.Write(p)
+}
+
+// evict makes every write end by t: the one blocked now (it takes no lock,
+// because a blocked writer holds mu) and every later one. A write that
+// cannot finish by then fails, and the writer drops the connection.
+func (b *batchConn) evict(t time.Time) {
+	b.evictBy.Store(t.UnixNano())
+	_ = b.Conn.SetWriteDeadline(t)
 }
 
 // begin starts collecting writes.

@@ -75,6 +75,13 @@ type Config struct {
 	// A peer that accepts no bytes for this long is dropped without a close
 	// handshake (it cannot read one anyway). Default 10s.
 	SlowConsumerTimeout time.Duration
+	// EvictGrace is how long a connection evicted as a slow consumer keeps
+	// its socket to take what is already being written and the 4008 close
+	// frame. A reader that resumes within it learns why it was dropped; one
+	// that stays stalled is cut off when it ends, which frees its slot: a
+	// stalled reader is gone EvictGrace after its queue overflowed, however
+	// full its socket buffers are. Default 2s.
+	EvictGrace time.Duration
 	// WriteDelay, when set, lets a connection's writer wait this long after
 	// the first queued frame so more frames share one socket write: fewer
 	// syscalls under heavy fan-out for at most this much added latency.
@@ -134,6 +141,9 @@ func (c Config) withDefaults() Config {
 	if c.SlowConsumerTimeout == 0 {
 		c.SlowConsumerTimeout = 10 * time.Second
 	}
+	if c.EvictGrace == 0 {
+		c.EvictGrace = 2 * time.Second
+	}
 	if c.SystemInterval == 0 {
 		c.SystemInterval = time.Second
 	}
@@ -181,6 +191,9 @@ func (c Config) validate() error {
 	}
 	if c.HeartbeatInterval < 10*time.Millisecond {
 		bad("HeartbeatInterval", "must be at least 10ms")
+	}
+	if c.EvictGrace <= 0 {
+		bad("EvictGrace", "must be positive")
 	}
 	if c.SlowConsumerTimeout <= 0 {
 		bad("SlowConsumerTimeout", "must be positive")

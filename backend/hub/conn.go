@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"github.com/flowweaver/flowweaver/backend/flow"
@@ -41,6 +42,7 @@ type conn struct {
 	hardClose   bool // peer is unresponsive: skip the close handshake
 	exp         time.Time
 	expTimer    *time.Timer
+	evictTimer  *time.Timer // cuts an evicted connection's socket after EvictGrace
 
 	// Owned by the reader goroutine (and unregister once it has exited).
 	subs     map[string]*subscription
@@ -184,8 +186,14 @@ func (c *conn) closeLocked(code websocket.StatusCode, reason string) {
 	c.closeCode = code
 	c.closeReason = reason
 	if code == CloseSlowConsumer {
+		// The writer is most likely blocked on a full socket buffer. It
+		// gets EvictGrace to finish that write and send the 4008 close
+		// frame; then the socket is closed, which ends the reader, the
+		// writer and the connection's slot whatever the peer does.
 		c.queue = nil
 		c.h.evictions.Add(1)
+		c.bc.evict(c.h.cfg.Now().Add(c.h.cfg.EvictGrace))
+		c.evictTimer = time.AfterFunc(c.h.cfg.EvictGrace, func() { _ = c.bc.Conn.Close() })
 	}
 	if c.expTimer != nil {
 		c.expTimer.Stop()
@@ -334,6 +342,12 @@ func (c *conn) readLoop() {
 		}
 		if typ == websocket.MessageBinary {
 			c.shutdown(websocket.StatusUnsupportedData, "binary frames are not supported")
+			return
+		}
+		if !utf8.Valid(data) {
+			// RFC 6455 §8.1: a text frame that is not UTF-8 fails the
+			// connection with 1007 (coder/websocket leaves the check to us).
+			c.shutdown(websocket.StatusInvalidFramePayloadData, "text frame is not valid UTF-8")
 			return
 		}
 		c.handle(data)

@@ -124,6 +124,27 @@ func TestBinaryFrameCloses1003(t *testing.T) {
 	e.dial("p1", "ok.u.s").close()
 }
 
+// A text frame that is not UTF-8 fails the connection with 1007 (RFC 6455
+// §8.1); the server and other connections live on.
+func TestInvalidUTF8Closes1007(t *testing.T) {
+	e := newEnv(t, nil, "p1")
+	other := e.dial("p1", "ok.u.other")
+	c := e.dial("p1", "ok.u.s")
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	bad := []byte(`{"event":"ping","ref":"\xff\xfe"}`)
+	bad = append(bad[:len(bad)-10], 0xff, 0xfe, '"', '}')
+	if err := c.ws.Write(ctx, websocket.MessageText, bad); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.closeStatus(); got != websocket.StatusInvalidFramePayloadData {
+		t.Fatalf("close %d, want 1007", got)
+	}
+	other.send(map[string]any{"event": "ping", "ref": "still"})
+	other.expect(EventPong, "still")
+	other.close()
+}
+
 func TestTooBigFrameCloses1009(t *testing.T) {
 	e := newEnv(t, nil, "p1")
 	c := e.dial("p1", "ok.u.s")

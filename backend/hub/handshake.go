@@ -129,6 +129,11 @@ func (h *Hub) startConn(ws *websocket.Conn, bc *batchConn, projectID string, pr 
 		c.readLoop()
 		c.shutdown(websocket.StatusNormalClosure, "")
 		<-c.writerDone
+		c.mu.Lock()
+		if c.evictTimer != nil {
+			c.evictTimer.Stop()
+		}
+		c.mu.Unlock()
 		c.pingWG.Wait()
 		h.unregister(c)
 	}()
