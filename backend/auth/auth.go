@@ -2,8 +2,9 @@
 // one-time login codes that turn a printed URL into a browser session.
 //
 // The key is 32 random bytes in <data-dir>/jwt.key (mode 0600), created on
-// first start. Tokens are HS256 only; exp, iss and aud are required and
-// times get a 30 s leeway (PROTOCOL section 2).
+// first start. Tokens are HS256 only; exp, iat, iss and aud are required,
+// times are JSON numbers, iat may not lie in the future, a token may not
+// live longer than MaxLifetime, and times get a 30 s leeway.
 package auth
 
 import (
@@ -27,6 +28,10 @@ const (
 	Leeway = 30 * time.Second
 	// DefaultTTL is the lifetime of a token when none is asked for.
 	DefaultTTL = time.Hour
+	// MaxLifetime bounds exp - iat of any token, issued here or not: a
+	// token that claims to live longer was not made by Flow Weaver, and a
+	// leaked one must not work for years.
+	MaxLifetime = 30 * 24 * time.Hour
 	// LocalUser is the subject of every token: Flow Weaver has one local user.
 	LocalUser = "local"
 )
@@ -35,6 +40,7 @@ const (
 type Authority struct {
 	key   []byte
 	now   func() time.Time
+	sleep func(time.Duration)
 	codes *codeBook
 }
 
@@ -44,8 +50,14 @@ type Options struct {
 	Now func() time.Time
 	// CodeTTL is how long a login code stays valid; default 10 minutes.
 	CodeTTL time.Duration
-	// MaxFailedLogins bounds failed code redemptions per minute; default 10.
-	MaxFailedLogins int
+	// FailDelay spaces out the answers to wrong login codes (all callers
+	// together); default 250ms, so at most four guesses a second.
+	FailDelay time.Duration
+	// MaxFailWait is the longest a wrong guess waits for its turn; beyond
+	// it the guess is refused at once (too_many_requests). Default 5s.
+	MaxFailWait time.Duration
+	// Sleep waits before a wrong guess is answered; default time.Sleep.
+	Sleep func(time.Duration)
 }
 
 // LoadKey reads <dataDir>/jwt.key, creating it with a fresh random key
@@ -99,16 +111,19 @@ func New(key []byte, opts Options) (*Authority, error) {
 	if opts.CodeTTL <= 0 {
 		opts.CodeTTL = 10 * time.Minute
 	}
-	if opts.MaxFailedLogins <= 0 {
-		opts.MaxFailedLogins = 10
+	if opts.FailDelay <= 0 {
+		opts.FailDelay = 250 * time.Millisecond
 	}
-	return &Authority{key: key, now: opts.Now, codes: newCodeBook(opts.Now, opts.CodeTTL, opts.MaxFailedLogins)}, nil
+	if opts.MaxFailWait <= 0 {
+		opts.MaxFailWait = 5 * time.Second
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = time.Sleep
+	}
+	return &Authority{key: key, now: opts.Now, sleep: opts.Sleep,
+		codes: newCodeBook(opts.Now, opts.CodeTTL, opts.FailDelay, opts.MaxFailWait)}, nil
 }
 
-type claims struct {
-	SessionID string `json:"sid"`
-	jwt.RegisteredClaims
-}
 
 // Issue signs a token for a new login session valid for ttl.
 func (a *Authority) Issue(ttl time.Duration) (string, time.Time, error) {
@@ -119,20 +134,21 @@ func (a *Authority) issue(sid string, ttl time.Duration) (string, time.Time, err
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
+	if ttl > MaxLifetime {
+		return "", time.Time{}, fmt.Errorf("token lifetime %s is longer than the maximum of %s", ttl, MaxLifetime)
+	}
 	now := a.now()
 	exp := now.Add(ttl).Truncate(time.Second)
 	c := claims{
 		SessionID: sid,
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    issuer,
-			Audience:  jwt.ClaimStrings{audience},
-			Subject:   LocalUser,
-			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(exp),
-			ID:        randomID(),
-		},
+		Issuer:    issuer,
+		Audience:  jwt.ClaimStrings{audience},
+		Subject:   LocalUser,
+		IssuedAt:  newDate(now),
+		ExpiresAt: newDate(exp),
+		ID:        randomID(),
 	}
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(a.key)
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, &c).SignedString(a.key)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("sign token: %w", err)
 	}
@@ -150,6 +166,7 @@ func (a *Authority) Verify(token string) (*flow.Principal, error) {
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return a.key, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
 		jwt.WithIssuer(issuer),
 		jwt.WithAudience(audience),
 		jwt.WithLeeway(Leeway),
@@ -164,6 +181,12 @@ func (a *Authority) Verify(token string) (*flow.Principal, error) {
 	if c.Subject == "" || c.SessionID == "" {
 		return nil, flow.Errorf(flow.EUNAUTHORIZED, "invalid token: missing sub or sid")
 	}
+	if c.IssuedAt == nil {
+		return nil, flow.Errorf(flow.EUNAUTHORIZED, "invalid token: required claim missing")
+	}
+	if c.ExpiresAt.Sub(c.IssuedAt.Time) > MaxLifetime {
+		return nil, flow.Errorf(flow.EUNAUTHORIZED, "invalid token: lifetime longer than %s", MaxLifetime)
+	}
 	return &flow.Principal{Subject: c.Subject, SessionID: c.SessionID, TokenID: c.ID, ExpiresAt: c.ExpiresAt.Time}, nil
 }
 
@@ -176,6 +199,8 @@ func reason(err error) string {
 		return "bad signature or algorithm"
 	case errors.Is(err, jwt.ErrTokenNotValidYet):
 		return "not valid yet"
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return "issued in the future"
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
 		return "required claim missing"
 	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
@@ -199,10 +224,14 @@ func (a *Authority) Refresh(token string, ttl time.Duration) (string, time.Time,
 func (a *Authority) NewLoginCode() string { return a.codes.add() }
 
 // Login redeems a one-time code for a token of a new session. A code works
-// once; unknown, used and expired codes are all answered the same way, and
-// failed attempts are rate limited.
+// once; unknown, used and expired codes are all answered the same way,
+// each after its turn in the queue of wrong guesses (see codeBook). The
+// right code never waits.
 func (a *Authority) Login(code string, ttl time.Duration) (string, time.Time, error) {
-	if err := a.codes.redeem(code); err != nil {
+	if wait, err := a.codes.redeem(code); err != nil {
+		if wait > 0 {
+			a.sleep(wait)
+		}
 		return "", time.Time{}, err
 	}
 	return a.Issue(ttl)

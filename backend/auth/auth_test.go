@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,6 +72,22 @@ func TestVerifyTable(t *testing.T) {
 		{"future nbf", sign(t, jwt.SigningMethodHS256, key, with("nbf", now.Add(time.Hour).Unix())), flow.EUNAUTHORIZED},
 		{"nbf within leeway", sign(t, jwt.SigningMethodHS256, key, with("nbf", now.Add(10*time.Second).Unix())), ""},
 		{"no sid", sign(t, jwt.SigningMethodHS256, key, without("sid")), flow.EUNAUTHORIZED},
+		// Strict claims: times are JSON numbers, iat is required and not in
+		// the future, and no token lives longer than MaxLifetime.
+		{"exp as string", sign(t, jwt.SigningMethodHS256, key, with("exp", fmt.Sprint(now.Add(time.Hour).Unix()))), flow.EUNAUTHORIZED},
+		{"exp as bool", sign(t, jwt.SigningMethodHS256, key, with("exp", true)), flow.EUNAUTHORIZED},
+		{"exp null", sign(t, jwt.SigningMethodHS256, key, with("exp", nil)), flow.EUNAUTHORIZED},
+		{"iat as string", sign(t, jwt.SigningMethodHS256, key, with("iat", fmt.Sprint(now.Unix()))), flow.EUNAUTHORIZED},
+		{"nbf as string", sign(t, jwt.SigningMethodHS256, key, with("nbf", fmt.Sprint(now.Unix()))), flow.EUNAUTHORIZED},
+		{"no iat", sign(t, jwt.SigningMethodHS256, key, without("iat")), flow.EUNAUTHORIZED},
+		{"iat in the future", sign(t, jwt.SigningMethodHS256, key, with("iat", now.Add(time.Minute).Unix())), flow.EUNAUTHORIZED},
+		{"iat within leeway", sign(t, jwt.SigningMethodHS256, key, with("iat", now.Add(10*time.Second).Unix())), ""},
+		{"fractional times", sign(t, jwt.SigningMethodHS256, key, with("exp", float64(now.Add(time.Hour).Unix())+0.5)), ""},
+		{"lifetime over the maximum", sign(t, jwt.SigningMethodHS256, key, with("exp", now.Add(MaxLifetime+time.Hour).Unix())), flow.EUNAUTHORIZED},
+		{"lifetime at the maximum", sign(t, jwt.SigningMethodHS256, key, with("exp", now.Add(MaxLifetime).Unix())), ""},
+		{"old iat, far exp", sign(t, jwt.SigningMethodHS256, key, with("iat", now.Add(-MaxLifetime).Unix())), flow.EUNAUTHORIZED},
+		{"sid as number", sign(t, jwt.SigningMethodHS256, key, with("sid", 7)), flow.EUNAUTHORIZED},
+		{"sub as object", sign(t, jwt.SigningMethodHS256, key, with("sub", map[string]any{"a": 1})), flow.EUNAUTHORIZED},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,21 +128,71 @@ func TestLoginCodeExpires(t *testing.T) {
 	}
 }
 
-func TestLoginRateLimited(t *testing.T) {
+// Ten (here fifty) wrong codes do not lock out the real one: it works at
+// once afterwards. Wrong guesses are slowed down instead: each waits its
+// turn, FailDelay after the previous wrong one, and a guess that would wait
+// longer than MaxFailWait is refused at once.
+func TestWrongLoginCodesSlowDownButNeverLockOut(t *testing.T) {
 	now := time.Now()
-	a, _ := newAuthority(t, func() time.Time { return now })
+	var slept []time.Duration
+	key, err := LoadKey(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(key, Options{Now: func() time.Time { return now }, FailDelay: 100 * time.Millisecond,
+		MaxFailWait: time.Second, Sleep: func(d time.Duration) { slept = append(slept, d) }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	code := a.NewLoginCode()
-	for i := 0; i < 10; i++ {
-		if _, _, err := a.Login("guess", time.Hour); flow.ErrorCode(err) != flow.EUNAUTHORIZED {
+	refused := 0
+	for i := 0; i < 50; i++ {
+		_, _, err := a.Login("guess", time.Hour)
+		switch flow.ErrorCode(err) {
+		case flow.EUNAUTHORIZED:
+		case flow.ETOOMANY:
+			refused++
+		default:
 			t.Fatalf("guess %d: %v", i, err)
 		}
 	}
-	if _, _, err := a.Login(code, time.Hour); flow.ErrorCode(err) != flow.ETOOMANY {
-		t.Fatalf("after 10 failures: %v", err)
+	// All guesses arrived at the same instant: the first waits one delay,
+	// the k-th k delays, until the queue is a second long.
+	if len(slept) != 11 || slept[0] != 100*time.Millisecond || slept[10] != 1100*time.Millisecond {
+		t.Fatalf("waits of wrong guesses = %v, want 100ms, 200ms, ... 1.1s", slept)
 	}
-	now = now.Add(61 * time.Second)
-	if _, _, err := a.Login(code, time.Hour); err != nil {
-		t.Fatalf("after a minute the right code works: %v", err)
+	if refused != 39 {
+		t.Fatalf("%d guesses refused at once, want 39", refused)
+	}
+	n := len(slept)
+	tok, _, err := a.Login(code, time.Hour)
+	if err != nil {
+		t.Fatalf("the real code after 50 wrong ones: %v", err)
+	}
+	if len(slept) != n {
+		t.Fatal("the real code had to wait")
+	}
+	if _, err := a.Verify(tok); err != nil {
+		t.Fatal(err)
+	}
+	// Once the queue has drained, a wrong guess waits one delay again.
+	now = now.Add(2 * time.Second)
+	if _, _, err := a.Login("guess", time.Hour); flow.ErrorCode(err) != flow.EUNAUTHORIZED || slept[len(slept)-1] != 100*time.Millisecond {
+		t.Fatalf("guess after the queue drained: %v, waited %v", err, slept[len(slept)-1])
+	}
+}
+
+func TestIssueRefusesLifetimeOverMaximum(t *testing.T) {
+	a, _ := newAuthority(t, time.Now)
+	if _, _, err := a.Issue(MaxLifetime + time.Hour); err == nil {
+		t.Fatal("a token longer than MaxLifetime was issued")
+	}
+	tok, _, err := a.Issue(MaxLifetime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Verify(tok); err != nil {
+		t.Fatalf("token of the maximum lifetime: %v", err)
 	}
 }
 
