@@ -124,7 +124,6 @@ func New(key []byte, opts Options) (*Authority, error) {
 		codes: newCodeBook(opts.Now, opts.CodeTTL, opts.FailDelay, opts.MaxFailWait)}, nil
 }
 
-
 // Issue signs a token for a new login session valid for ttl.
 func (a *Authority) Issue(ttl time.Duration) (string, time.Time, error) {
 	return a.issue(randomID(), ttl)
