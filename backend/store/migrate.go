@@ -70,9 +70,9 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (datetime('now')))`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	var current int
-	if err := db.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
+	applied, current, err := appliedMigrations(ctx, db)
+	if err != nil {
+		return err
 	}
 	latest := 0
 	if len(ms) > 0 {
@@ -82,7 +82,10 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("%w: schema version %d, this binary knows up to %d; upgrade Flow Weaver or use another --data-dir", ErrTooNew, current, latest)
 	}
 	for _, m := range ms {
-		if m.version <= current {
+		// Versions are applied by set, not by "newer than the newest": engineers
+		// land numbered migrations in parallel, so a data dir may have
+		// applied 0010 before 0008 existed in its binary.
+		if applied[m.version] {
 			continue
 		}
 		tx, err := db.BeginTx(ctx, nil)
@@ -102,4 +105,25 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		}
 	}
 	return nil
+}
+
+// appliedMigrations returns the versions recorded in schema_migrations and
+// the highest of them.
+func appliedMigrations(ctx context.Context, db *sql.DB) (map[int]bool, int, error) {
+	rows, err := db.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, 0, fmt.Errorf("read schema version: %w", err)
+	}
+	defer rows.Close()
+	applied := map[int]bool{}
+	current := 0
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, 0, fmt.Errorf("read schema version: %w", err)
+		}
+		applied[v] = true
+		current = max(current, v)
+	}
+	return applied, current, rows.Err()
 }

@@ -1,0 +1,230 @@
+// Package secrets keeps per-project named secrets: encrypted at rest in
+// the database (AES-256-GCM, the key in the OS keychain or a 0600 key file
+// beside jwt.key), write-only for clients, resolved for runs of trusted
+// projects only, and masked wherever the engine records output. See
+// docs/security.md for the user-facing rules.
+package secrets
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/flowweaver/flowweaver/backend/flow"
+	"github.com/flowweaver/flowweaver/backend/store"
+)
+
+// MaxValueBytes bounds one secret value.
+const MaxValueBytes = 64 << 10
+
+// TrustPolicy says whether a project is trusted. Secrets of an untrusted
+// project are never decrypted for a run or an MCP server.
+type TrustPolicy interface {
+	Trusted(ctx context.Context, projectID string) (bool, error)
+}
+
+// TrustFunc adapts a function to TrustPolicy.
+type TrustFunc func(ctx context.Context, projectID string) (bool, error)
+
+// Trusted implements TrustPolicy.
+func (f TrustFunc) Trusted(ctx context.Context, projectID string) (bool, error) {
+	return f(ctx, projectID)
+}
+
+// Options configure a Service.
+type Options struct {
+	// Trust decides whether values are resolved. Required.
+	Trust TrustPolicy
+	// Changed is called after a secret was set or deleted (never with its
+	// value), for example to restart the MCP servers that use it.
+	Changed func(projectID, name string)
+}
+
+// Info is what clients may know about a secret.
+type Info struct {
+	Name      string    `json:"name"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Service stores, lists and resolves secrets.
+type Service struct {
+	db   *store.DB
+	seal *sealer
+	o    Options
+}
+
+type projectSecrets struct {
+	values map[string]string
+	masker *Masker
+}
+
+// New builds a Service with the data dir's key (see LoadKey).
+func New(db *store.DB, key []byte, o Options) (*Service, error) {
+	s, err := newSealer(key)
+	if err != nil {
+		return nil, err
+	}
+	if o.Trust == nil {
+		return nil, flow.Errorf(flow.EINTERNAL, "secrets: a trust policy is required")
+	}
+	if o.Changed == nil {
+		o.Changed = func(string, string) {}
+	}
+	return &Service{db: db, seal: s, o: o}, nil
+}
+
+// CheckValue validates a value before it is stored.
+func CheckValue(value string) error {
+	switch {
+	case value == "":
+		return flow.Errorf(flow.EINVALID, "a secret value must not be empty")
+	case len(value) > MaxValueBytes:
+		return flow.Errorf(flow.EINVALID, "a secret value must be at most %d bytes", MaxValueBytes)
+	case !utf8.ValidString(value):
+		return flow.Errorf(flow.EINVALID, "a secret value must be UTF-8 text")
+	case strings.ContainsRune(value, 0):
+		return flow.Errorf(flow.EINVALID, "a secret value must not contain NUL bytes")
+	}
+	return nil
+}
+
+// Set stores (or replaces) a secret.
+func (s *Service) Set(ctx context.Context, projectID, name, value string) error {
+	if err := CheckName(name); err != nil {
+		return err
+	}
+	if err := CheckValue(value); err != nil {
+		return err
+	}
+	nonce, ct, err := s.seal.seal(projectID, name, value)
+	if err != nil {
+		return err
+	}
+	if err := s.db.PutSecret(ctx, &store.SecretRow{ProjectID: projectID, Name: name, Nonce: nonce, Ciphertext: ct}); err != nil {
+		return err
+	}
+	s.o.Changed(projectID, name)
+	return nil
+}
+
+// Delete removes a secret; a missing one is not_found.
+func (s *Service) Delete(ctx context.Context, projectID, name string) error {
+	if err := CheckName(name); err != nil {
+		return err
+	}
+	if err := s.db.DeleteSecret(ctx, projectID, name); err != nil {
+		return err
+	}
+	s.o.Changed(projectID, name)
+	return nil
+}
+
+// List returns the project's secrets by name, without values.
+func (s *Service) List(ctx context.Context, projectID string) ([]Info, error) {
+	rows, err := s.db.Secrets(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Info, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, Info{Name: r.Name, UpdatedAt: r.UpdatedAt})
+	}
+	return out, nil
+}
+
+// load decrypts the secrets of a project. Nothing is cached: a run reads
+// them once when it starts, and another process (the command line) may
+// have changed them since the last run.
+func (s *Service) load(ctx context.Context, projectID string) (*projectSecrets, error) {
+	rows, err := s.db.Secrets(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	ps := &projectSecrets{values: make(map[string]string, len(rows))}
+	var vals []string
+	for _, r := range rows {
+		v, err := s.seal.open(projectID, r.Name, r.Nonce, r.Ciphertext)
+		if err != nil {
+			return nil, flow.Errorf(flow.EINTERNAL, "%s: %v", describe(projectID, r.Name), err)
+		}
+		ps.values[r.Name] = v
+		vals = append(vals, v)
+	}
+	ps.masker = NewMasker(vals)
+	return ps, nil
+}
+
+// Masker returns the masker of every secret value of the project. Masking
+// does not depend on trust: it never reveals anything.
+func (s *Service) Masker(ctx context.Context, projectID string) (*Masker, error) {
+	ps, err := s.load(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	return ps.masker, nil
+}
+
+// Lookup returns one value for a trusted project: ErrUntrusted for an
+// untrusted one, MissingError for a name it does not have.
+func (s *Service) Lookup(ctx context.Context, projectID, name string) (string, error) {
+	snap := s.Snapshot(ctx, projectID)
+	v, err := snap.Resolve([]string{name})
+	if err != nil {
+		return "", err
+	}
+	return v[name].(string), nil
+}
+
+// Snapshot is a project's secrets as one run sees them: the masker of all
+// values, and the values themselves unless the project is untrusted (or
+// they could not be read, which Err says).
+type Snapshot struct {
+	Masker *Masker
+	values map[string]string
+	err    error
+}
+
+// Snapshot reads the project's secrets for a run. It never fails: an
+// error is kept and returned by Resolve, so only nodes that use a secret
+// fail.
+func (s *Service) Snapshot(ctx context.Context, projectID string) *Snapshot {
+	ps, err := s.load(ctx, projectID)
+	if err != nil {
+		return &Snapshot{err: err}
+	}
+	snap := &Snapshot{Masker: ps.masker}
+	ok, err := s.o.Trust.Trusted(ctx, projectID)
+	switch {
+	case err != nil:
+		snap.err = err
+	case !ok:
+		snap.err = ErrUntrusted
+	default:
+		snap.values = ps.values
+	}
+	return snap
+}
+
+// Resolve returns the values of names as the {{ secrets }} env of a node:
+// an error naming the first missing secret, or why none can be resolved.
+func (snap *Snapshot) Resolve(names []string) (map[string]any, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	if snap == nil {
+		return nil, ErrUntrusted
+	}
+	if snap.err != nil {
+		return nil, snap.err
+	}
+	out := make(map[string]any, len(names))
+	for _, n := range names {
+		v, ok := snap.values[n]
+		if !ok {
+			return nil, MissingError(n)
+		}
+		out[n] = v
+	}
+	return out, nil
+}
