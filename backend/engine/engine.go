@@ -50,6 +50,9 @@ type Config struct {
 	Tools ToolRunner
 	// Workflows reads workflows for StartRun. Required.
 	Workflows WorkflowSource
+	// Secrets resolves {{ secrets.NAME }} and masks secret values in
+	// everything a run records. Nil: no secrets.
+	Secrets SecretSource
 	// Queue configures the job queue and worker pool (Workers,
 	// ProjectLimit, LeaseDuration, StopGrace, ...); Store is filled in.
 	// Queue.Workers is the daemon's --workers (default 16).

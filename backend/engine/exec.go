@@ -10,6 +10,7 @@ import (
 
 	"github.com/flowweaver/flowweaver/backend/flow"
 	"github.com/flowweaver/flowweaver/backend/queue"
+	"github.com/flowweaver/flowweaver/backend/secrets"
 	"github.com/flowweaver/flowweaver/backend/store"
 	"github.com/flowweaver/flowweaver/backend/tools"
 )
@@ -53,6 +54,8 @@ type execution struct {
 	values  map[string]any // outputs of succeeded nodes, for the env
 	failed  []string       // "node: error" of failed nodes
 	logs    *logBuffer
+	secrets *secrets.Snapshot // the project's secrets, read when the execution starts
+	mask    *secrets.Masker   // applied to log lines, outputs and errors before they are recorded
 	begin   time.Time
 	stepMu  sync.Mutex // orders taking log lines with submitting the step that writes them
 }
@@ -84,9 +87,11 @@ func (e *Engine) execute(ctx context.Context, job *queue.Job) error {
 	if err != nil {
 		return err
 	}
+	snap := e.secretsFor(ctx, job.ProjectID)
 	x := &execution{e: e, job: job, lease: job.Lease(), run: r, g: g, project: *p,
 		status: make([]flow.NodeStatus, len(g.nodes)), values: map[string]any{},
-		logs: newLogBuffer(e.cfg.LogBatchLines, e.cfg.LogBufferLines, e.cfg.MaxLineBytes), begin: e.cfg.Now()}
+		logs:    newLogBuffer(e.cfg.LogBatchLines, e.cfg.LogBufferLines, e.cfg.MaxLineBytes, snap.Masker),
+		secrets: snap, mask: snap.Masker, begin: e.cfg.Now()}
 	// Resume from the checkpoints: finished nodes keep their state and
 	// output; a node caught running by a crash runs again.
 	for i := range x.status {
@@ -534,7 +539,15 @@ func (x *execution) runNode(ctx context.Context, i int, env map[string]any) (res
 		tries += n.Retry.Max
 		backoff = time.Duration(n.Retry.BackoffMs) * time.Millisecond
 	}
-	params, err := resolveParams(n.Params, env)
+	// Secret values may reach errors and output: mask them before the
+	// result is recorded anywhere.
+	defer func() { res.err = x.maskError(res.err) }()
+	penv, err := x.paramEnv(n.Params, env)
+	if err != nil {
+		res.attempt, res.err = 1, err
+		return res
+	}
+	params, err := resolveParams(n.Params, penv)
 	if err != nil {
 		res.attempt, res.err = 1, err
 		return res
@@ -597,6 +610,7 @@ func (x *execution) encode(i int, out any) (json.RawMessage, any, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("output of node %s is not JSON: %w", x.g.nodes[i].ID, err)
 	}
+	b = x.mask.JSON(b) // downstream nodes read the masked output too, as a resumed run would
 	if len(x.g.down[i]) == 0 {
 		return b, nil, nil
 	}

@@ -2,7 +2,8 @@ package engine
 
 import (
 	"sync"
-	"unicode/utf8"
+
+	"github.com/flowweaver/flowweaver/backend/secrets"
 )
 
 // logLine is one line a tool wrote.
@@ -28,12 +29,13 @@ type logBuffer struct {
 	maxLines int
 	batch    int
 	maxLine  int
-	kick     chan struct{} // a batch is full
-	closed   bool          // nothing is flushed any more; Log drops lines
+	mask     *secrets.Masker // applied to every line before it is buffered
+	kick     chan struct{}   // a batch is full
+	closed   bool            // nothing is flushed any more; Log drops lines
 }
 
-func newLogBuffer(batch, maxLines, maxLine int) *logBuffer {
-	b := &logBuffer{batch: batch, maxLines: maxLines, maxLine: maxLine, kick: make(chan struct{}, 1)}
+func newLogBuffer(batch, maxLines, maxLine int, mask *secrets.Masker) *logBuffer {
+	b := &logBuffer{batch: batch, maxLines: maxLines, maxLine: maxLine, mask: mask, kick: make(chan struct{}, 1)}
 	b.space = sync.NewCond(&b.mu)
 	return b
 }
@@ -43,13 +45,11 @@ func (b *logBuffer) Log(node, stream, line string) {
 	if stream != "stderr" {
 		stream = "stdout"
 	}
-	if len(line) > b.maxLine {
-		cut := b.maxLine
-		for cut > 0 && !utf8.RuneStart(line[cut]) {
-			cut--
-		}
-		line = line[:cut] + "…"
-	}
+	// Masking happens here, once per whole line and before the line is
+	// cut or batched: tools hand over complete lines, so a value that was
+	// written in pieces is whole again, and a value straddling the cut is
+	// masked, not half kept.
+	line = b.mask.Cut(line, b.maxLine, "…")
 	b.mu.Lock()
 	for len(b.lines) >= b.maxLines && !b.closed {
 		b.space.Wait()

@@ -14,16 +14,16 @@ const value = "s3cr3t/v@lue+with=odd&chars"
 func TestMaskerMasksValueAndEncodings(t *testing.T) {
 	m := NewMasker([]string{value})
 	forms := map[string]string{
-		"raw":           value,
-		"base64":        base64.StdEncoding.EncodeToString([]byte(value)),
-		"base64url":     base64.URLEncoding.EncodeToString([]byte(value)),
-		"base64 nopad":  base64.RawStdEncoding.EncodeToString([]byte(value)),
-		"url query":     url.QueryEscape(value),
-		"url path":      url.PathEscape(value),
-		"hex":           hex.EncodeToString([]byte(value)),
-		"basic auth":    base64.StdEncoding.EncodeToString([]byte("user:" + value)),
-		"basic auth 2":  base64.StdEncoding.EncodeToString([]byte("us:" + value + "x")),
-		"json escaped":  strings.Trim(string(must(json.Marshal(value))), `"`),
+		"raw":          value,
+		"base64":       base64.StdEncoding.EncodeToString([]byte(value)),
+		"base64url":    base64.URLEncoding.EncodeToString([]byte(value)),
+		"base64 nopad": base64.RawStdEncoding.EncodeToString([]byte(value)),
+		"url query":    url.QueryEscape(value),
+		"url path":     url.PathEscape(value),
+		"hex":          hex.EncodeToString([]byte(value)),
+		"basic auth":   base64.StdEncoding.EncodeToString([]byte("user:" + value)),
+		"basic auth 2": base64.StdEncoding.EncodeToString([]byte("us:" + value + "x")),
+		"json escaped": strings.Trim(string(must(json.Marshal(value))), `"`),
 	}
 	for name, f := range forms {
 		line := "before " + f + " after"

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -105,7 +106,7 @@ func sameFiles(a, b []fileState) bool {
 // parseConfigs merges the files read by readConfigFiles. It never fails: a
 // broken file or entry becomes a problem or a per-server error so the rest
 // of the project's servers keep working.
-func parseConfigs(dir string, files []fileState, env expandEnv) parsed {
+func parseConfigs(dir string, files []fileState, env expandEnv, secret secretLookup) parsed {
 	p := parsed{servers: map[string]*serverConfig{}, errs: map[string]error{}}
 	owner := map[string]string{} // server name -> file that won it
 	for i, cf := range configFiles {
@@ -136,7 +137,7 @@ func parseConfigs(dir string, files []fileState, env expandEnv) parsed {
 				continue
 			}
 			owner[name] = cf.Path
-			sc, err := buildServer(dir, cf, name, entries[name], env)
+			sc, err := buildServer(dir, cf, name, entries[name], env, secret)
 			if err != nil {
 				p.errs[name] = fmt.Errorf("%s: server %q: %w", cf.Path, name, err)
 				p.servers[name] = &serverConfig{Name: name, File: cf.Path}
@@ -220,7 +221,7 @@ type rawServer struct {
 	TimeoutMs *float64                   `json:"timeout"`
 }
 
-func buildServer(dir string, cf configFile, name string, raw json.RawMessage, env expandEnv) (*serverConfig, error) {
+func buildServer(dir string, cf configFile, name string, raw json.RawMessage, env expandEnv, secret secretLookup) (*serverConfig, error) {
 	if name == "" || strings.ContainsAny(name, "/\n\r\t") {
 		return nil, errors.New(`a server name must be non-empty and must not contain "/" or control characters`)
 	}
@@ -232,7 +233,7 @@ func buildServer(dir string, cf configFile, name string, raw json.RawMessage, en
 		}
 		return nil, fmt.Errorf("expected an object: %v", err)
 	}
-	x := expander{dialect: cf.Dialect, dir: dir, env: env}
+	x := expander{dialect: cf.Dialect, dir: dir, env: env, secret: secret}
 	sc := &serverConfig{Name: name, File: cf.Path}
 	switch strings.ToLower(rs.Type) {
 	case "":
@@ -462,3 +463,46 @@ func stripJSONC(in []byte) []byte {
 }
 
 func equalConfig(a, b *serverConfig) bool { return reflect.DeepEqual(a, b) }
+
+// secretRefPattern finds ${secret:NAME} in config text.
+var secretRefPattern = regexp.MustCompile(`\$\{secret:([^}]*)\}`)
+
+// SecretRef is one ${secret:NAME} reference of a configured server.
+type SecretRef struct {
+	Name   string
+	Server string
+	File   string // config file, relative to the project folder
+}
+
+// SecretRefs lists the ${secret:NAME} references of every server entry in
+// the project folder's config files, without expanding anything (so it is
+// safe for untrusted projects).
+func SecretRefs(dir string) []SecretRef {
+	var out []SecretRef
+	files := readConfigFiles(dir)
+	for i, cf := range configFiles {
+		fs := files[i]
+		if !fs.exists || fs.err != "" {
+			continue
+		}
+		entries, err := decodeFile(cf, fs.data)
+		if err != nil {
+			continue
+		}
+		names := make([]string, 0, len(entries))
+		for n := range entries {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			seen := map[string]bool{}
+			for _, m := range secretRefPattern.FindAllStringSubmatch(string(entries[n]), -1) {
+				if !seen[m[1]] {
+					seen[m[1]] = true
+					out = append(out, SecretRef{Name: m[1], Server: n, File: cf.Path})
+				}
+			}
+		}
+	}
+	return out
+}

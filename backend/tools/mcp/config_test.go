@@ -92,7 +92,7 @@ func TestParseConfigs(t *testing.T) {
 		{exists: true, data: []byte(`{"mcpServers": {"shared": {"command": "b"}, "inferred": {"url": "http://127.0.0.1:1/mcp"}}}`)},
 		{exists: true, data: []byte(`{"servers": {"vs": {"type": "stdio", "command": "${workspaceFolder}/run", "args": ["${env:TOKEN}"]}}}`)},
 	}
-	got := parseConfigs(dir, files, envOf(map[string]string{"TOKEN": "t0k"}))
+	got := parseConfigs(dir, files, envOf(map[string]string{"TOKEN": "t0k"}), nil)
 	if len(got.problems) != 1 || got.problems[0].Server != "shared" || got.problems[0].Status != StatusIgnored ||
 		got.problems[0].File != ".cursor/mcp.json" || !strings.Contains(got.problems[0].Error, ".mcp.json, which takes precedence") {
 		t.Errorf("problems = %+v", got.problems)
@@ -130,7 +130,7 @@ func TestBrokenFiles(t *testing.T) {
 		{`{"mcpServers": {"a": "npx server"}}`, "expected an object"},
 		{`{"mcpServers": {"a": {"command": "x", "args": "--flag"}}}`, `field "args": expected an array, got string`},
 	} {
-		got := parseConfigs("/p", []fileState{{exists: true, data: []byte(c.data)}, {}, {}}, envOf(nil))
+		got := parseConfigs("/p", []fileState{{exists: true, data: []byte(c.data)}, {}, {}}, envOf(nil), nil)
 		msg := ""
 		for _, pb := range got.problems {
 			msg += pb.Error
@@ -144,7 +144,7 @@ func TestBrokenFiles(t *testing.T) {
 	}
 	// An empty file or one without servers declares nothing and is fine.
 	for _, data := range []string{"", "  \n", `{}`, `{"mcpServers": null}`} {
-		got := parseConfigs("/p", []fileState{{exists: true, data: []byte(data)}, {}, {}}, envOf(nil))
+		got := parseConfigs("/p", []fileState{{exists: true, data: []byte(data)}, {}, {}}, envOf(nil), nil)
 		if len(got.problems)+len(got.errs)+len(got.servers) != 0 {
 			t.Errorf("%q: %+v", data, got)
 		}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/flowweaver/flowweaver/backend/flow"
 )
 
 // dialect says which ${...} forms a config file's owning tool expands.
@@ -22,10 +24,15 @@ const (
 // expandEnv looks a variable up in the daemon's environment.
 type expandEnv func(name string) (string, bool)
 
+// secretLookup returns the value of one of the project's secrets
+// (${secret:NAME}); nil means the project has none to give.
+type secretLookup func(name string) (string, error)
+
 type expander struct {
 	dialect dialect
 	dir     string // the project folder (${workspaceFolder})
 	env     expandEnv
+	secret  secretLookup
 }
 
 // expand replaces every ${...} in s. A variable that is unset and has no
@@ -79,6 +86,18 @@ func matchBrace(s string, start int) int {
 }
 
 func (x expander) variable(field, body string) (string, error) {
+	// ${secret:NAME} works in every file: a cloned config names a secret of
+	// the project without containing it.
+	if name, ok := strings.CutPrefix(body, "secret:"); ok {
+		if x.secret == nil {
+			return "", fmt.Errorf("%s: ${secret:%s}: secrets are not available", field, name)
+		}
+		v, err := x.secret(name)
+		if err != nil {
+			return "", fmt.Errorf("%s: ${secret:%s}: %s", field, name, flow.ErrorMessage(err))
+		}
+		return v, nil
+	}
 	if x.dialect == dialectEditor {
 		switch body {
 		case "workspaceFolder", "workspaceRoot":

@@ -25,6 +25,7 @@ type project struct {
 
 	mu       sync.Mutex
 	loaded   bool
+	stale    bool // re-expand the files even if they did not change (a secret changed)
 	files    []fileState
 	servers  map[string]*server
 	problems []ServerStatus
@@ -84,12 +85,13 @@ func (p *project) ensureLoaded() {
 func (p *project) reload() {
 	files := readConfigFiles(p.dir)
 	p.mu.Lock()
-	if p.loaded && sameFiles(p.files, files) {
+	if p.loaded && !p.stale && sameFiles(p.files, files) {
 		p.mu.Unlock()
 		return
 	}
 	first := !p.loaded
-	cfg := parseConfigs(p.dir, files, p.src.o.LookupEnv)
+	p.stale = false
+	cfg := parseConfigs(p.dir, files, p.src.o.LookupEnv, p.secretLookup())
 	next := map[string]*server{}
 	var stop, fresh []*server
 	for name, sc := range cfg.servers {
@@ -136,6 +138,14 @@ func (p *project) reload() {
 		}
 	}
 	p.toolsChanged()
+}
+
+// secretLookup resolves ${secret:NAME} through Options.LookupSecret.
+func (p *project) secretLookup() secretLookup {
+	if p.src.o.LookupSecret == nil {
+		return nil
+	}
+	return func(name string) (string, error) { return p.src.o.LookupSecret(p.ctx, p.id, name) }
 }
 
 func errText(err error) string {

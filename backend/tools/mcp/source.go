@@ -104,6 +104,10 @@ type Options struct {
 	Now func() time.Time
 	// LookupEnv resolves ${VAR} in config files (default os.LookupEnv).
 	LookupEnv func(string) (string, bool)
+	// LookupSecret resolves ${secret:NAME} in config files: the value of the
+	// project's secret, or an error naming it (missing, untrusted project).
+	// Nil: ${secret:...} is an error.
+	LookupSecret func(ctx context.Context, projectID, name string) (string, error)
 	// Environ is the base environment of stdio servers (default os.Environ).
 	Environ func() []string
 	// Logger receives lifecycle and noise logs (default: discarded).
@@ -264,6 +268,23 @@ func (s *Source) Status(projectID string) []ServerStatus {
 	}
 	pr.reload()
 	return pr.status()
+}
+
+// SecretsChanged re-expands the project's config files with its current
+// secrets, in the background: a server whose expanded entry changed (a
+// replaced or deleted secret) is stopped and started again with the new
+// value or the error naming the missing one.
+func (s *Source) SecretsChanged(projectID string) {
+	s.mu.Lock()
+	pr := s.projects[projectID]
+	s.mu.Unlock()
+	if pr == nil {
+		return
+	}
+	pr.mu.Lock()
+	pr.stale = true
+	pr.mu.Unlock()
+	pr.spawn(pr.reload)
 }
 
 // CloseProject stops every server of the project (closing stdin, then
