@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"github.com/flowweaver/flowweaver/backend/secrets"
+
 	"errors"
 	"fmt"
 	"io/fs"
@@ -25,6 +27,12 @@ type Config struct {
 	AllowRemote bool
 	// DataDir holds flowweaver.db and jwt.key. Required (see DefaultDataDir).
 	DataDir string
+	// SecretKeyStore is where the secrets key is kept: "auto" (default: the
+	// OS keychain when one is reachable, else <DataDir>/secrets.key), "keychain"
+	// or "file".
+	SecretKeyStore string
+	// Keychain replaces the OS keychain (tests). Nil: the real one.
+	Keychain secrets.Keychain
 	// Workers is the size of the run worker pool. Default 16: runs are
 	// mostly waiting on processes, timers and I/O, and the engine groups
 	// the writes of concurrent runs into shared transactions, so more

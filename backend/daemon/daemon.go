@@ -20,6 +20,7 @@ import (
 	"github.com/flowweaver/flowweaver/backend/engine"
 	"github.com/flowweaver/flowweaver/backend/httpapi"
 	"github.com/flowweaver/flowweaver/backend/hub"
+	"github.com/flowweaver/flowweaver/backend/secrets"
 	"github.com/flowweaver/flowweaver/backend/store"
 	"github.com/flowweaver/flowweaver/backend/tools"
 	"github.com/flowweaver/flowweaver/backend/tools/mcp"
@@ -34,6 +35,7 @@ type Daemon struct {
 	auth *auth.Authority
 	api  *httpapi.Server
 
+	secrets   *secrets.Service
 	tools     *tools.Registry
 	mcp       *mcp.Source
 	workflows *workflow.Service

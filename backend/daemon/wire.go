@@ -19,9 +19,14 @@ import (
 // hub (sockets) <- httpapi. The store's commit hook feeds the hub, so every
 // durable event reaches subscribers in commit order.
 func (d *Daemon) wire(ctx context.Context) error {
+	var err error
+	if d.secrets, err = d.newSecrets(); err != nil {
+		return fmt.Errorf("secrets: %w", err)
+	}
 	d.tools = tools.NewRegistry(tools.Options{})
 	src, err := mcp.New(mcp.Options{
-		Logger: d.log,
+		Logger:       d.log,
+		LookupSecret: d.secrets.Lookup,
 		// The hub is built below; events before that have no subscriber.
 		Notify: func(projectID string, ev flow.Event) {
 			if h := d.hub; h != nil {
@@ -45,6 +50,7 @@ func (d *Daemon) wire(ctx context.Context) error {
 		DB:        d.db,
 		Tools:     d.tools,
 		Workflows: d.workflows,
+		Secrets:   d.secrets,
 		Queue:     queue.Config{Workers: d.cfg.Workers, StopGrace: d.cfg.ShutdownGrace},
 		Logger:    d.log,
 	})
@@ -81,6 +87,7 @@ func (d *Daemon) wire(ctx context.Context) error {
 		Runs:      d.engine,
 		Workflows: d.workflows,
 		Tools:     cmds,
+		Secrets:   secretsAPI{Service: d.secrets, d: d},
 		WS:        d.hub,
 		QueueStats: func(ctx context.Context) (any, error) {
 			return d.engine.QueueStats(ctx)

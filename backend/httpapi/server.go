@@ -29,6 +29,8 @@ type Config struct {
 	Runs      flow.Runs
 	Workflows flow.Workflows
 	Tools     flow.ToolCatalog
+	// Secrets serves /api/projects/{id}/secrets.
+	Secrets Secrets
 	// WS serves GET /ws (the hub). It runs after the Host and Origin guards.
 	WS http.Handler
 	// QueueStats feeds GET /api/queue.
@@ -98,6 +100,10 @@ func (s *Server) routes() {
 	m.Handle("GET /api/projects/{id}/tools", s.authed(s.listTools))
 	m.Handle("POST /api/projects/{id}/notifications", s.authed(s.notify))
 	m.Handle("GET /api/projects/{id}/events", s.authed(s.listEvents))
+
+	m.Handle("GET /api/projects/{id}/secrets", s.authed(s.listSecrets))
+	m.Handle("PUT /api/projects/{id}/secrets/{name}", s.authed(s.putSecret))
+	m.Handle("DELETE /api/projects/{id}/secrets/{name}", s.authed(s.deleteSecret))
 
 	m.Handle("GET /api/projects/{id}/workflows", s.authed(s.listWorkflows))
 	m.Handle("GET /api/projects/{id}/workflows/{wid}", s.authed(s.getWorkflow))

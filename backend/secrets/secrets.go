@@ -8,6 +8,7 @@ package secrets
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -49,9 +50,12 @@ type Info struct {
 
 // Service stores, lists and resolves secrets.
 type Service struct {
-	db   *store.DB
-	seal *sealer
-	o    Options
+	db      *store.DB
+	loadKey func() ([]byte, error)
+	o       Options
+
+	mu   sync.Mutex
+	seal *sealer // nil until the key is first needed
 }
 
 type projectSecrets struct {
@@ -59,11 +63,13 @@ type projectSecrets struct {
 	masker *Masker
 }
 
-// New builds a Service with the data dir's key (see LoadKey).
-func New(db *store.DB, key []byte, o Options) (*Service, error) {
-	s, err := newSealer(key)
-	if err != nil {
-		return nil, err
+// New builds a Service. loadKey returns the data dir's key (see LoadKey);
+// it is called when a value is first written or read, not before, so a
+// desktop user without secrets is never asked to unlock a keychain. A
+// failing call is retried the next time.
+func New(db *store.DB, loadKey func() ([]byte, error), o Options) (*Service, error) {
+	if loadKey == nil {
+		return nil, flow.Errorf(flow.EINTERNAL, "secrets: a key loader is required")
 	}
 	if o.Trust == nil {
 		return nil, flow.Errorf(flow.EINTERNAL, "secrets: a trust policy is required")
@@ -71,7 +77,26 @@ func New(db *store.DB, key []byte, o Options) (*Service, error) {
 	if o.Changed == nil {
 		o.Changed = func(string, string) {}
 	}
-	return &Service{db: db, seal: s, o: o}, nil
+	return &Service{db: db, loadKey: loadKey, o: o}, nil
+}
+
+// sealer returns the cipher, loading the key on first use.
+func (s *Service) sealer() (*sealer, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seal != nil {
+		return s.seal, nil
+	}
+	key, err := s.loadKey()
+	if err != nil {
+		return nil, err
+	}
+	seal, err := newSealer(key)
+	if err != nil {
+		return nil, err
+	}
+	s.seal = seal
+	return seal, nil
 }
 
 // CheckValue validates a value before it is stored.
@@ -97,7 +122,11 @@ func (s *Service) Set(ctx context.Context, projectID, name, value string) error 
 	if err := CheckValue(value); err != nil {
 		return err
 	}
-	nonce, ct, err := s.seal.seal(projectID, name, value)
+	seal, err := s.sealer()
+	if err != nil {
+		return err
+	}
+	nonce, ct, err := seal.seal(projectID, name, value)
 	if err != nil {
 		return err
 	}
@@ -142,9 +171,16 @@ func (s *Service) load(ctx context.Context, projectID string) (*projectSecrets, 
 		return nil, err
 	}
 	ps := &projectSecrets{values: make(map[string]string, len(rows))}
+	if len(rows) == 0 {
+		return ps, nil
+	}
+	seal, err := s.sealer()
+	if err != nil {
+		return nil, err
+	}
 	var vals []string
 	for _, r := range rows {
-		v, err := s.seal.open(projectID, r.Name, r.Nonce, r.Ciphertext)
+		v, err := seal.open(projectID, r.Name, r.Nonce, r.Ciphertext)
 		if err != nil {
 			return nil, flow.Errorf(flow.EINTERNAL, "%s: %v", describe(projectID, r.Name), err)
 		}

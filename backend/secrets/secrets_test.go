@@ -90,11 +90,7 @@ func newService(t *testing.T, trusted bool) (*Service, *store.DB) {
 	if err := db.CreateProject(ctx, &flow.Project{ID: "p1", Name: "p", Path: dir}); err != nil {
 		t.Fatal(err)
 	}
-	key, _, err := LoadKey(dir, StoreFile, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(db, key, Options{Trust: TrustFunc(func(context.Context, string) (bool, error) { return trusted, nil })})
+	s, err := New(db, func() ([]byte, error) { k, _, err := LoadKey(dir, StoreFile, nil); return k, err }, Options{Trust: TrustFunc(func(context.Context, string) (bool, error) { return trusted, nil })})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -271,9 +271,10 @@ func (s *Source) Status(projectID string) []ServerStatus {
 }
 
 // SecretsChanged re-expands the project's config files with its current
-// secrets, in the background: a server whose expanded entry changed (a
-// replaced or deleted secret) is stopped and started again with the new
-// value or the error naming the missing one.
+// secrets and returns once that is applied: a server whose expanded entry
+// changed (a replaced or deleted secret) is stopped, and starts again with
+// the new value (or fails with the error naming the missing secret) when it
+// is next needed.
 func (s *Source) SecretsChanged(projectID string) {
 	s.mu.Lock()
 	pr := s.projects[projectID]
@@ -284,7 +285,7 @@ func (s *Source) SecretsChanged(projectID string) {
 	pr.mu.Lock()
 	pr.stale = true
 	pr.mu.Unlock()
-	pr.spawn(pr.reload)
+	pr.reload()
 }
 
 // CloseProject stops every server of the project (closing stdin, then

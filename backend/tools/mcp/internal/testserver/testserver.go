@@ -7,6 +7,8 @@ package testserver
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -137,6 +139,15 @@ func New(o Options) *sdk.Server {
 			out := map[string]string{}
 			for _, n := range in.Names {
 				out[n] = os.Getenv(n)
+			}
+			return nil, out, nil
+		})
+	sdk.AddTool(s, &sdk.Tool{Name: "envsha256", Description: "Returns the SHA-256 (hex) of environment variables, so a test can check a value it must not see."},
+		func(_ context.Context, _ *sdk.CallToolRequest, in namesIn) (*sdk.CallToolResult, map[string]string, error) {
+			out := map[string]string{}
+			for _, n := range in.Names {
+				sum := sha256.Sum256([]byte(os.Getenv(n)))
+				out[n] = hex.EncodeToString(sum[:])
 			}
 			return nil, out, nil
 		})

@@ -1,0 +1,70 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/flowweaver/flowweaver/backend/flow"
+	"github.com/flowweaver/flowweaver/backend/secrets"
+	"github.com/flowweaver/flowweaver/backend/tools/mcp"
+)
+
+// newSecrets builds the secrets service. The key is loaded on first use
+// from the keychain or the key file (Config.SecretKeyStore), and where it
+// lives is logged once.
+func (d *Daemon) newSecrets() (*secrets.Service, error) {
+	var once sync.Once
+	load := func() ([]byte, error) {
+		key, info, err := secrets.LoadKey(d.cfg.DataDir, d.cfg.SecretKeyStore, d.cfg.Keychain)
+		if err != nil {
+			return nil, err
+		}
+		once.Do(func() { d.log.Info("secrets key", "store", info.Store, "path", info.Path) })
+		return key, nil
+	}
+	return secrets.New(d.db, load, secrets.Options{
+		Trust: secrets.TrustFunc(d.projectTrusted),
+		Changed: func(projectID, _ string) {
+			if d.mcp != nil {
+				d.mcp.SecretsChanged(projectID)
+			}
+		},
+	})
+}
+
+// projectTrusted is the trust policy of secrets: a project that is not
+// trusted resolves none. Until projects carry a trust flag, every existing
+// project counts as trusted.
+func (d *Daemon) projectTrusted(ctx context.Context, projectID string) (bool, error) {
+	if _, err := d.db.Project(ctx, projectID); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// secretsAPI adds the usage report to the service for the HTTP API.
+type secretsAPI struct {
+	*secrets.Service
+	d *Daemon
+}
+
+// Report lists the project's secrets with their uses in workflow params
+// and MCP config entries, and the referenced names it lacks.
+func (a secretsAPI) Report(ctx context.Context, p flow.Project) (any, error) {
+	infos, err := a.List(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	wfs, err := a.d.workflows.List(ctx, p.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list workflows: %w", err)
+	}
+	uses := secrets.Uses{}
+	uses.AddWorkflows(wfs)
+	for _, ref := range mcp.SecretRefs(p.Path) {
+		uses.Add(ref.Name, secrets.Use{Kind: "mcp", Server: ref.Server, File: ref.File})
+	}
+	list, missing := secrets.Report(infos, uses)
+	return map[string]any{"secrets": list, "missing": missing}, nil
+}
