@@ -212,7 +212,7 @@ func TestKill9MidRunResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := strings.TrimSpace(string(out))
-	code, p := sendJSON(t, "POST", s.url+"/api/projects", tok, `{"name":"crash","path":"`+projectDir+`"}`)
+	code, p := sendJSON(t, "POST", s.url+"/api/projects", tok, `{"name":"crash","path":"`+projectDir+`","trusted":true}`)
 	if code != 201 {
 		t.Fatalf("project: %d %v", code, p)
 	}

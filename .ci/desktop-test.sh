@@ -62,7 +62,7 @@ serve_pid=$!; pids+=("$serve_pid")
 wait_for grep -q "listening on" "$work/serve.out" || fail "serve did not start"
 url=$(sed -n 's/^flowweaver listening on //p' "$work/serve.out")
 token=$("$bin" token --data-dir "$data" --ttl 10m)
-pid=$(api POST /api/projects "{\"name\":\"desktop-demo\",\"path\":\"$proj\"}" | json 'd["id"]')
+pid=$(api POST /api/projects "{\"name\":\"desktop-demo\",\"path\":\"$proj\",\"trusted\":true}" | json 'd["id"]')
 api PUT "/api/projects/$pid/workflows/hello" '{"name":"Hello desktop","nodes":[{"id":"greet","tool":"log","params":{"message":"hello from the window"},"position":{"x":0,"y":0}},{"id":"write","tool":"file.write","params":{"path":"from-window.txt","content":"ran"},"position":{"x":280,"y":0}}],"edges":[{"source":"greet","target":"write"}]}' >/dev/null
 api PUT /api/workspace "{\"tabs\":[\"$pid\"],\"active\":\"$pid\"}" >/dev/null
 kill -TERM "$serve_pid"; wait "$serve_pid" || fail "serve exited non-zero"

@@ -24,6 +24,7 @@ import (
 	"github.com/flowweaver/flowweaver/backend/store"
 	"github.com/flowweaver/flowweaver/backend/tools"
 	"github.com/flowweaver/flowweaver/backend/tools/mcp"
+	"github.com/flowweaver/flowweaver/backend/trust"
 	"github.com/flowweaver/flowweaver/backend/workflow"
 )
 
@@ -36,6 +37,7 @@ type Daemon struct {
 	api  *httpapi.Server
 
 	secrets   *secrets.Service
+	trust     *trust.Policy
 	tools     *tools.Registry
 	mcp       *mcp.Source
 	workflows *workflow.Service

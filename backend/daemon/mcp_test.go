@@ -36,7 +36,7 @@ func TestMCPWorkflowOverWebSocket(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(projectDir, ".mcp.json"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, p, _ := do(t, "POST", f.d.URL()+"/api/projects", f.token, `{"name":"mcp","path":"`+projectDir+`"}`)
+	code, p, _ := do(t, "POST", f.d.URL()+"/api/projects", f.token, `{"name":"mcp","path":"`+projectDir+`","trusted":true}`)
 	if code != 201 {
 		t.Fatalf("project: %d %v", code, p)
 	}

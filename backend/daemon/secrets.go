@@ -24,23 +24,14 @@ func (d *Daemon) newSecrets() (*secrets.Service, error) {
 		return key, nil
 	}
 	return secrets.New(d.db, load, secrets.Options{
-		Trust: secrets.TrustFunc(d.projectTrusted),
+		// A project that is not trusted resolves no secret (backend/trust).
+		Trust: d.trust,
 		Changed: func(projectID, _ string) {
 			if d.mcp != nil {
 				d.mcp.SecretsChanged(projectID)
 			}
 		},
 	})
-}
-
-// projectTrusted is the trust policy of secrets: a project that is not
-// trusted resolves none. Until projects carry a trust flag, every existing
-// project counts as trusted.
-func (d *Daemon) projectTrusted(ctx context.Context, projectID string) (bool, error) {
-	if _, err := d.db.Project(ctx, projectID); err != nil {
-		return false, err
-	}
-	return true, nil
 }
 
 // secretsAPI adds the usage report to the service for the HTTP API.

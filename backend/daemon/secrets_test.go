@@ -154,7 +154,7 @@ func assertAbsent(t *testing.T, what, text string, forms map[string]string) {
 func TestSecretResolvedInShellNodeAndMaskedEverywhere(t *testing.T) {
 	f := newSecretFixture(t)
 	projectDir := t.TempDir()
-	code, p, _ := do(t, "POST", f.d.URL()+"/api/projects", f.token, `{"name":"sec","path":"`+projectDir+`"}`)
+	code, p, _ := do(t, "POST", f.d.URL()+"/api/projects", f.token, `{"name":"sec","path":"`+projectDir+`","trusted":true}`)
 	if code != 201 {
 		t.Fatalf("project: %d %v", code, p)
 	}
@@ -324,7 +324,7 @@ func TestMCPServerGetsSecretAsEnv(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(projectDir, ".mcp.json"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, p, _ := do(t, "POST", f.d.URL()+"/api/projects", f.token, `{"name":"mcp","path":"`+projectDir+`"}`)
+	code, p, _ := do(t, "POST", f.d.URL()+"/api/projects", f.token, `{"name":"mcp","path":"`+projectDir+`","trusted":true}`)
 	if code != 201 {
 		t.Fatalf("project: %d %v", code, p)
 	}

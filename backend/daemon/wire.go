@@ -11,6 +11,7 @@ import (
 	"github.com/flowweaver/flowweaver/backend/queue"
 	"github.com/flowweaver/flowweaver/backend/tools"
 	"github.com/flowweaver/flowweaver/backend/tools/mcp"
+	"github.com/flowweaver/flowweaver/backend/trust"
 	"github.com/flowweaver/flowweaver/backend/workflow"
 )
 
@@ -20,6 +21,7 @@ import (
 // durable event reaches subscribers in commit order.
 func (d *Daemon) wire(ctx context.Context) error {
 	var err error
+	d.trust = trust.New(d.db)
 	if d.secrets, err = d.newSecrets(); err != nil {
 		return fmt.Errorf("secrets: %w", err)
 	}
@@ -27,6 +29,7 @@ func (d *Daemon) wire(ctx context.Context) error {
 	src, err := mcp.New(mcp.Options{
 		Logger:       d.log,
 		LookupSecret: d.secrets.Lookup,
+		Trust:        d.trust,
 		// The hub is built below; events before that have no subscriber.
 		Notify: func(projectID string, ev flow.Event) {
 			if h := d.hub; h != nil {
@@ -51,12 +54,15 @@ func (d *Daemon) wire(ctx context.Context) error {
 		Tools:     d.tools,
 		Workflows: d.workflows,
 		Secrets:   d.secrets,
+		Trust:     d.trust,
 		Queue:     queue.Config{Workers: d.cfg.Workers, StopGrace: d.cfg.ShutdownGrace},
 		Logger:    d.log,
 	})
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
 	}
+
+	d.trust.OnChange(d.onTrustChange)
 
 	cmds := &commands{d: d}
 	origins := append(append([]string{}, d.cfg.DesktopOrigins...), d.cfg.DevOrigins...)
@@ -88,6 +94,7 @@ func (d *Daemon) wire(ctx context.Context) error {
 		Workflows: d.workflows,
 		Tools:     cmds,
 		Secrets:   secretsAPI{Service: d.secrets, d: d},
+		Trust:     &trustService{d: d},
 		WS:        d.hub,
 		QueueStats: func(ctx context.Context) (any, error) {
 			return d.engine.QueueStats(ctx)

@@ -129,7 +129,7 @@ func newFixture(t testing.TB) *fixture {
 
 func (f *fixture) project(name string) string {
 	f.t.Helper()
-	code, p, _ := do(f.t, "POST", f.d.URL()+"/api/projects", f.token, `{"name":"`+name+`","path":"`+f.t.TempDir()+`"}`)
+	code, p, _ := do(f.t, "POST", f.d.URL()+"/api/projects", f.token, `{"name":"`+name+`","path":"`+f.t.TempDir()+`","trusted":true}`)
 	if code != 201 {
 		f.t.Fatalf("create project: %d %v", code, p)
 	}

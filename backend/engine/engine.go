@@ -35,6 +35,12 @@ type WorkflowSource interface {
 	Get(ctx context.Context, projectID, workflowID string) (*flow.Workflow, error)
 }
 
+// RunGate says whether a project may run workflows (trust.Policy
+// satisfies it): nil, or an error with code untrusted.
+type RunGate interface {
+	CheckRun(ctx context.Context, projectID string) error
+}
+
 // JobKind is the queue job kind of a run.
 const JobKind = "run"
 
@@ -78,6 +84,12 @@ type Config struct {
 	LogBufferLines int
 	// MaxLineBytes cuts longer log lines. Default 16 KiB.
 	MaxLineBytes int
+	// Trust is asked before a run is started and again before a worker
+	// executes it: an untrusted project's runs are refused (REST 403,
+	// WebSocket error "untrusted") and one whose trust was revoked while
+	// it was queued does not execute. The daemon always sets it (the
+	// backend/trust policy); nil lets every project run (engine tests).
+	Trust RunGate
 	// Now is the clock for durations. Default time.Now.
 	Now func() time.Time
 	// Logger receives operational errors. Default slog.Default().
@@ -202,6 +214,9 @@ func (e *Engine) StartRun(ctx context.Context, projectID, workflowID string, inp
 // the run, its pending nodes, its job and the run.queued event are written
 // in one transaction.
 func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string, inputs map[string]any, opts StartOptions) (*flow.Run, error) {
+	if err := e.checkTrust(ctx, projectID); err != nil {
+		return nil, err
+	}
 	wf, err := e.cfg.Workflows.Get(ctx, projectID, workflowID)
 	if err != nil {
 		return nil, err
@@ -250,6 +265,13 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 	out := r.Run
 	out.Workflow = nil
 	return &out, nil
+}
+
+func (e *Engine) checkTrust(ctx context.Context, projectID string) error {
+	if e.cfg.Trust == nil {
+		return nil
+	}
+	return e.cfg.Trust.CheckRun(ctx, projectID)
 }
 
 func isForeignKey(err error) bool {

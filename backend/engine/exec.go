@@ -87,6 +87,13 @@ func (e *Engine) execute(ctx context.Context, job *queue.Job) error {
 	if err != nil {
 		return err
 	}
+	// Trust may have been revoked while the run waited in the queue (or
+	// before a restart resumed it): it must not execute any further node.
+	if err := e.checkTrust(ctx, job.ProjectID); flow.ErrorCode(err) == flow.EUNTRUSTED {
+		return e.failUnrunnable(ctx, job, r, "the project is not trusted any more: "+flow.ErrorMessage(err))
+	} else if err != nil && flow.ErrorCode(err) != flow.ENOTFOUND {
+		return err
+	}
 	snap := e.secretsFor(ctx, job.ProjectID)
 	x := &execution{e: e, job: job, lease: job.Lease(), run: r, g: g, project: *p,
 		status: make([]flow.NodeStatus, len(g.nodes)), values: map[string]any{},

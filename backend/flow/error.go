@@ -19,6 +19,9 @@ const (
 	ETOKENEXPIRED    = "token_expired"
 	EUNAVAILABLE     = "unavailable"
 	EPAYLOADTOOLARGE = "payload_too_large"
+	// EUNTRUSTED refuses something that would execute what an untrusted
+	// project's folder brings (a run, an MCP server); HTTP 403.
+	EUNTRUSTED = "untrusted"
 )
 
 // Error is the one application error type. Code is machine readable, Message

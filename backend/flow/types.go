@@ -7,9 +7,13 @@ import (
 
 // Project is a folder opened in Flow Weaver.
 type Project struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Path      string    `json:"path"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Path string `json:"path"`
+	// Trusted says the user allowed this project to run what its folder
+	// brings (workflows, MCP servers, triggers). Until then it is browse
+	// only; see backend/trust.
+	Trusted   bool      `json:"trusted"`
 	CreatedAt time.Time `json:"createdAt"`
 }
 

@@ -78,14 +78,31 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request) {
 // folder cannot be opened twice under two names. Opening a folder that is
 // already a project returns that project (200) instead of an error, which
 // is what "open folder" means to a user.
+//
+// "trusted" is the user's answer to the trust prompt (default false: a
+// folder from elsewhere runs nothing until trusted); trusting approves the
+// MCP entries the folder has now. Opening an existing project with
+// "trusted": true trusts it; false never revokes (use PUT .../trust).
+// "create": true makes the folder first (its parent must exist, the folder
+// must not exist or be empty): a folder the user creates empty from the app
+// brings nothing with it, so its project is trusted.
 func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Name string `json:"name"`
-		Path string `json:"path"`
+		Name    string `json:"name"`
+		Path    string `json:"path"`
+		Trusted bool   `json:"trusted"`
+		Create  bool   `json:"create"`
 	}
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		writeError(w, r, err, s.cfg.Logger)
 		return
+	}
+	if req.Create {
+		if err := createEmptyDir(req.Path); err != nil {
+			writeError(w, r, err, s.cfg.Logger)
+			return
+		}
+		req.Trusted = true
 	}
 	path, err := checkProjectPath(req.Path)
 	if err != nil {
@@ -100,17 +117,56 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, flow.Errorf(flow.EINVALID, "name must be one line of at most 200 characters"), s.cfg.Logger)
 		return
 	}
-	if existing, err := s.cfg.Store.ProjectByPath(r.Context(), path); err == nil {
-		s.writeProject(w, r, http.StatusOK, *existing)
-		return
+	status := http.StatusCreated
+	p, err := s.cfg.Store.ProjectByPath(r.Context(), path)
+	if err == nil {
+		status = http.StatusOK
+	} else {
+		p = &flow.Project{ID: newID("p"), Name: name, Path: path}
+		if err := s.cfg.Store.CreateProject(r.Context(), p); err != nil {
+			writeError(w, r, err, s.cfg.Logger)
+			return
+		}
+		w.Header().Set("Location", "/api/projects/"+p.ID)
 	}
-	p := &flow.Project{ID: newID("p"), Name: name, Path: path}
-	if err := s.cfg.Store.CreateProject(r.Context(), p); err != nil {
-		writeError(w, r, err, s.cfg.Logger)
-		return
+	if req.Trusted && !p.Trusted {
+		ts, ok := s.trustService(w, r)
+		if !ok {
+			return
+		}
+		if p, err = ts.SetTrusted(r.Context(), p.ID, true, nil); err != nil {
+			writeError(w, r, err, s.cfg.Logger)
+			return
+		}
 	}
-	w.Header().Set("Location", "/api/projects/"+p.ID)
-	s.writeProject(w, r, http.StatusCreated, *p)
+	s.writeProject(w, r, status, *p)
+}
+
+// createEmptyDir makes the folder of a new project: its parent must exist
+// and the folder itself must not exist yet or be an empty directory.
+func createEmptyDir(raw string) error {
+	if raw == "" || strings.ContainsRune(raw, 0) || !filepath.IsAbs(raw) {
+		return flow.Errorf(flow.EINVALID, "path must be an absolute path: %q", raw)
+	}
+	clean := filepath.Clean(raw)
+	if st, err := os.Stat(filepath.Dir(clean)); err != nil || !st.IsDir() {
+		return flow.Errorf(flow.EINVALID, "the parent folder of %q does not exist", raw)
+	}
+	err := os.Mkdir(clean, 0o755)
+	if err == nil {
+		return nil
+	}
+	if !os.IsExist(err) {
+		return flow.Errorf(flow.EINVALID, "cannot create %q: %v", raw, err)
+	}
+	entries, rerr := os.ReadDir(clean)
+	if rerr != nil {
+		return flow.Errorf(flow.EINVALID, "%q exists and is not a folder", raw)
+	}
+	if len(entries) > 0 {
+		return flow.Errorf(flow.ECONFLICT, "%q already exists and is not empty: open it instead", raw)
+	}
+	return nil
 }
 
 func checkProjectPath(raw string) (string, error) {

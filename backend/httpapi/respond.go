@@ -20,7 +20,7 @@ func StatusOf(code string) int {
 		return http.StatusBadRequest
 	case flow.EUNAUTHORIZED, flow.ETOKENEXPIRED:
 		return http.StatusUnauthorized
-	case flow.EFORBIDDEN:
+	case flow.EFORBIDDEN, flow.EUNTRUSTED:
 		return http.StatusForbidden
 	case flow.ENOTFOUND:
 		return http.StatusNotFound

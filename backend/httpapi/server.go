@@ -31,6 +31,8 @@ type Config struct {
 	Tools     flow.ToolCatalog
 	// Secrets serves /api/projects/{id}/secrets.
 	Secrets Secrets
+	// Trust serves the trust review, trust changes and MCP approvals.
+	Trust TrustService
 	// WS serves GET /ws (the hub). It runs after the Host and Origin guards.
 	WS http.Handler
 	// QueueStats feeds GET /api/queue.
@@ -98,6 +100,9 @@ func (s *Server) routes() {
 	m.Handle("GET /api/projects/{id}", s.authed(s.getProject))
 	m.Handle("DELETE /api/projects/{id}", s.authed(s.deleteProject))
 	m.Handle("GET /api/projects/{id}/tools", s.authed(s.listTools))
+	m.Handle("GET /api/projects/{id}/trust", s.authed(s.getTrust))
+	m.Handle("PUT /api/projects/{id}/trust", s.authed(s.putTrust))
+	m.Handle("POST /api/projects/{id}/trust/approvals", s.authed(s.approveEntry))
 	m.Handle("POST /api/projects/{id}/notifications", s.authed(s.notify))
 	m.Handle("GET /api/projects/{id}/events", s.authed(s.listEvents))
 

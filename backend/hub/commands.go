@@ -82,6 +82,19 @@ func (c *conn) command(ctx context.Context, env envelope) {
 	cmds := c.h.cfg.Commands
 	switch env.Event {
 	case CmdToolsList:
+		// A catalog (tools plus each MCP server's status, e.g. "untrusted")
+		// is the richer answer when the backend has one.
+		if cat, ok := cmds.(interface {
+			Catalog(ctx context.Context, projectID string) (any, error)
+		}); ok {
+			body, err := cat.Catalog(ctx, c.projectID)
+			if err != nil {
+				c.fail(env, err)
+				return
+			}
+			c.reply(EventToolsList, env, body)
+			return
+		}
 		tools, err := cmds.ListTools(ctx, c.projectID)
 		if err != nil {
 			c.fail(env, err)

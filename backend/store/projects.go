@@ -14,8 +14,8 @@ import (
 func (db *DB) CreateProject(ctx context.Context, p *flow.Project) error {
 	return db.Write(ctx, func(tx *Tx) error {
 		p.CreatedAt = tx.now
-		_, err := tx.ExecContext(ctx, "INSERT INTO projects(id, name, path, created_at) VALUES (?,?,?,?)",
-			p.ID, p.Name, p.Path, unixMilli(tx.now))
+		_, err := tx.ExecContext(ctx, "INSERT INTO projects(id, name, path, created_at, trusted) VALUES (?,?,?,?,?)",
+			p.ID, p.Name, p.Path, unixMilli(tx.now), p.Trusted)
 		if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 			return flow.Errorf(flow.ECONFLICT, "a project for %s is already open", p.Path)
 		}
@@ -30,8 +30,8 @@ func (db *DB) CreateProject(ctx context.Context, p *flow.Project) error {
 func (db *DB) Project(ctx context.Context, id string) (*flow.Project, error) {
 	p := &flow.Project{}
 	var created int64
-	err := db.read.QueryRowContext(ctx, "SELECT id, name, path, created_at FROM projects WHERE id = ?", id).
-		Scan(&p.ID, &p.Name, &p.Path, &created)
+	err := db.read.QueryRowContext(ctx, "SELECT id, name, path, created_at, trusted FROM projects WHERE id = ?", id).
+		Scan(&p.ID, &p.Name, &p.Path, &created, &p.Trusted)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, flow.Errorf(flow.ENOTFOUND, "project %q not found", id)
 	}
@@ -57,7 +57,7 @@ func (db *DB) ProjectByPath(ctx context.Context, path string) (*flow.Project, er
 
 // Projects lists every project, oldest first.
 func (db *DB) Projects(ctx context.Context) ([]flow.Project, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT id, name, path, created_at FROM projects ORDER BY created_at, id")
+	rows, err := db.read.QueryContext(ctx, "SELECT id, name, path, created_at, trusted FROM projects ORDER BY created_at, id")
 	if err != nil {
 		return nil, fmt.Errorf("list projects: %w", err)
 	}
@@ -66,7 +66,7 @@ func (db *DB) Projects(ctx context.Context) ([]flow.Project, error) {
 	for rows.Next() {
 		var p flow.Project
 		var created int64
-		if err := rows.Scan(&p.ID, &p.Name, &p.Path, &created); err != nil {
+		if err := rows.Scan(&p.ID, &p.Name, &p.Path, &created, &p.Trusted); err != nil {
 			return nil, fmt.Errorf("scan project: %w", err)
 		}
 		p.CreatedAt = fromMilli(created)

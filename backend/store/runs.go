@@ -361,13 +361,13 @@ func (db *DB) ActiveRuns(ctx context.Context, projectID string, limit int) ([]fl
 // ProjectForRun reads a project with a cached statement (the engine reads
 // it for every run it executes).
 func (db *DB) ProjectForRun(ctx context.Context, id string) (*flow.Project, error) {
-	st, err := db.readStmt(ctx, "SELECT id, name, path, created_at FROM projects WHERE id = ?")
+	st, err := db.readStmt(ctx, "SELECT id, name, path, created_at, trusted FROM projects WHERE id = ?")
 	if err != nil {
 		return nil, fmt.Errorf("read project: %w", err)
 	}
 	p := &flow.Project{}
 	var created int64
-	err = st.QueryRowContext(ctx, id).Scan(&p.ID, &p.Name, &p.Path, &created)
+	err = st.QueryRowContext(ctx, id).Scan(&p.ID, &p.Name, &p.Path, &created, &p.Trusted)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, flow.Errorf(flow.ENOTFOUND, "project %q not found", id)
 	}

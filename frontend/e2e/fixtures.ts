@@ -202,9 +202,9 @@ export class Flowweaver {
     return dir;
   }
 
-  /** Creates a project over REST (for tests where opening it through the dialog is not the point). */
+  /** Creates a trusted project over REST (for tests where opening it through the dialog is not the point). */
   async project(name = `p${++this.projectCount}`): Promise<Project> {
-    return this.api<Project>('POST', '/api/projects', { name, path: this.folder(name) });
+    return this.api<Project>('POST', '/api/projects', { name, path: this.folder(name), trusted: true });
   }
 
   async putWorkflow(projectId: string, workflowId: string, wf: WorkflowDoc): Promise<number> {

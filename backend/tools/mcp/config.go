@@ -58,6 +58,11 @@ type serverConfig struct {
 	Headers map[string]string
 
 	TimeoutMs int64 // per-call timeout override, 0 = the source's default
+
+	// Gate is set (to StatusUntrusted or StatusPending) when the trust
+	// policy forbids starting the entry. Such a config was not expanded:
+	// it holds only Name, File and Type.
+	Gate string
 }
 
 // fileState is what was read from one config file.
@@ -71,6 +76,7 @@ type fileState struct {
 type parsed struct {
 	servers  map[string]*serverConfig // winners by name
 	errs     map[string]error         // servers whose entry is unusable, by name
+	fps      map[string]string        // fingerprint of each winner's entry, by name
 	problems []ServerStatus           // file errors and ignored (shadowed) entries
 }
 
@@ -107,7 +113,20 @@ func sameFiles(a, b []fileState) bool {
 // broken file or entry becomes a problem or a per-server error so the rest
 // of the project's servers keep working.
 func parseConfigs(dir string, files []fileState, env expandEnv, secret secretLookup) parsed {
-	p := parsed{servers: map[string]*serverConfig{}, errs: map[string]error{}}
+	return parseGated(dir, files, env, secret, nil)
+}
+
+// gateFunc decides whether an entry may be expanded and started; "" allows
+// it, otherwise it is the status the server gets (StatusUntrusted or
+// StatusPending). A nil gateFunc allows everything.
+type gateFunc func(file, server, fingerprint string) string
+
+// parseGated is parseConfigs with the trust gate: an entry the gate holds
+// back is not expanded at all (no ${VAR} or ${secret:NAME} of it is looked
+// up), so a config of an untrusted folder cannot make the daemon read its
+// environment or secrets.
+func parseGated(dir string, files []fileState, env expandEnv, secret secretLookup, gate gateFunc) parsed {
+	p := parsed{servers: map[string]*serverConfig{}, errs: map[string]error{}, fps: map[string]string{}}
 	owner := map[string]string{} // server name -> file that won it
 	for i, cf := range configFiles {
 		fs := files[i]
@@ -137,6 +156,14 @@ func parseConfigs(dir string, files []fileState, env expandEnv, secret secretLoo
 				continue
 			}
 			owner[name] = cf.Path
+			fp := entryFingerprint(dir, cf, name, entries[name])
+			p.fps[name] = fp
+			if gate != nil {
+				if g := gate(cf.Path, name, fp); g != "" {
+					p.servers[name] = &serverConfig{Name: name, File: cf.Path, Type: rawType(entries[name]), Gate: g}
+					continue
+				}
+			}
 			sc, err := buildServer(dir, cf, name, entries[name], env, secret)
 			if err != nil {
 				p.errs[name] = fmt.Errorf("%s: server %q: %w", cf.Path, name, err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
+	"github.com/flowweaver/flowweaver/backend/trust"
 )
 
 // project holds the servers of one open project. Lock order: Source.mu,
@@ -82,21 +83,27 @@ func (p *project) ensureLoaded() {
 // reload re-reads the config files and applies any change: removed or
 // modified servers are stopped, new ones start in the background (the first
 // load starts nothing), and statuses plus tools.changed are published.
-func (p *project) reload() {
+func (p *project) reload() { p.load(false) }
+
+// refresh is reload even when the files did not change: the trust gate's
+// answers may have.
+func (p *project) refresh() { p.load(true) }
+
+func (p *project) load(force bool) {
 	files := readConfigFiles(p.dir)
 	p.mu.Lock()
-	if p.loaded && !p.stale && sameFiles(p.files, files) {
+	if p.loaded && !p.stale && !force && sameFiles(p.files, files) {
 		p.mu.Unlock()
 		return
 	}
 	first := !p.loaded
 	p.stale = false
-	cfg := parseConfigs(p.dir, files, p.src.o.LookupEnv, p.secretLookup())
+	cfg := parseGated(p.dir, files, p.src.o.LookupEnv, p.secretLookup(), p.gate())
 	next := map[string]*server{}
 	var stop, fresh []*server
 	for name, sc := range cfg.servers {
 		old := p.servers[name]
-		if old != nil && equalConfig(old.cfg, sc) && errText(old.cfgErr) == errText(cfg.errs[name]) {
+		if old != nil && equalConfig(old.cfg, sc) && errText(old.cfgErr) == errText(cfg.errs[name]) && old.fingerprint == cfg.fps[name] {
 			next[name] = old
 			continue
 		}
@@ -104,6 +111,7 @@ func (p *project) reload() {
 			stop = append(stop, old)
 		}
 		srv := newServer(p, sc, cfg.errs[name])
+		srv.fingerprint = cfg.fps[name]
 		next[name] = srv
 		fresh = append(fresh, srv)
 	}
@@ -146,6 +154,23 @@ func (p *project) secretLookup() secretLookup {
 		return nil
 	}
 	return func(name string) (string, error) { return p.src.o.LookupSecret(p.ctx, p.id, name) }
+}
+
+// gate adapts Options.Trust to the parser; nil when there is no policy.
+func (p *project) gate() gateFunc {
+	g := p.src.o.Trust
+	if g == nil {
+		return nil
+	}
+	return func(file, server, fp string) string {
+		switch g.MCPDecision(p.ctx, p.id, trust.Entry{File: file, Server: server, Fingerprint: fp}) {
+		case trust.Allowed:
+			return ""
+		case trust.Pending:
+			return StatusPending
+		}
+		return StatusUntrusted
+	}
 }
 
 func errText(err error) string {
@@ -221,7 +246,7 @@ func (p *project) status() []ServerStatus {
 
 func (p *project) publishStatus(st ServerStatus) {
 	p.src.notify(p.id, flow.NewEvent(p.id, flow.EventToolsStatus, "", "", statusPayload{
-		Server: st.Server, File: st.File, Status: st.Status, Error: st.Error,
+		Server: st.Server, File: st.File, Status: st.Status, Error: st.Error, Fingerprint: st.Fingerprint,
 	}))
 }
 
@@ -231,6 +256,8 @@ type statusPayload struct {
 	File   string `json:"file"`
 	Status string `json:"status"`
 	Error  string `json:"error,omitempty"`
+	// Fingerprint of the entry, so a pending one can be approved from the event.
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // close stops every server and waits for the project's goroutines.

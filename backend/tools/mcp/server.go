@@ -42,15 +42,28 @@ type server struct {
 	nextStart time.Time
 	timer     *time.Timer // automatic restart
 	tools     []flow.Tool // last listed; kept while failed
+
+	fingerprint string // of the config entry (set once, before use)
 }
 
 func newServer(p *project, cfg *serverConfig, cfgErr error) *server {
 	ctx, cancel := context.WithCancel(p.ctx)
 	s := &server{p: p, name: cfg.Name, cfg: cfg, cfgErr: cfgErr, ctx: ctx, cancel: cancel, state: StatusIdle}
-	if cfgErr != nil {
+	switch {
+	case cfg.Gate != "":
+		s.state = cfg.Gate
+	case cfgErr != nil:
 		s.state, s.lastErr = StatusFailed, cfgErr.Error()
 	}
 	return s
+}
+
+// gateError explains why a held-back server does not start.
+func (s *server) gateError() *flow.Error {
+	if s.cfg.Gate == StatusPending {
+		return flow.Errorf(flow.EUNTRUSTED, "mcp server %q (%s) was added or changed after the project was trusted: approve it in the tool palette first", s.name, s.cfg.File)
+	}
+	return flow.Errorf(flow.EUNTRUSTED, "mcp server %q is not started: the project is not trusted", s.name)
 }
 
 // instance is one running connection to the server.
@@ -110,9 +123,12 @@ func (i *instance) endReason() string {
 func (s *server) status() ServerStatus {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := ServerStatus{Server: s.name, File: s.cfg.File, Type: s.cfg.Type, Status: s.state, Tools: len(s.tools), PID: s.inst.pid()}
-	if s.state == StatusFailed {
+	st := ServerStatus{Server: s.name, File: s.cfg.File, Type: s.cfg.Type, Status: s.state, Tools: len(s.tools), PID: s.inst.pid(), Fingerprint: s.fingerprint}
+	switch {
+	case s.state == StatusFailed:
 		st.Error = s.lastErr
+	case s.cfg.Gate != "" && s.state == s.cfg.Gate:
+		st.Error = s.gateError().Message
 	}
 	return st
 }
@@ -120,7 +136,7 @@ func (s *server) status() ServerStatus {
 // setState changes the state and publishes it. Caller holds s.mu.
 func (s *server) setState(state, errMsg string) {
 	s.state = state
-	s.p.publishStatus(ServerStatus{Server: s.name, File: s.cfg.File, Status: state, Error: errMsg})
+	s.p.publishStatus(ServerStatus{Server: s.name, File: s.cfg.File, Status: state, Error: errMsg, Fingerprint: s.fingerprint})
 }
 
 func (s *server) toolList() []flow.Tool {
@@ -139,7 +155,7 @@ func (s *server) kick() <-chan struct{} {
 }
 
 func (s *server) kickLocked() chan struct{} {
-	if s.closed || s.cfgErr != nil {
+	if s.closed || s.cfgErr != nil || s.cfg.Gate != "" {
 		return nil
 	}
 	switch s.state {
@@ -319,6 +335,10 @@ func (s *server) acquire(ctx context.Context) (*instance, error) {
 		if s.closed {
 			s.mu.Unlock()
 			return nil, flow.Errorf(flow.EUNAVAILABLE, "mcp server %q was stopped", s.name)
+		}
+		if s.cfg.Gate != "" {
+			s.mu.Unlock()
+			return nil, s.gateError()
 		}
 		if s.cfgErr != nil {
 			s.mu.Unlock()

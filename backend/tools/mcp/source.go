@@ -22,6 +22,7 @@ import (
 
 	"github.com/flowweaver/flowweaver/backend/flow"
 	"github.com/flowweaver/flowweaver/backend/tools"
+	"github.com/flowweaver/flowweaver/backend/trust"
 )
 
 // Prefix is the name prefix of every MCP tool: "mcp:<server>/<tool>".
@@ -35,6 +36,12 @@ const (
 	StatusFailed   = "failed"   // crashed, failed to start, or misconfigured; Error says why
 	StatusStopped  = "stopped"  // stopped because the project closed or its entry changed
 	StatusIgnored  = "ignored"  // shadowed by a same-named server in a file of higher precedence
+	// StatusUntrusted: the project is not trusted; the server is neither
+	// started nor contacted and its entry is not expanded.
+	StatusUntrusted = "untrusted"
+	// StatusPending: the project is trusted, but this entry was added or
+	// changed after that and waits for the user's approval.
+	StatusPending = "pending_approval"
 )
 
 // ServerStatus is the state of one configured server, or (Server == "") a
@@ -48,6 +55,9 @@ type ServerStatus struct {
 	Error  string `json:"error,omitempty"`
 	Tools  int    `json:"tools"`         // number of tools last listed
 	PID    int    `json:"pid,omitempty"` // stdio server process, while running
+	// Fingerprint identifies the entry's content (see Inspect); approving
+	// a pending entry approves this fingerprint.
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // ServerInfo describes a configured server to AllowStart.
@@ -100,6 +110,13 @@ type Options struct {
 	// host that wants a trust prompt, as Claude Code has for project
 	// servers, hooks it in here. Nil allows every server.
 	AllowStart func(projectID string, s ServerInfo) error
+	// Trust, if set, is asked before a project's config entry is expanded
+	// or started (the workspace trust policy, see backend/trust). An entry
+	// it does not allow keeps the status "untrusted" or "pending_approval"
+	// and none of its ${VAR}s is looked up. Call Refresh after a trust
+	// change so running servers are stopped or held-back ones start. Nil
+	// allows every entry (tests of this package).
+	Trust Gate
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// LookupEnv resolves ${VAR} in config files (default os.LookupEnv).
@@ -170,6 +187,12 @@ func (o Options) validate() error {
 		return fmt.Errorf("mcp options: MaxRestarts must not be negative")
 	}
 	return nil
+}
+
+// Gate is the part of the trust policy the source consults
+// (trust.Policy satisfies it).
+type Gate interface {
+	MCPDecision(ctx context.Context, projectID string, e trust.Entry) trust.Decision
 }
 
 // Source is the tools.Source of the "mcp:" prefix. Create it with New and
@@ -286,6 +309,20 @@ func (s *Source) SecretsChanged(projectID string) {
 	pr.stale = true
 	pr.mu.Unlock()
 	pr.reload()
+}
+
+// Refresh re-reads the project's config and asks the trust gate again
+// about every entry, so a trust change takes effect at once: servers the
+// gate no longer allows are stopped (Refresh returns once they are gone),
+// entries it now allows start. A project that is not open is left alone:
+// it is asked when it opens.
+func (s *Source) Refresh(projectID string) {
+	s.mu.Lock()
+	pr := s.projects[projectID]
+	s.mu.Unlock()
+	if pr != nil {
+		pr.refresh()
+	}
 }
 
 // CloseProject stops every server of the project (closing stdin, then

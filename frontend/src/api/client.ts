@@ -1,4 +1,4 @@
-import type { Problem, Project, Run, RunPage, RunStatus, Tool, Workflow, Workspace, QueueStats } from './types';
+import type { Problem, Project, Run, RunPage, RunStatus, Tool, TrustReview, Workflow, Workspace, QueueStats } from './types';
 
 /**
  * A failed REST call, from the JSON error body `{error, message}` of
@@ -83,8 +83,20 @@ export class Api {
   getProject(id: string) {
     return this.call<Project>('GET', `/api/projects/${enc(id)}`);
   }
-  createProject(name: string, path: string) {
-    return this.call<Project>('POST', '/api/projects', { name, path });
+  createProject(name: string, path: string, opts: { trusted?: boolean; create?: boolean } = {}) {
+    return this.call<Project>('POST', '/api/projects', { name, path, ...opts });
+  }
+
+  // --- trust (docs/security.md) ---
+  trustReview(projectId: string) {
+    return this.call<TrustReview>('GET', `/api/projects/${enc(projectId)}/trust`);
+  }
+  /** Trusts or revokes; approve lists the MCP fingerprints the user was shown (omitted: all current ones). */
+  setTrust(projectId: string, trusted: boolean, approve?: string[]) {
+    return this.call<Project>('PUT', `/api/projects/${enc(projectId)}/trust`, approve ? { trusted, approve } : { trusted });
+  }
+  approveMcpEntry(projectId: string, fingerprint: string) {
+    return this.call<TrustReview>('POST', `/api/projects/${enc(projectId)}/trust/approvals`, { fingerprint });
   }
   deleteProject(id: string) {
     return this.call<void>('DELETE', `/api/projects/${enc(id)}`);

@@ -6,8 +6,48 @@ export interface Project {
   name: string;
   path: string;
   createdAt?: string;
+  /** Whether the user trusted the folder: until then it runs nothing it brings (docs/security.md). */
+  trusted?: boolean;
   /** Extension: queued + running runs, for the background-tab poll. */
   activeRuns?: number;
+}
+
+/** One MCP server entry as the trust review shows it: as written, nothing expanded. */
+export interface McpEntryReview {
+  server: string;
+  file: string;
+  type?: string;
+  command?: string;
+  args?: string[];
+  cwd?: string;
+  url?: string;
+  env?: string[];
+  envFile?: string;
+  headers?: string[];
+  variables?: string[];
+  inheritsEnvironment?: boolean;
+  fingerprint: string;
+  error?: string;
+  approval: 'approved' | 'new' | 'changed';
+}
+
+export interface WorkflowReview {
+  id: string;
+  name: string;
+  nodes: number;
+  tools?: string[];
+  commands?: string[];
+  valid: boolean;
+}
+
+/** GET /api/projects/{id}/trust: what the project would run once trusted. */
+export interface TrustReview {
+  projectId: string;
+  path: string;
+  trusted: boolean;
+  workflows: WorkflowReview[];
+  mcpServers: McpEntryReview[];
+  problems?: { file: string; error?: string }[];
 }
 
 export interface Position {

@@ -49,7 +49,16 @@ export function OpenFolderDialog({
     setBusy(true);
     setError(null);
     try {
-      onOpen(await api.createProject(name.trim() || basename(p), p));
+      let project = await api.createProject(name.trim() || basename(p), p);
+      if (!project.trusted) {
+        // A folder with no workflows and no MCP configuration brings nothing
+        // that could run: open it trusted, like a folder created here.
+        const review = await api.trustReview(project.id);
+        if (review.workflows.length === 0 && review.mcpServers.length === 0 && !review.problems?.length) {
+          project = await api.setTrust(project.id, true, []);
+        }
+      }
+      onOpen(project);
     } catch (e) {
       setError(e instanceof ApiError ? e.message : String(e));
     } finally {
