@@ -90,6 +90,9 @@ type Config struct {
 	// it was queued does not execute. The daemon always sets it (the
 	// backend/trust policy); nil lets every project run (engine tests).
 	Trust RunGate
+	// MaxCallDepth bounds the nesting of child runs (workflow and forEach
+	// nodes calling workflows that call workflows...). Default 10.
+	MaxCallDepth int
 	// Now is the clock for durations. Default time.Now.
 	Now func() time.Time
 	// Logger receives operational errors. Default slog.Default().
@@ -120,6 +123,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxLineBytes <= 0 {
 		c.MaxLineBytes = 16 << 10
+	}
+	if c.MaxCallDepth <= 0 {
+		c.MaxCallDepth = 10
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -157,6 +163,7 @@ type Engine struct {
 	batch *batcher
 
 	projects sync.Map // id -> *flow.Project
+	inline   sync.Map // run id of a child run executing here -> context.CancelCauseFunc
 	ids      ids
 }
 
@@ -291,6 +298,16 @@ func (e *Engine) CancelRun(ctx context.Context, projectID, runID string) error {
 		if st.Terminal() {
 			return nil
 		}
+		if job == 0 {
+			// A child run: it executes inside its parent's job. Stop it
+			// where it runs; one that is not running here (its parent
+			// waits in the queue) ends now.
+			if stop, ok := e.inline.Load(runID); ok {
+				stop.(context.CancelCauseFunc)(queue.ErrCanceled)
+				return nil
+			}
+			return e.finishRunTx(ctx, tx, projectID, runID, "", flow.RunCanceled, "canceled", flow.NodeCanceled, nil)
+		}
 		jobID = job
 		js, err := e.q.RequestCancel(ctx, tx, job)
 		if err != nil {
@@ -318,6 +335,10 @@ func (e *Engine) Run(ctx context.Context, projectID, runID string) (*flow.Run, e
 	r, err := e.db.GetRun(ctx, projectID, runID)
 	if err != nil {
 		return nil, err
+	}
+	var wf flow.Workflow
+	if json.Unmarshal(r.Workflow, &wf) == nil {
+		r.Edges = EdgeStates(&wf, r.Nodes)
 	}
 	for i := range r.Nodes {
 		r.Nodes[i].Output, _ = preview(r.Nodes[i].Output, e.cfg.PreviewBytes)
@@ -364,6 +385,8 @@ type runPayload struct {
 	Error      string         `json:"error,omitempty"`
 	Attempt    int            `json:"attempt,omitempty"`
 	DurationMs *int64         `json:"durationMs,omitempty"`
+	// ParentRunID is set on the events of child runs.
+	ParentRunID string `json:"parentRunId,omitempty"`
 }
 
 // finishRunTx ends a run in tx: status, its unfinished nodes, the event.
@@ -383,7 +406,25 @@ func (e *Engine) finishRunTx(ctx context.Context, tx *store.Tx, projectID, runID
 	}
 	typ := map[flow.RunStatus]string{flow.RunSucceeded: flow.EventRunCompleted, flow.RunFailed: flow.EventRunFailed, flow.RunCanceled: flow.EventRunCanceled}[st]
 	ev := flow.NewEvent(projectID, typ, runID, workflowID, runPayload{RunID: runID, WorkflowID: workflowID, Status: st, Error: errMsg, DurationMs: dur})
-	return tx.AppendEvent(ctx, &ev)
+	if err := tx.AppendEvent(ctx, &ev); err != nil {
+		return err
+	}
+	// Child runs execute inside their parent's job: whatever of them is
+	// unfinished when the parent ends can never continue.
+	kids, wfs, err := tx.UnfinishedDescendants(ctx, runID)
+	if err != nil {
+		return err
+	}
+	for i, id := range kids {
+		if err := tx.FinishRun(ctx, id, flow.RunCanceled, "", flow.NodeCanceled); err != nil {
+			return err
+		}
+		ev := flow.NewEvent(projectID, flow.EventRunCanceled, id, wfs[i], runPayload{RunID: id, WorkflowID: wfs[i], Status: flow.RunCanceled, ParentRunID: runID})
+		if err := tx.AppendEvent(ctx, &ev); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // preview cuts a JSON output to about max bytes: small outputs are kept as

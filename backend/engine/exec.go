@@ -36,7 +36,8 @@ type nodeResult struct {
 	idx      int
 	attempt  int
 	output   json.RawMessage
-	value    any // decoded output for downstream env
+	value    any    // decoded output for downstream env
+	branch   string // the branch a branching node took
 	err      error
 	started  time.Time
 	duration time.Duration
@@ -52,7 +53,16 @@ type execution struct {
 	project flow.Project
 	status  []flow.NodeStatus
 	values  map[string]any // outputs of succeeded nodes, for the env
-	failed  []string       // "node: error" of failed nodes
+	errs    []string       // error of each failed node
+	branch  []string       // the branch a succeeded branching node took
+	why     []skipCause    // why each skipped node was skipped
+	// child is set for a child run executed inside its parent's job:
+	// it has no job of its own (writes are fenced by the parent's lease).
+	child  bool
+	result *runEnd // how the run ended, once it did
+	// outputs collects every node's output JSON for the run's result
+	// (child runs only).
+	outputs map[string]json.RawMessage
 	logs    *logBuffer
 	secrets *secrets.Snapshot // the project's secrets, read when the execution starts
 	mask    *secrets.Masker   // applied to log lines, outputs and errors before they are recorded
@@ -95,12 +105,22 @@ func (e *Engine) execute(ctx context.Context, job *queue.Job) error {
 		return err
 	}
 	snap := e.secretsFor(ctx, job.ProjectID)
-	x := &execution{e: e, job: job, lease: job.Lease(), run: r, g: g, project: *p,
+	x, err := e.newExecution(job, job.Lease(), r, g, *p, snap)
+	if err != nil {
+		return err
+	}
+	return x.loop(ctx)
+}
+
+// newExecution prepares the execution of run r, resumed from its
+// checkpoints: finished nodes keep their state and output; a node caught
+// running by a crash runs again.
+func (e *Engine) newExecution(job *queue.Job, lease queue.Lease, r *store.RunRow, g *graph, p flow.Project, snap *secrets.Snapshot) (*execution, error) {
+	x := &execution{e: e, job: job, lease: lease, run: r, g: g, project: p,
 		status: make([]flow.NodeStatus, len(g.nodes)), values: map[string]any{},
+		errs: make([]string, len(g.nodes)), branch: make([]string, len(g.nodes)), why: make([]skipCause, len(g.nodes)),
 		logs:    newLogBuffer(e.cfg.LogBatchLines, e.cfg.LogBufferLines, e.cfg.MaxLineBytes, snap.Masker),
 		secrets: snap, mask: snap.Masker, begin: e.cfg.Now()}
-	// Resume from the checkpoints: finished nodes keep their state and
-	// output; a node caught running by a crash runs again.
 	for i := range x.status {
 		x.status[i] = flow.NodePending
 	}
@@ -115,18 +135,20 @@ func (e *Engine) execute(ctx context.Context, job *queue.Job) error {
 			var v any
 			if len(n.Output) > 0 {
 				if err := json.Unmarshal(n.Output, &v); err != nil {
-					return fmt.Errorf("decode checkpoint of %s: %w", n.NodeID, err)
+					return nil, fmt.Errorf("decode checkpoint of %s: %w", n.NodeID, err)
 				}
 			}
 			x.values[n.NodeID] = map[string]any{"output": v}
+			x.branch[i] = branchOf(v)
 		case flow.NodeFailed, flow.NodeSkipped, flow.NodeCanceled:
 			x.status[i] = n.Status
 			if n.Status == flow.NodeFailed {
-				x.failed = append(x.failed, n.NodeID+": "+n.Error)
+				x.errs[i] = n.Error
 			}
 		}
 	}
-	return x.loop(ctx)
+	x.recomputeSkipCauses()
+	return x, nil
 }
 
 // jobPayload is what a run's job carries so the first attempt needs no
@@ -208,7 +230,7 @@ func (x *execution) loop(ctx context.Context) error {
 		for _, r := range done {
 			x.apply(r)
 		}
-		skipped := x.skipUnreachable()
+		skipped := x.decideSkips()
 		start := x.ready(x.e.cfg.NodeParallelism - running)
 		for _, i := range start {
 			x.status[i] = flow.NodeRunning
@@ -217,6 +239,7 @@ func (x *execution) loop(ctx context.Context) error {
 		var end runEnd
 		if finished {
 			end = x.end()
+			x.result = &end
 		}
 		ended, isFirst, before := done, first, prev
 		x.stepMu.Lock()
@@ -232,7 +255,7 @@ func (x *execution) loop(ctx context.Context) error {
 				if err := tx.SetRunStarted(ctx, x.run.ID); err != nil {
 					return err
 				}
-				if err := x.event(ctx, tx, flow.EventRunStarted, runPayload{RunID: x.run.ID, WorkflowID: x.run.WorkflowID, Status: flow.RunRunning, Attempt: x.job.Attempt}); err != nil {
+				if err := x.event(ctx, tx, flow.EventRunStarted, runPayload{RunID: x.run.ID, WorkflowID: x.run.WorkflowID, Status: flow.RunRunning, Attempt: x.attempt(), ParentRunID: x.run.ParentRunID}); err != nil {
 					return err
 				}
 			}
@@ -359,6 +382,9 @@ func (x *execution) interrupted(ctx context.Context, results chan nodeResult, ru
 		if err := x.e.finishRunTx(wctx, tx, x.run.ProjectID, x.run.ID, x.run.WorkflowID, flow.RunCanceled, "canceled", flow.NodeCanceled, nil); err != nil {
 			return err
 		}
+		if x.child {
+			return nil
+		}
 		return x.e.q.Finish(wctx, tx, x.lease, queue.Finish{State: queue.Canceled, LastError: "canceled"})
 	}, false)
 	x.stepMu.Unlock()
@@ -388,11 +414,15 @@ func (x *execution) apply(r nodeResult) {
 	n := x.g.nodes[r.idx]
 	if r.err != nil {
 		x.status[r.idx] = flow.NodeFailed
-		x.failed = append(x.failed, n.ID+": "+errorText(r.err))
+		x.errs[r.idx] = errorText(r.err)
 		return
 	}
 	x.status[r.idx] = flow.NodeSucceeded
 	x.values[n.ID] = map[string]any{"output": r.value}
+	x.branch[r.idx] = r.branch
+	if x.outputs != nil && len(r.output) > 0 {
+		x.outputs[n.ID] = r.output
+	}
 }
 
 // writeEnd checkpoints a node's end with its event.
@@ -404,13 +434,20 @@ func (x *execution) writeEnd(ctx context.Context, tx *store.Tx, r nodeResult) er
 		if err := tx.FinishNode(ctx, x.run.ID, n.ID, flow.NodeFailed, r.attempt, ms, nil, msg); err != nil {
 			return err
 		}
-		return x.event(ctx, tx, flow.EventNodeFailed, map[string]any{"runId": x.run.ID, "nodeId": n.ID, "error": msg, "durationMs": ms, "attempt": r.attempt})
+		p := map[string]any{"runId": x.run.ID, "nodeId": n.ID, "error": msg, "durationMs": ms, "attempt": r.attempt, "edges": x.outEdges(r.idx)}
+		if x.handled(r.idx) {
+			p["handled"] = true
+		}
+		return x.event(ctx, tx, flow.EventNodeFailed, p)
 	}
 	if err := tx.FinishNode(ctx, x.run.ID, n.ID, flow.NodeSucceeded, r.attempt, ms, r.output, ""); err != nil {
 		return err
 	}
 	out, cut := preview(r.output, x.e.cfg.PreviewBytes)
-	p := map[string]any{"runId": x.run.ID, "nodeId": n.ID, "durationMs": ms, "output": out, "attempt": r.attempt}
+	p := map[string]any{"runId": x.run.ID, "nodeId": n.ID, "durationMs": ms, "output": out, "attempt": r.attempt, "edges": x.outEdges(r.idx)}
+	if r.branch != "" {
+		p["branch"] = r.branch
+	}
 	if cut {
 		p["outputTruncated"] = true
 		p["outputBytes"] = len(r.output)
@@ -419,69 +456,6 @@ func (x *execution) writeEnd(ctx context.Context, tx *store.Tx, r nodeResult) er
 		p["output"] = nil
 	}
 	return x.event(ctx, tx, flow.EventNodeCompleted, p)
-}
-
-// skipUnreachable marks, in memory, pending nodes with a failed, skipped
-// or canceled upstream node as skipped (in graph order, repeated so a
-// chain skips in one step) and returns them.
-func (x *execution) skipUnreachable() []int {
-	var out []int
-	for changed := true; changed; {
-		changed = false
-		for i := range x.g.nodes {
-			if x.status[i] != flow.NodePending {
-				continue
-			}
-			for _, u := range x.g.up[i] {
-				if s := x.status[u]; s == flow.NodeFailed || s == flow.NodeSkipped || s == flow.NodeCanceled {
-					x.status[i] = flow.NodeSkipped
-					out = append(out, i)
-					changed = true
-					break
-				}
-			}
-		}
-	}
-	return out
-}
-
-func (x *execution) writeSkipped(ctx context.Context, tx *store.Tx, i int) error {
-	n := x.g.nodes[i]
-	cause := ""
-	for _, u := range x.g.up[i] {
-		if s := x.status[u]; s == flow.NodeFailed || s == flow.NodeSkipped || s == flow.NodeCanceled {
-			cause = x.g.nodes[u].ID
-			break
-		}
-	}
-	if err := tx.SetNodeStatus(ctx, x.run.ID, flow.NodeSkipped, n.ID); err != nil {
-		return err
-	}
-	return x.event(ctx, tx, flow.EventNodeSkipped, map[string]any{"runId": x.run.ID, "nodeId": n.ID, "reason": "upstream " + cause + " did not succeed"})
-}
-
-// ready returns up to max pending nodes whose upstream all succeeded.
-func (x *execution) ready(max int) []int {
-	var out []int
-	for i := range x.g.nodes {
-		if len(out) >= max {
-			break
-		}
-		if x.status[i] != flow.NodePending {
-			continue
-		}
-		ok := true
-		for _, u := range x.g.up[i] {
-			if x.status[u] != flow.NodeSucceeded {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			out = append(out, i)
-		}
-	}
-	return out
 }
 
 // runEnd is how a run ends, decided in memory.
@@ -494,8 +468,11 @@ type runEnd struct {
 
 func (x *execution) end() runEnd {
 	e := runEnd{status: flow.RunSucceeded}
-	if len(x.failed) > 0 {
-		e.status, e.msg = flow.RunFailed, "node "+x.failed[0]
+	for i, st := range x.status {
+		if st == flow.NodeFailed && !x.handled(i) {
+			e.status, e.msg = flow.RunFailed, "node "+x.g.nodes[i].ID+": "+x.errs[i]
+			break
+		}
 	}
 	for _, s := range x.status {
 		if s == flow.NodePending || s == flow.NodeRunning {
@@ -515,6 +492,9 @@ func (x *execution) writeFinish(ctx context.Context, tx *store.Tx, e runEnd) err
 	d := e.duration
 	if err := x.e.finishRunTx(ctx, tx, x.run.ProjectID, x.run.ID, x.run.WorkflowID, e.status, e.msg, e.pendingTo, &d); err != nil {
 		return err
+	}
+	if x.child {
+		return nil
 	}
 	return x.e.q.Finish(ctx, tx, x.lease, queue.Finish{State: queue.Completed})
 }
@@ -552,6 +532,17 @@ func (x *execution) runNode(ctx context.Context, i int, env map[string]any) (res
 	penv, err := x.paramEnv(n.Params, env)
 	if err != nil {
 		res.attempt, res.err = 1, err
+		return res
+	}
+	if isControl(n.Tool) {
+		res.attempt = 1
+		out, branch, err := x.control(ctx, i, penv)
+		if err != nil {
+			res.err = err
+			return res
+		}
+		res.output, res.value, res.err = x.encode(i, out)
+		res.branch = branch
 		return res
 	}
 	params, err := resolveParams(n.Params, penv)

@@ -10,6 +10,10 @@ type graph struct {
 	index map[string]int
 	up    [][]int // upstream nodes of each node
 	down  [][]int // downstream nodes of each node
+	edges []flow.Edge
+	in    [][]int // incoming edges (indexes into edges) of each node
+	out   [][]int // outgoing edges of each node
+	order []int   // nodes in topological order
 }
 
 // newGraph checks what execution depends on (unique ids, edges between
@@ -18,7 +22,8 @@ type graph struct {
 // a file edited on disk between save and run.
 func newGraph(wf *flow.Workflow) (*graph, error) {
 	g := &graph{nodes: wf.Nodes, index: make(map[string]int, len(wf.Nodes)),
-		up: make([][]int, len(wf.Nodes)), down: make([][]int, len(wf.Nodes))}
+		up: make([][]int, len(wf.Nodes)), down: make([][]int, len(wf.Nodes)),
+		in: make([][]int, len(wf.Nodes)), out: make([][]int, len(wf.Nodes))}
 	var problems []flow.Problem
 	for i, n := range wf.Nodes {
 		if n.ID == "" {
@@ -44,6 +49,9 @@ func newGraph(wf *flow.Workflow) (*graph, error) {
 		}
 		g.up[t] = append(g.up[t], s)
 		g.down[s] = append(g.down[s], t)
+		g.in[t] = append(g.in[t], len(g.edges))
+		g.out[s] = append(g.out[s], len(g.edges))
+		g.edges = append(g.edges, e)
 	}
 	if len(problems) == 0 {
 		// Kahn: whatever cannot be ordered sits on a cycle.
@@ -62,6 +70,7 @@ func newGraph(wf *flow.Workflow) (*graph, error) {
 			n := queue[0]
 			queue = queue[1:]
 			seen++
+			g.order = append(g.order, n)
 			for _, d := range g.down[n] {
 				if indeg[d]--; indeg[d] == 0 {
 					queue = append(queue, d)

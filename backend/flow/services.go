@@ -35,6 +35,11 @@ type RunFilter struct {
 	Status     RunStatus // optional
 	Limit      int       // default 50, max 500
 	Cursor     string    // opaque, from RunPage.Next
+	// ParentRunID and ParentNodeID select the child runs of a run (and of
+	// one of its nodes); TopLevel leaves child runs out.
+	ParentRunID  string
+	ParentNodeID string
+	TopLevel     bool
 }
 
 // RunPage is one page of runs.

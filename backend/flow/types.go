@@ -50,10 +50,30 @@ type Position struct {
 	Y float64 `json:"y"`
 }
 
-// Edge says Target runs after Source succeeded.
+// Edge says when Target may run after Source ended. On is "" or
+// EdgeSuccess (after Source succeeded), EdgeFailure (after it failed: the
+// failure is then handled), EdgeAlways (after it succeeded or failed), or
+// the name of a branch of a branching node (if: "true"/"false"; switch: a
+// case or "default").
 type Edge struct {
 	Source string `json:"source"`
 	Target string `json:"target"`
+	On     string `json:"on,omitempty"`
+}
+
+// Edge conditions other than branch names.
+const (
+	EdgeSuccess = "success"
+	EdgeFailure = "failure"
+	EdgeAlways  = "always"
+)
+
+// Condition is the edge's On with the default applied.
+func (e Edge) Condition() string {
+	if e.On == "" {
+		return EdgeSuccess
+	}
+	return e.On
 }
 
 // RunStatus is the lifecycle state of a run.
@@ -97,6 +117,28 @@ type Run struct {
 	FinishedAt *time.Time      `json:"finishedAt,omitempty"`
 	Nodes      []NodeRun       `json:"nodes,omitempty"`
 	Workflow   json.RawMessage `json:"workflow,omitempty"`
+	// ParentRunID is the run whose workflow or forEach node started this
+	// one (a child run); ParentNodeID is that node and ItemIndex the
+	// forEach item (-1 otherwise). Depth is 0 for a top-level run.
+	ParentRunID  string `json:"parentRunId,omitempty"`
+	ParentNodeID string `json:"parentNodeId,omitempty"`
+	ItemIndex    *int   `json:"itemIndex,omitempty"`
+	Depth        int    `json:"depth,omitempty"`
+	// RerunOf is the run this one re-runs from node RerunFrom: the nodes
+	// before it kept their recorded results.
+	RerunOf   string `json:"rerunOf,omitempty"`
+	RerunFrom string `json:"rerunFrom,omitempty"`
+	// Edges says, per workflow edge (in workflow order), whether the
+	// engine took it: "taken", "untaken" or "pending". Filled by run reads.
+	Edges []EdgeState `json:"edges,omitempty"`
+}
+
+// EdgeState is the engine's decision about one edge of a run.
+type EdgeState struct {
+	Source string `json:"source"`
+	Target string `json:"target"`
+	On     string `json:"on"`
+	State  string `json:"state"`
 }
 
 // NodeRun is the checkpointed state of one node of a run.

@@ -31,9 +31,14 @@ func (tx *Tx) InsertRun(ctx context.Context, r *RunRow, nodeIDs []string) error 
 		inputs = []byte("{}")
 	}
 	r.CreatedAt = tx.now
+	item := -1
+	if r.ItemIndex != nil {
+		item = *r.ItemIndex
+	}
 	if _, err := tx.exec(ctx,
-		`INSERT INTO runs(id, project_id, workflow_id, status, inputs, workflow, created_at, job_id) VALUES (?,?,?,?,?,?,?,?)`,
-		r.ID, r.ProjectID, r.WorkflowID, string(r.Status), inputs, []byte(r.Workflow), unixMilli(tx.now), r.JobID); err != nil {
+		`INSERT INTO runs(id, project_id, workflow_id, status, inputs, workflow, created_at, job_id, parent_run_id, parent_node_id, item_index, depth, rerun_of, rerun_from) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		r.ID, r.ProjectID, r.WorkflowID, string(r.Status), inputs, []byte(r.Workflow), unixMilli(tx.now), r.JobID,
+		r.ParentRunID, r.ParentNodeID, item, r.Depth, r.RerunOf, r.RerunFrom); err != nil {
 		return fmt.Errorf("insert run: %w", err)
 	}
 	if len(nodeIDs) == 0 {
@@ -141,15 +146,20 @@ func (tx *Tx) SetNodeStatus(ctx context.Context, runID string, status flow.NodeS
 	return nil
 }
 
-const runColumns = "id, project_id, workflow_id, status, inputs, error, created_at, started_at, finished_at, job_id"
+const runColumns = "id, project_id, workflow_id, status, inputs, error, created_at, started_at, finished_at, job_id, parent_run_id, parent_node_id, item_index, depth, rerun_of, rerun_from"
 
 func scanRun(sc interface{ Scan(...any) error }, r *RunRow) error {
 	var st string
 	var inputs []byte
 	var created int64
 	var started, finished sql.NullInt64
-	if err := sc.Scan(&r.ID, &r.ProjectID, &r.WorkflowID, &st, &inputs, &r.Error, &created, &started, &finished, &r.JobID); err != nil {
+	var item int
+	if err := sc.Scan(&r.ID, &r.ProjectID, &r.WorkflowID, &st, &inputs, &r.Error, &created, &started, &finished, &r.JobID,
+		&r.ParentRunID, &r.ParentNodeID, &item, &r.Depth, &r.RerunOf, &r.RerunFrom); err != nil {
 		return err
+	}
+	if item >= 0 {
+		r.ItemIndex = &item
 	}
 	r.Status = flow.RunStatus(st)
 	r.CreatedAt = fromMilli(created)
@@ -287,6 +297,17 @@ func (db *DB) ListRuns(ctx context.Context, f flow.RunFilter) (flow.RunPage, err
 	if f.Status != "" {
 		conds = append(conds, "status = ?")
 		args = append(args, string(f.Status))
+	}
+	if f.ParentRunID != "" {
+		conds = append(conds, "parent_run_id = ? AND parent_run_id != ''") // the partial index
+		args = append(args, f.ParentRunID)
+	}
+	if f.ParentNodeID != "" {
+		conds = append(conds, "parent_node_id = ?")
+		args = append(args, f.ParentNodeID)
+	}
+	if f.TopLevel {
+		conds = append(conds, "parent_run_id = ''")
 	}
 	if f.Cursor != "" {
 		c, err := decodeRunCursor(f.Cursor)

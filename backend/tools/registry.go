@@ -154,6 +154,9 @@ func NewRegistry(opts Options) *Registry {
 	} {
 		r.add(t)
 	}
+	for _, s := range controlSpecs {
+		r.add(controlTool{s})
+	}
 	return r
 }
 

@@ -112,6 +112,12 @@ func Encode(wf *flow.Workflow) ([]byte, error) {
 		if err := writeJSON(&b, e.Target, ""); err != nil {
 			return nil, err
 		}
+		if e.On != "" {
+			b.WriteString(", \"on\": ")
+			if err := writeJSON(&b, e.On, ""); err != nil {
+				return nil, err
+			}
+		}
 		b.WriteByte('}')
 	}
 	if len(wf.Edges) > 0 {

@@ -152,6 +152,7 @@ func Validate(workflowID string, wf *flow.Workflow, tools ToolChecker, maxNodes 
 		seen[e] = i
 		adj[e.Source] = append(adj[e.Source], e.Target)
 	}
+	checkControlFlow(&p, wf, index)
 	for _, cycle := range findCycles(wf.Nodes, index, adj) {
 		p.add(flow.Problem{Field: "edges", Node: cycle[0], Message: "nodes form a cycle: " + strings.Join(append(cycle, cycle[0]), " -> ")})
 	}

@@ -1,0 +1,73 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/flowweaver/flowweaver/backend/flow"
+)
+
+// ChildRun is what a parent node needs to know about one of its child
+// runs to resume: which item it belongs to and whether it ended.
+type ChildRun struct {
+	ID        string
+	ItemIndex int
+	Status    flow.RunStatus
+}
+
+// ChildRuns lists the child runs a node of a parent run started, in item
+// order (one per item; -1 for a workflow node).
+func (db *DB) ChildRuns(ctx context.Context, parentRunID, parentNodeID string) ([]ChildRun, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, item_index, status FROM runs WHERE parent_run_id = ? AND parent_run_id != '' AND parent_node_id = ? ORDER BY item_index, created_at`,
+		parentRunID, parentNodeID)
+	if err != nil {
+		return nil, fmt.Errorf("list child runs: %w", err)
+	}
+	defer rows.Close()
+	var out []ChildRun
+	for rows.Next() {
+		var c ChildRun
+		var st string
+		if err := rows.Scan(&c.ID, &c.ItemIndex, &st); err != nil {
+			return nil, fmt.Errorf("scan child run: %w", err)
+		}
+		c.Status = flow.RunStatus(st)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// UnfinishedDescendants returns the runs below runID (children,
+// grandchildren, ...) that are still queued or running, deepest first,
+// with their workflow ids: when a parent ends abnormally (canceled while
+// queued, its job gave up) they can never continue and are ended too.
+func (tx *Tx) UnfinishedDescendants(ctx context.Context, runID string) (ids, workflowIDs []string, err error) {
+	rows, err := tx.query(ctx, `WITH RECURSIVE d(id, lvl) AS (
+		SELECT id, 1 FROM runs WHERE parent_run_id = ? AND parent_run_id != ''
+		UNION ALL SELECT r.id, d.lvl + 1 FROM runs r JOIN d ON r.parent_run_id = d.id WHERE r.parent_run_id != '')
+		SELECT runs.id, runs.workflow_id FROM d JOIN runs ON runs.id = d.id
+		WHERE runs.status IN ('queued', 'running') ORDER BY d.lvl DESC`, runID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list unfinished child runs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, wf string
+		if err := rows.Scan(&id, &wf); err != nil {
+			return nil, nil, fmt.Errorf("scan child run: %w", err)
+		}
+		ids = append(ids, id)
+		workflowIDs = append(workflowIDs, wf)
+	}
+	return ids, workflowIDs, rows.Err()
+}
+
+// RunParent reads the parent run id and workflow id of a run (for the
+// call chain in a recursion error).
+func (db *DB) RunParent(ctx context.Context, runID string) (parentID, workflowID string, err error) {
+	err = db.read.QueryRowContext(ctx, `SELECT parent_run_id, workflow_id FROM runs WHERE id = ?`, runID).Scan(&parentID, &workflowID)
+	if err != nil {
+		return "", "", fmt.Errorf("read run parent: %w", err)
+	}
+	return parentID, workflowID, nil
+}
