@@ -179,7 +179,13 @@ func stopEngine(t *testing.T, en *engine.Engine) {
 // wait polls a run until it is terminal (hang guard, not a timing test).
 func wait(t *testing.T, en *engine.Engine, runID string) *flow.Run {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	return waitFor(t, en, runID, 60*time.Second)
+}
+
+// waitFor is wait with a longer hang guard (big loops under -race).
+func waitFor(t *testing.T, en *engine.Engine, runID string, limit time.Duration) *flow.Run {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for {
 		r, err := en.Run(context.Background(), "", runID)
 		if err != nil {
