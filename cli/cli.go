@@ -78,7 +78,12 @@ func commands() []*Command {
 	return []*Command{
 		serveCommand(),
 		tokenCommand(),
+		runCommand(),
+		runsCommand(),
+		logsCommand(),
+		completionCommand(),
 		versionCommand(),
+		completeCommand(),
 	}
 }
 
@@ -174,12 +179,12 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "usage: flowweaver [command] [flags]")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "  flowweaver                       open the desktop app")
+	fmt.Fprintln(w, "  flowweaver                             open the desktop app")
 	for _, c := range commands() {
 		if c.Hidden {
 			continue
 		}
-		fmt.Fprintf(w, "  %-32s %s\n", strings.TrimSpace("flowweaver "+c.Name+" "+c.Args), c.Summary)
+		fmt.Fprintf(w, "  %-38s %s\n", strings.TrimSpace("flowweaver "+c.Name+" "+c.Args), c.Summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "`flowweaver help <command>` shows a command's flags.")

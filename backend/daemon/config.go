@@ -75,6 +75,11 @@ type Config struct {
 	// data dir once Start listens, so `flowweaver run` can hand its runs
 	// over to this process. Stop removes it first thing.
 	Announce bool
+	// Passive serves the API and the event log but starts no run workers
+	// and no workflow watcher: `flowweaver runs` and `flowweaver logs`
+	// read a data dir that no server holds without executing the runs
+	// that wait in its queue.
+	Passive bool
 }
 
 func (c Config) withDefaults() Config {

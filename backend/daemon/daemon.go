@@ -102,13 +102,15 @@ func (d *Daemon) Start(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", d.cfg.Addr, err)
 	}
 	d.ln = ln
-	if err := d.workflows.Start(ctx); err != nil {
-		ln.Close()
-		return fmt.Errorf("start workflow watcher: %w", err)
-	}
-	if err := d.engine.Start(ctx); err != nil {
-		ln.Close()
-		return fmt.Errorf("start workers: %w", err)
+	if !d.cfg.Passive {
+		if err := d.workflows.Start(ctx); err != nil {
+			ln.Close()
+			return fmt.Errorf("start workflow watcher: %w", err)
+		}
+		if err := d.engine.Start(ctx); err != nil {
+			ln.Close()
+			return fmt.Errorf("start workers: %w", err)
+		}
 	}
 	d.srv = &http.Server{
 		Handler:           d.api,
