@@ -341,4 +341,3 @@ func (r *runner) consent(ctx context.Context) (bool, error) {
 func untrusted(dir string) error {
 	return &ExitError{Code: ExitUsage, Err: fmt.Errorf("project %s is not trusted, so its workflows do not run; pass --trust to trust it (or trust it in the app)", dir)}
 }
-

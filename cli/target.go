@@ -194,7 +194,7 @@ func startInProcess(ctx context.Context, env *Env, lock *datadir.Lock, opts targ
 	return &inProcess{d: d, lock: lock, cur: a}, nil
 }
 
-func (p *inProcess) api() *api       { return p.cur }
+func (p *inProcess) api() *api        { return p.cur }
 func (p *inProcess) describe() string { return "this process" }
 
 // reconnect: the daemon is ours and does not go away; a lost socket is
