@@ -69,8 +69,10 @@ type Command struct {
 	// Complete lists candidates for the positional argument being typed
 	// (optional), e.g. workflow ids; flags are the ones parsed so far.
 	Complete func(env *Env, fs *flag.FlagSet) []string
-	// Hidden keeps the command out of the help (still completed).
+	// Hidden keeps the command out of the help and completion.
 	Hidden bool
+	// RawArgs hands every argument to the command unparsed.
+	RawArgs bool
 }
 
 // commands is the table of subcommands, in help order.
@@ -134,6 +136,9 @@ func Run(ctx context.Context, args []string, env *Env) error {
 	}
 	fs := newFlagSet(c, env)
 	run := c.Flags(fs)
+	if c.RawArgs {
+		return run(ctx, env, args[1:])
+	}
 	pos, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {

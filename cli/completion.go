@@ -38,8 +38,9 @@ func completionCommand() *Command {
 
 func completeCommand() *Command {
 	return &Command{
-		Name:   "__complete",
-		Hidden: true,
+		Name:    "__complete",
+		Hidden:  true,
+		RawArgs: true,
 		Flags: func(fs *flag.FlagSet) func(context.Context, *Env, []string) error {
 			return func(ctx context.Context, env *Env, args []string) error {
 				for _, c := range complete(env, args) {
