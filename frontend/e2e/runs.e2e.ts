@@ -9,8 +9,8 @@ test('a run in project A shows in A and nothing of it in B', async ({ fw, page }
   const b = await fw.project('beta');
   // Same workflow id and node ids in both projects: anything routed by those
   // instead of by project would leak into B.
-  await fw.putWorkflow(a.id, 'build', slowWorkflow('Build', 4_000, 'hello-from-alpha'));
-  await fw.putWorkflow(b.id, 'build', slowWorkflow('Build', 4_000, 'hello-from-beta'));
+  await fw.putWorkflow(a.id, 'build', slowWorkflow('Build', 15_000, 'hello-from-alpha'));
+  await fw.putWorkflow(b.id, 'build', slowWorkflow('Build', 15_000, 'hello-from-beta'));
 
   await fw.openUI(page);
   await openKnown(page, b);

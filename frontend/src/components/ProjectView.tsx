@@ -8,6 +8,7 @@ import { TabContext, useTab as useTabFromContext } from './hooks';
 import { Icon } from './icons';
 import { Inspector } from './Inspector';
 import { Palette } from './Palette';
+import { RunSwitcher } from './RunSwitcher';
 import type { Theme } from './theme';
 
 /** One project tab: toolbar, palette, canvas, inspector, bottom panel. */
@@ -80,6 +81,7 @@ function Toolbar() {
       <span className="fw-muted small" data-testid="save-state">
         {s.dirty ? 'Unsaved changes' : s.version ? `Saved · v${s.version}` : 'Not saved'}
       </span>
+      <RunSwitcher />
       {running ? (
         <button className="fw-btn danger sm" data-testid="cancel" onClick={() => void tab.cancelRun()} title="Cancel the run">
           <Icon.stop size={13} /> Cancel

@@ -37,7 +37,10 @@ export class ProjectTab extends Store<TabState> {
       workflowShown: (kind) => {
         this.runs.clearRun();
         if (kind === 'new') this.runs.resetHistory();
-        else void this.runs.loadHistory();
+        else {
+          this.runs.adoptActiveRun();
+          void this.runs.loadHistory();
+        }
       },
       workflowsChanged: () => void this.refreshWorkflows(),
     });

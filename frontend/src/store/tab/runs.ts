@@ -54,7 +54,7 @@ export class Runs {
       } else {
         runId = (await this.deps.api.startRun(this.id, workflowId)).runId;
       }
-      this.markActive({ runId, workflowId, status: 'queued' });
+      this.markActive({ runId, workflowId, status: 'queued', createdAt: new Date().toISOString() });
       this.showRun(runId, true);
     } catch (e) {
       this.deps.toasts.push({ level: 'error', title: 'Run not started', message: (e as Error).message });
@@ -114,7 +114,7 @@ export class Runs {
     const nodeStates: Record<string, NodeState> = { ...this.tab.get().nodeStates };
     for (const n of run.nodes ?? []) nodeStates[n.nodeId] = nodeStateOf(n);
     this.tab.set({ run: { ...run }, nodeStates });
-    if (!terminalRun(run.status)) this.markActive({ runId, workflowId: run.workflowId, status: run.status });
+    if (!terminalRun(run.status)) this.markActive({ runId, workflowId: run.workflowId, status: run.status, createdAt: run.createdAt });
   }
 
   private onRunEvent(runId: string, f: Frame): void {
@@ -157,18 +157,35 @@ export class Runs {
     }
   }
 
-  /** The `project:` snapshot: the project's active runs as of now. */
+  /**
+   * The `project:` snapshot: the project's active runs as of now (first
+   * join, or a rejoin the server could not replay). A run of the open
+   * workflow that this tab did not know yet takes the canvas.
+   */
   applyProjectSnapshot(snap: any): void {
     const runs: Run[] = snap?.runs ?? [];
+    const before = this.tab.get().activeRuns;
     const activeRuns: Record<string, ActiveRun> = {};
     for (const r of runs) {
-      if (!terminalRun(r.status)) activeRuns[r.id] = { runId: r.id, workflowId: r.workflowId, status: r.status };
+      if (!terminalRun(r.status)) activeRuns[r.id] = { runId: r.id, workflowId: r.workflowId, status: r.status, createdAt: r.createdAt };
     }
     this.tab.set({ activeRuns });
     this.deps.onActiveRuns(this.id, Object.keys(activeRuns).length);
-    // A run of the open workflow started elsewhere: show it.
-    const mine = Object.values(activeRuns).find((r) => r.workflowId === this.tab.get().workflowId);
-    if (mine && !this.tab.get().runId) this.showRun(mine.runId);
+    const s = this.tab.get();
+    const mine = activeRunsOf(s.activeRuns, s.workflowId);
+    const fresh = mine.find((r) => !before[r.runId]);
+    if (fresh) this.showRun(fresh.runId);
+    else if (!s.runId) this.adoptActiveRun();
+  }
+
+  /**
+   * Shows the newest active run of the open workflow, if there is one
+   * (the workflow was just opened, or nothing is on display).
+   */
+  adoptActiveRun(): void {
+    const s = this.tab.get();
+    const [newest] = activeRunsOf(s.activeRuns, s.workflowId);
+    if (newest && newest.runId !== s.runId) this.showRun(newest.runId);
   }
 
   /** A `run.*` event on the project channel. */
@@ -193,16 +210,21 @@ export class Runs {
       }
       if ((p.workflowId ?? known?.workflowId) === s.workflowId) void this.loadHistory();
     } else {
-      this.markActive({ runId: p.runId, workflowId: p.workflowId ?? '', status });
-      // A run of the open workflow started from elsewhere (API, another window).
-      if (p.workflowId === this.tab.get().workflowId && !this.tab.get().runId && status === 'queued') this.showRun(p.runId, true);
+      const isNew = !s.activeRuns[p.runId];
+      this.markActive({ runId: p.runId, workflowId: p.workflowId ?? '', status, createdAt: f.ts });
+      // A new run of the open workflow, started anywhere (this tab, REST,
+      // CLI, another window, a trigger): the canvas follows the newest.
+      if (isNew && p.workflowId === this.tab.get().workflowId) this.showRun(p.runId, status === 'queued');
     }
   }
 
   private markActive(r: ActiveRun): void {
     const prev = this.tab.get().activeRuns[r.runId];
     if (prev && prev.status === r.status) return;
-    const activeRuns = { ...this.tab.get().activeRuns, [r.runId]: { ...prev, ...r, workflowId: r.workflowId || prev?.workflowId || '' } };
+    const activeRuns = {
+      ...this.tab.get().activeRuns,
+      [r.runId]: { ...prev, ...r, workflowId: r.workflowId || prev?.workflowId || '', createdAt: prev?.createdAt ?? r.createdAt },
+    };
     this.tab.set({ activeRuns });
     this.deps.onActiveRuns(this.id, Object.keys(activeRuns).length);
     if (!prev && r.workflowId === this.tab.get().workflowId) void this.loadHistory();
@@ -240,6 +262,13 @@ export class Runs {
   resetHistory(): void {
     this.tab.set({ history: { runs: [], status: '', loading: false } });
   }
+}
+
+/** The active runs of one workflow, newest first. */
+export function activeRunsOf(active: Record<string, ActiveRun>, workflowId: string): ActiveRun[] {
+  return Object.values(active)
+    .filter((r) => r.workflowId === workflowId)
+    .sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? '') || b.runId.localeCompare(a.runId));
 }
 
 /** The node state after one `node.*` event. */

@@ -17,6 +17,8 @@ export interface ActiveRun {
   runId: string;
   workflowId: string;
   status: RunStatus;
+  /** When the run was queued (ISO time); orders "newest". */
+  createdAt?: string;
 }
 
 export interface Conflict {
