@@ -155,3 +155,47 @@ func TestIfBranchEventCarriesBranch(t *testing.T) {
 		t.Errorf("no node.completed of check in %s", types(evs))
 	}
 }
+
+// TestRerunFromFailedNode: a failed run is started again from its failed
+// node with the workflow fixed; the nodes before it keep their results
+// (they do not run again), the new run links to the old one.
+func TestRerunFromFailedNode(t *testing.T) {
+	e := newEnv(t, "p1")
+	wf := &flow.Workflow{ID: "wf", Name: "rerun", Nodes: []flow.Node{
+		logNode("build"), {ID: "test", Tool: "fail"}, {ID: "report", Tool: "echo", Params: map[string]any{"b": "{{ nodes.build.output.message }}"}},
+	}, Edges: []flow.Edge{edge("build", "test", ""), edge("test", "report", "")}}
+	e.wfs.put("p1", wf)
+	en := e.engine(engine.Config{})
+	start(t, en)
+	r, err := en.StartRun(context.Background(), "p1", "wf", map[string]any{"x": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := wait(t, en, r.ID); got.Status != flow.RunFailed {
+		t.Fatalf("first run %s", got.Status)
+	}
+	if _, err := en.RerunFrom(context.Background(), "p1", r.ID, "nope"); flow.ErrorCode(err) != flow.ENOTFOUND {
+		t.Errorf("unknown node: %v", err)
+	}
+	fixed := *wf
+	fixed.Nodes = append([]flow.Node{}, wf.Nodes...)
+	fixed.Nodes[1] = logNode("test")
+	e.wfs.put("p1", &fixed)
+	r2, err := en.RerunFrom(context.Background(), "p1", r.ID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := wait(t, en, r2.ID)
+	if got.Status != flow.RunSucceeded || got.RerunOf != r.ID || got.RerunFrom != "test" || got.Inputs["x"] != float64(1) {
+		t.Fatalf("rerun %s %q of=%q from=%q inputs=%v", got.Status, got.Error, got.RerunOf, got.RerunFrom, got.Inputs)
+	}
+	if n := e.tt.invocations(r2.ID, "build"); n != 0 {
+		t.Errorf("build ran %d times in the re-run; its output should be reused", n)
+	}
+	if string(node(got, "report").Output) != `{"b":"build"}` {
+		t.Errorf("report %s: %+v", node(got, "report").Output, got.Nodes)
+	}
+	if _, err := en.RerunFrom(context.Background(), "p1", r2.ID, "build"); err != nil {
+		t.Errorf("re-run from the first node: %v", err)
+	}
+}

@@ -210,6 +210,10 @@ func (e *Engine) QueueStats(ctx context.Context) (queue.Stats, error) { return e
 type StartOptions struct {
 	// Priority orders runs in the queue (higher first). Default 0.
 	Priority int
+
+	// rerun is set by RerunFrom: the run re-run and the recorded nodes
+	// the new run starts with.
+	rerun *rerunSeed
 }
 
 // StartRun implements flow.Runs.
@@ -247,7 +251,12 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 	if _, err := e.project(ctx, projectID); err != nil {
 		return nil, err
 	}
-	payload, err := json.Marshal(jobPayload{WorkflowID: workflowID, Inputs: inputs, Workflow: snapshot})
+	jp := jobPayload{WorkflowID: workflowID, Inputs: inputs, Workflow: snapshot}
+	if opts.rerun != nil {
+		r.RerunOf, r.RerunFrom = opts.rerun.of, opts.rerun.from
+		jp.Workflow = nil // the first attempt reads the seeded checkpoints
+	}
+	payload, err := json.Marshal(jp)
 	if err != nil {
 		return nil, fmt.Errorf("start run: %w", err)
 	}
@@ -261,6 +270,9 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 		}
 		r.JobID = jobID
 		if err := tx.InsertRun(ctx, r, g.ids()); err != nil {
+			return err
+		}
+		if err := opts.rerun.write(ctx, tx, r.ID); err != nil {
 			return err
 		}
 		ev := flow.NewEvent(projectID, flow.EventRunQueued, r.ID, workflowID, runPayload{RunID: r.ID, WorkflowID: workflowID, Status: flow.RunQueued})

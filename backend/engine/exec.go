@@ -156,7 +156,7 @@ func (e *Engine) newExecution(job *queue.Job, lease queue.Lease, r *store.RunRow
 type jobPayload struct {
 	WorkflowID string          `json:"workflowId"`
 	Inputs     map[string]any  `json:"inputs,omitempty"`
-	Workflow   json.RawMessage `json:"workflow"`
+	Workflow   json.RawMessage `json:"workflow,omitempty"` // omitted for re-runs: they start from seeded checkpoints
 }
 
 // loadRun returns the run to execute: from the job payload on the first

@@ -110,7 +110,8 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	limit, _ := strconv.Atoi(q.Get("limit"))
-	f := flow.RunFilter{ProjectID: p.ID, WorkflowID: q.Get("workflowId"), Status: flow.RunStatus(q.Get("status")), Limit: limit, Cursor: q.Get("cursor")}
+	f := flow.RunFilter{ProjectID: p.ID, WorkflowID: q.Get("workflowId"), Status: flow.RunStatus(q.Get("status")), Limit: limit, Cursor: q.Get("cursor"),
+		ParentRunID: q.Get("parentRunId"), ParentNodeID: q.Get("parentNodeId"), TopLevel: q.Get("topLevel") == "true"}
 	switch f.Status {
 	case "", flow.RunQueued, flow.RunRunning, flow.RunSucceeded, flow.RunFailed, flow.RunCanceled:
 	default:

@@ -119,6 +119,7 @@ func (s *Server) routes() {
 	m.Handle("GET /api/projects/{id}/runs", s.authed(s.listRuns))
 	m.Handle("GET /api/runs/{runId}", s.authed(s.getRun))
 	m.Handle("POST /api/runs/{runId}/cancel", s.authed(s.cancelRun))
+	m.Handle("POST /api/runs/{runId}/rerun", s.authed(s.rerunRun))
 
 	m.Handle("GET /api/queue", s.authed(s.queue))
 	m.Handle("GET /api/queue/jobs", s.authed(s.queueJobs))
