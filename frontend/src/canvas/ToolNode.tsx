@@ -24,8 +24,11 @@ function ToolNodeView({ id, data, selected }: NodeProps<FlowNode>) {
   const mine = problems.filter((p) => p.node === id);
   const kind = nodeKind(data.tool);
   const running = state?.status === 'running';
-  const now = useNow(running);
-  const elapsed = running && state?.startedAt ? now - state.startedAt : state?.durationMs;
+  // While disconnected the node's real state is unknown: its timer stops at the outage and is marked stale.
+  const staleSince = useStore(tab, (s) => s.outage?.since ?? null);
+  const stale = running && staleSince !== null;
+  const now = useNow(running && !stale);
+  const elapsed = running && state?.startedAt ? (stale ? staleSince : now) - state.startedAt : state?.durationMs;
   const summary = kind.summary(data.params ?? {});
   const status = state?.status;
   return (
@@ -52,7 +55,12 @@ function ToolNodeView({ id, data, selected }: NodeProps<FlowNode>) {
       </div>
       {summary && <div className="fw-node-summary">{summary}</div>}
       {(elapsed !== undefined || (state?.attempt ?? 0) > 1) && status !== 'pending' && (
-        <div className="fw-node-meta" data-testid={`node-elapsed-${id}`}>
+        <div
+          className={`fw-node-meta ${stale ? 'is-stale' : ''}`}
+          data-testid={`node-elapsed-${id}`}
+          data-stale={stale ? 'true' : undefined}
+          title={stale ? 'Not live: disconnected from the server' : undefined}
+        >
           <Icon.clock size={12} /> {formatDuration(elapsed)}
           {state?.attempt && state.attempt > 1 ? <span> · attempt {state.attempt}</span> : null}
         </div>

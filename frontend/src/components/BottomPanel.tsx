@@ -21,7 +21,9 @@ export function BottomPanel() {
     return sel.length === 1 ? sel[0].id : null;
   });
   const running = run?.status === 'running' || run?.status === 'queued';
-  const now = useNow(!!running);
+  const staleSince = useStore(tab, (s) => s.outage?.since ?? null);
+  const stale = !!running && staleSince !== null;
+  const now = useNow(!!running && !stale);
   const show = (p: Panel) => {
     setPanel(p);
     setOpen(true);
@@ -46,7 +48,15 @@ export function BottomPanel() {
               {running && <span className="fw-spinner" />}
               {run.status}
             </span>
-            <span className="fw-muted small">{formatDuration(runDuration(run, now))}</span>
+            <span
+              className={`fw-muted small ${stale ? 'is-stale' : ''}`}
+              data-testid="run-elapsed"
+              data-stale={stale ? 'true' : undefined}
+              title={stale ? 'Not live: disconnected from the server' : undefined}
+            >
+              {formatDuration(runDuration(run, stale ? staleSince : now))}
+              {stale ? ' (stale)' : ''}
+            </span>
           </span>
         )}
         <button className="fw-btn ghost xs" onClick={() => setOpen(!open)} title={open ? 'Collapse' : 'Expand'}>

@@ -4,6 +4,7 @@ import type { ProjectTab } from '../store/project';
 import { useStore } from '../store/store';
 import { terminalRun } from '../api/types';
 import { BottomPanel } from './BottomPanel';
+import { ConnectionBanner } from './ConnectionBanner';
 import { TabContext, useTab as useTabFromContext } from './hooks';
 import { Icon } from './icons';
 import { Inspector } from './Inspector';
@@ -25,6 +26,7 @@ export function ProjectView({ tab, theme }: { tab: ProjectTab; theme: Theme }) {
             <Icon.alert size={14} /> {fatal}
           </div>
         )}
+        <ConnectionBanner />
         {loadError && <div className="fw-banner error">Could not load this project: {loadError}</div>}
         <ConflictBanner />
         <ProblemBanner />

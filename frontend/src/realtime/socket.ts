@@ -86,6 +86,7 @@ export class ProjectSocket {
   private outbox: string[] = [];
   private nextRef = 1;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private _retryAt: number | null = null;
   private welcomeTimer: ReturnType<typeof setTimeout> | null = null;
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
   private failedHandshakes = 0;
@@ -112,6 +113,18 @@ export class ProjectSocket {
 
   isOpen(): boolean {
     return this._state === 'open';
+  }
+
+  /** When the next reconnect attempt is due (epoch ms), while `waiting` on backoff; else null. */
+  get retryAt(): number | null {
+    return this._retryAt;
+  }
+
+  /** Skips the rest of the backoff wait and tries to connect now (the "Retry now" button). */
+  retryNow(): void {
+    if (!this.desired || this._state !== 'waiting' || !this.retryTimer) return;
+    this.clearRetry();
+    void this.attempt();
   }
 
   /** Wants a connection: opens one now unless one is open or pending. */
@@ -225,11 +238,17 @@ export class ProjectSocket {
   private setState(s: SocketState): void {
     if (this._state === s) return;
     this._state = s;
+    this.emitState();
+  }
+
+  private emitState(): void {
+    const s = this._state;
     for (const fn of [...this.stateListeners]) fn(s);
   }
 
   private async attempt(): Promise<void> {
     this.retryTimer = null;
+    this._retryAt = null;
     if (!this.desired) return;
     this.setState('connecting');
     const gen = ++this.generation;
@@ -412,9 +431,12 @@ export class ProjectSocket {
 
   private scheduleRetry(): void {
     this.clearRetry();
-    this.setState('waiting');
     const delay = this.backoff.next();
+    this._retryAt = Date.now() + delay;
     this.retryTimer = setTimeout(() => void this.attempt(), delay);
+    // Listeners learn the new retry time even when the state stays `waiting`.
+    if (this._state === 'waiting') this.emitState();
+    else this.setState('waiting');
   }
 
   private stop(code: number, reason: string): void {
@@ -432,6 +454,7 @@ export class ProjectSocket {
   private clearRetry(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this._retryAt = null;
   }
 
   /** Forgets the current transport; its late callbacks are ignored by generation. */

@@ -45,6 +45,7 @@ export class ProjectTab extends Store<TabState> {
       workflowsChanged: () => void this.refreshWorkflows(),
     });
     this.runs = new Runs(this, project.id, deps, this.connection, { save: () => this.editor.save() });
+    this.connection.hooks = { backOnline: (ms) => void this.resync(ms) };
 
     this.projectCh = this.socket.channel(`project:${project.id}`);
     this.offs.push(
@@ -105,6 +106,38 @@ export class ProjectTab extends Store<TabState> {
       /* keep the old list */
     }
   }
+
+  /**
+   * Back online after an outage: waits for the channels to rejoin (the
+   * server replays what was missed, or sends a snapshot), re-reads what REST
+   * serves (tools, workflow list, history), and records what was brought up
+   * to date for the "back online" banner.
+   */
+  private async resync(offlineMs: number): Promise<void> {
+    // The socket rejoins its channels right after it reports `open`.
+    await new Promise((r) => setTimeout(r, 0));
+    const joined = async (ch: Channel, label: string): Promise<string[]> => {
+      try {
+        const r = await ch.subscribe();
+        return [r.recovered === false ? `${label} (reloaded)` : `${label} (missed events replayed)`];
+      } catch {
+        return []; // the connection reports why
+      }
+    };
+    const parts = await Promise.all([
+      joined(this.projectCh, 'active runs'),
+      this.runs.resync(),
+      this.editor.resync(),
+      this.refreshWorkflows().then(() => ['workflow list']),
+      this.loadTools().then(() => ['tools']),
+    ]);
+    const items = parts.flat();
+    if (this.disposed || this.get().outage) return;
+    this.set({ resync: { at: Date.now(), offlineMs, items } });
+  }
+
+  dismissResync = () => this.set({ resync: null });
+  retryNow = () => this.connection.retryNow();
 
   private onProjectEvent(f: Frame): void {
     if (f.event === 'notification') {

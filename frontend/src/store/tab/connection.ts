@@ -1,17 +1,27 @@
 import { ApiError } from '../../api/client';
 import type { Project } from '../../api/types';
-import { Frame, ProjectSocket } from '../../realtime';
+import { Frame, ProjectSocket, type SocketState } from '../../realtime';
 import type { Store } from '../store';
 import type { TabDeps, TabState } from './state';
 
+/** What the connection slice tells the rest of the tab. */
+export interface ConnectionHooks {
+  /** The socket is open again after an outage of `offlineMs`. */
+  backOnline(offlineMs: number): void;
+}
+
 /**
  * The connection slice: owns the tab's project socket and reports its
- * state (`conn`) and a fatal stop (`fatal`) into the tab state. The other
- * slices ask it whether the socket can carry a request now.
+ * state (`conn`), a fatal stop (`fatal`) and an outage (`outage`: lost
+ * after having been connected, with the next retry time) into the tab
+ * state. The other slices ask it whether the socket can carry a request
+ * now, and refuse at once with its message while it cannot.
  */
 export class Connection {
   readonly socket: ProjectSocket;
   private offs: (() => void)[] = [];
+  private wasOpen = false;
+  hooks: ConnectionHooks | null = null;
 
   constructor(
     private tab: Store<TabState>,
@@ -36,7 +46,7 @@ export class Connection {
       },
     });
     this.offs.push(
-      this.socket.onState((conn) => this.tab.set({ conn })),
+      this.socket.onState((conn) => this.onState(conn)),
       this.socket.onFatal((f) => {
         const msg =
           f.code === 4004
@@ -49,6 +59,40 @@ export class Connection {
       }),
       this.socket.onFrame((f) => this.onStrayFrame(f)),
     );
+  }
+
+  private onState(conn: SocketState): void {
+    const outage = this.tab.get().outage;
+    if (conn === 'open') {
+      this.wasOpen = true;
+      this.tab.set({ conn, outage: null });
+      if (outage) this.hooks?.backOnline(Date.now() - outage.since);
+      return;
+    }
+    if ((conn === 'waiting' || conn === 'connecting') && this.wasOpen) {
+      this.tab.set({ conn, outage: { since: outage?.since ?? Date.now(), retryAt: this.socket.retryAt }, resync: null });
+      return;
+    }
+    // idle (the lazy policy let go, or the tab closes) and stopped (fatal) are no outage.
+    if (conn === 'idle' || conn === 'stopped') this.wasOpen = false;
+    this.tab.set({ conn, outage: null });
+  }
+
+  /** "Retry now": skips the backoff wait. */
+  retryNow(): void {
+    this.socket.retryNow();
+  }
+
+  /**
+   * Null when requests can go out now; else why not, in words for the user.
+   * During an outage requests are refused at once instead of waiting in the
+   * socket's buffer until they time out.
+   */
+  notConnected(): string | null {
+    const o = this.tab.get().outage;
+    if (!o) return null;
+    const secs = o.retryAt ? Math.max(1, Math.ceil((o.retryAt - Date.now()) / 1000)) : 0;
+    return `Not connected to the server (${secs ? `reconnecting in ${secs} s` : 'reconnecting now'}).`;
   }
 
   /** Whether requests should go over the socket (else over REST). */

@@ -98,6 +98,27 @@ export class Editor {
     ch.subscribe().catch(() => undefined);
   }
 
+  /**
+   * After an outage: waits until the open workflow's channel rejoined and
+   * checks the saved version, so an edit saved elsewhere meanwhile is seen
+   * (reloaded, or a conflict when there are local edits).
+   */
+  async resync(): Promise<string[]> {
+    const s = this.tab.get();
+    if (!this.workflowCh || !s.version) return [];
+    try {
+      await this.workflowCh.subscribe();
+      const wf = await this.deps.api.getWorkflow(this.id, s.workflowId);
+      if ((wf.version ?? 0) > this.tab.get().version) {
+        this.onWorkflowUpdated({ event: 'workflow.updated', payload: { workflowId: s.workflowId, version: wf.version } } as Frame);
+        return [`workflow “${s.name}” (v${wf.version}, changed meanwhile)`];
+      }
+      return [`workflow “${s.name}” (v${wf.version ?? s.version})`];
+    } catch {
+      return [];
+    }
+  }
+
   setName(name: string): void {
     this.tab.set({ name, dirty: true });
   }
@@ -244,6 +265,11 @@ export class Editor {
   async save(overwrite = false): Promise<boolean> {
     const s = this.tab.get();
     if (s.saving) return false;
+    const offline = this.conn.notConnected();
+    if (offline) {
+      this.deps.toasts.push({ level: 'error', title: 'Not saved', message: `${offline} Your edits stay in this tab; save again once the connection is back.` });
+      return false;
+    }
     const wf = toWorkflow(s.workflowId, s.name, this.graph());
     this.tab.set({ saving: true });
     try {

@@ -41,6 +41,11 @@ export class Runs {
       this.deps.toasts.push({ level: 'warning', title: 'Nothing to run', message: 'Drag a tool from the palette onto the canvas first.' });
       return;
     }
+    const offline = this.conn.notConnected();
+    if (offline) {
+      this.deps.toasts.push({ level: 'error', title: 'Run not started', message: `${offline} Run it again once the connection is back.` });
+      return;
+    }
     this.tab.set({ starting: true });
     try {
       if (s.dirty || !s.version) {
@@ -66,6 +71,11 @@ export class Runs {
   async cancelRun(): Promise<void> {
     const runId = this.tab.get().runId;
     if (!runId) return;
+    const offline = this.conn.notConnected();
+    if (offline) {
+      this.deps.toasts.push({ level: 'error', title: 'Cancel not sent', message: `${offline} The run goes on; cancel it again once the connection is back.` });
+      return;
+    }
     try {
       if (this.conn.canUseSocket()) await this.socket.request('run.cancel', { runId });
       else await this.deps.api.cancelRun(runId);
@@ -98,6 +108,32 @@ export class Runs {
     ch.subscribe().catch(() => {
       void this.deps.api.getRun(runId).then((r) => this.applyRunSnapshot(runId, r)).catch(() => undefined);
     });
+  }
+
+  /**
+   * After an outage: waits until the run on display rejoined and says how
+   * it was brought up to date (missed events replayed, or its state
+   * reloaded), then reloads the history.
+   */
+  async resync(): Promise<string[]> {
+    const items: string[] = [];
+    const ch = this.runCh;
+    if (ch) {
+      const label = `run ${ch.name.slice(4, 12)}`;
+      try {
+        const r = await ch.subscribe();
+        items.push(r.recovered === false ? `${label} (state reloaded)` : `${label} (missed events replayed)`);
+      } catch {
+        const runId = this.tab.get().runId;
+        if (runId) {
+          await this.deps.api.getRun(runId).then((r) => this.applyRunSnapshot(runId, r)).catch(() => undefined);
+          items.push(`${label} (state reloaded)`);
+        }
+      }
+    }
+    await this.loadHistory();
+    items.push('run history');
+    return items;
   }
 
   clearRun(): void {

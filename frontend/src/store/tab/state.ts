@@ -27,6 +27,21 @@ export interface Conflict {
   by?: string;
 }
 
+/** The connection of an open tab is down (it was connected before). */
+export interface Outage {
+  /** When the connection was lost (epoch ms): running timers stop here. */
+  since: number;
+  /** When the next reconnect attempt is due (epoch ms), null while one is under way. */
+  retryAt: number | null;
+}
+
+/** What was brought up to date after an outage (shown once the tab is back online). */
+export interface Resync {
+  at: number;
+  offlineMs: number;
+  items: string[];
+}
+
 export interface HistoryState {
   runs: Run[];
   next?: string;
@@ -45,6 +60,8 @@ export interface TabState {
   project: Project;
   conn: SocketState;
   fatal: string | null;
+  outage: Outage | null;
+  resync: Resync | null;
   tools: Tool[];
   toolsLoading: boolean;
   workflows: Workflow[];
@@ -93,6 +110,8 @@ export function initialTabState(project: Project): TabState {
     project,
     conn: 'idle',
     fatal: null,
+    outage: null,
+    resync: null,
     tools: [],
     toolsLoading: true,
     workflows: [],
