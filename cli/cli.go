@@ -84,6 +84,7 @@ func commands() []*Command {
 		runsCommand(),
 		logsCommand(),
 		completionCommand(),
+		secretsCommand(),
 		versionCommand(),
 		completeCommand(),
 	}
