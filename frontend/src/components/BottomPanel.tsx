@@ -5,6 +5,7 @@ import { useNow, useTab } from './hooks';
 import { Icon } from './icons';
 import { LogViewer } from './LogViewer';
 import { RunHistory } from './RunHistory';
+import { MissingSecretRows, useMissingSecrets } from './SecretProblems';
 
 type Panel = 'logs' | 'history' | 'problems';
 
@@ -15,6 +16,8 @@ export function BottomPanel() {
   const [open, setOpen] = useState(true);
   const run = useStore(tab, (s) => s.run);
   const problems = useStore(tab, (s) => s.problems);
+  const missingSecrets = useMissingSecrets();
+  const problemCount = problems.length + missingSecrets.length;
   const nodeIds = useStore(tab, (s) => s.nodes.map((n) => n.id).join('\n'));
   const selected = useStore(tab, (s) => {
     const sel = s.nodes.filter((n) => n.selected);
@@ -38,7 +41,7 @@ export function BottomPanel() {
           <Icon.history size={13} /> Run history
         </button>
         <button className={panel === 'problems' ? 'on' : ''} onClick={() => show('problems')} data-testid="panel-problems">
-          <Icon.alert size={13} /> Problems {problems.length > 0 && <span className="fw-count">{problems.length}</span>}
+          <Icon.alert size={13} /> Problems {problemCount > 0 && <span className="fw-count">{problemCount}</span>}
         </button>
         <span className="fw-grow" />
         {run && (
@@ -71,7 +74,8 @@ export function BottomPanel() {
           {panel === 'history' && <RunHistory />}
           {panel === 'problems' && (
             <div className="fw-history-list" data-testid="problems-list">
-              {!problems.length && <div className="fw-logs-empty">No problems. The server validates the workflow on save.</div>}
+              {!problemCount && <div className="fw-logs-empty">No problems. The server validates the workflow on save.</div>}
+              <MissingSecretRows />
               {problems.map((p, i) => (
                 <div key={i} className="fw-problem" onClick={() => p.node && tab.selectOnly(p.node)}>
                   <Icon.alert size={13} />

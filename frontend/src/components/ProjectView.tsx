@@ -10,6 +10,7 @@ import { Icon } from './icons';
 import { Inspector } from './Inspector';
 import { Palette } from './Palette';
 import { RunSwitcher } from './RunSwitcher';
+import { SecretsButton } from './SecretsPanel';
 import type { Theme } from './theme';
 
 /** One project tab: toolbar, palette, canvas, inspector, bottom panel. */
@@ -74,6 +75,8 @@ function Toolbar() {
       <button className="fw-btn ghost sm icon" data-testid="redo" disabled={!s.canRedo} onClick={() => tab.redoChange()} title="Redo (Ctrl+Shift+Z)">
         <Icon.redo size={15} />
       </button>
+      <div className="fw-sep" />
+      <SecretsButton />
       <div className="fw-sep" />
       <button className="fw-btn sm" data-testid="save" disabled={s.saving} onClick={() => void tab.save()} title="Save (Ctrl+S)">
         <Icon.save size={14} /> {s.saving ? 'Saving…' : 'Save'}

@@ -1,6 +1,7 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { JSONSchema } from '../api/types';
 import { coerce, displayValue, fieldsFromSchema, type Field } from '../canvas/schema';
+import { SecretPicker } from './SecretPicker';
 
 interface Props {
   schema: JSONSchema | null | undefined;
@@ -46,6 +47,18 @@ function FieldInput({ field: f, value, onChange, serverError, id }: { field: Fie
   };
   const err = error ?? serverError;
   const testid = `param-${f.key}`;
+  // Where the cursor was last, so the secret picker (which takes the
+  // focus) inserts there; at the end when the field was never focused.
+  const sel = useRef<[number, number] | null>(null);
+  const track = (e: { currentTarget: HTMLInputElement | HTMLTextAreaElement }) => {
+    sel.current = [e.currentTarget.selectionStart ?? text.length, e.currentTarget.selectionEnd ?? text.length];
+  };
+  const insert = (ref: string) => {
+    const [at, end] = sel.current && sel.current[1] <= text.length ? sel.current : [text.length, text.length];
+    commit(text.slice(0, at) + ref + text.slice(end));
+    sel.current = [at + ref.length, at + ref.length];
+  };
+  const picks = f.kind === 'string' || f.kind === 'text' || f.kind === 'json';
 
   let control;
   switch (f.kind) {
@@ -74,6 +87,7 @@ function FieldInput({ field: f, value, onChange, serverError, id }: { field: Fie
     case 'json':
       control = (
         <textarea
+          onSelect={track}
           id={id}
           data-testid={testid}
           className={f.kind === 'json' ? 'mono' : ''}
@@ -88,6 +102,7 @@ function FieldInput({ field: f, value, onChange, serverError, id }: { field: Fie
     default:
       control = (
         <input
+          onSelect={track}
           id={id}
           data-testid={testid}
           type="text"
@@ -106,6 +121,7 @@ function FieldInput({ field: f, value, onChange, serverError, id }: { field: Fie
           {f.label}
           {f.required && <span className="fw-required" title="required">*</span>}
           <span className="fw-type">{f.kind === 'text' ? 'string' : f.kind}</span>
+          {picks && <SecretPicker onPick={insert} testid={testid} />}
         </label>
       )}
       {control}

@@ -1,6 +1,7 @@
 import type { Project } from '../api/types';
 import type { Channel, Frame, ProjectSocket } from '../realtime';
 import type { NotificationPayload } from '../api/types';
+import { ProjectSecrets } from './secrets';
 import { Store } from './store';
 import { Connection } from './tab/connection';
 import { Editor } from './tab/editor';
@@ -22,6 +23,8 @@ export class ProjectTab extends Store<TabState> {
   readonly connection: Connection;
   readonly editor: Editor;
   readonly runs: Runs;
+  /** The project's secrets (names and uses; values never come back). */
+  readonly secrets: ProjectSecrets;
   private deps: TabDeps;
   private projectCh: Channel;
   private toolsCh: Channel;
@@ -46,6 +49,7 @@ export class ProjectTab extends Store<TabState> {
     });
     this.runs = new Runs(this, project.id, deps, this.connection, { save: () => this.editor.save() });
     this.connection.hooks = { backOnline: (ms) => void this.resync(ms) };
+    this.secrets = new ProjectSecrets(deps.api, project.id);
 
     this.projectCh = this.socket.channel(`project:${project.id}`);
     this.offs.push(
@@ -72,6 +76,7 @@ export class ProjectTab extends Store<TabState> {
     this.set({ loading: true, loadError: null });
     await Promise.all([
       this.loadTools(),
+      this.secrets.reload(),
       (async () => {
         try {
           const workflows = await this.deps.api.listWorkflows(this.id);
