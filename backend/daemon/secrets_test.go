@@ -364,3 +364,34 @@ func TestMCPServerGetsSecretAsEnv(t *testing.T) {
 	check(second)
 	scanDir(t, "project folder", projectDir, secretForms(second))
 }
+
+// An untrusted project can hold secrets but resolves none: its runs are
+// refused, and its MCP server that names ${secret:X} is not started (so
+// nothing is expanded). The listing still shows the secret and its use.
+func TestUntrustedProjectResolvesNoSecret(t *testing.T) {
+	f := newSecretFixture(t)
+	bin := buildMCPTestServer(t, t.TempDir())
+	projectDir := t.TempDir()
+	cfg := `{"mcpServers": {"test": {"command": "` + bin + `", "env": {"API_TOKEN": "${secret:API_TOKEN}"}}}}`
+	if err := os.WriteFile(filepath.Join(projectDir, ".mcp.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, p, _ := do(t, "POST", f.d.URL()+"/api/projects", f.token, `{"name":"untrusted","path":"`+projectDir+`"}`)
+	if code != 201 || p["trusted"] != false {
+		t.Fatalf("project: %d %v", code, p)
+	}
+	pid := p["id"].(string)
+	f.setSecret(pid, "API_TOKEN", secretValue)
+	f.workflow(pid, "use", `{"name":"use","nodes":[{"id":"a","tool":"shell","params":{"command":"echo {{ secrets.API_TOKEN }}"}}],"edges":[]}`)
+	if code, body, _ := do(t, "POST", f.d.URL()+"/api/projects/"+pid+"/workflows/use/runs", f.token, `{"inputs":{}}`); code != 403 || body["error"] != "untrusted" {
+		t.Fatalf("run of an untrusted project: %d %v", code, body)
+	}
+	if st, cat := serverStatus(t, f.fixture, pid, "test"); st != "untrusted" {
+		t.Fatalf("MCP server of an untrusted project: %q %v", st, cat)
+	}
+	list := f.rawGet("/api/projects/" + pid + "/secrets")
+	if !strings.Contains(list, `"name":"API_TOKEN"`) || !strings.Contains(list, `"kind":"mcp"`) {
+		t.Fatalf("listing: %s", list)
+	}
+	assertAbsent(t, "tool catalog", f.rawGet("/api/projects/"+pid+"/tools"), secretForms(secretValue))
+}
