@@ -264,9 +264,11 @@ func shortError(msg string) string {
 	return msg
 }
 
-// formatDuration is 0.4s, 1.2s, 59.9s, 1m05s, 1h02m.
+// formatDuration is 12ms, 0.4s, 1.2s, 59.9s, 1m05s, 1h02m.
 func formatDuration(d time.Duration) string {
 	switch {
+	case d < 100*time.Millisecond:
+		return fmt.Sprintf("%dms", d.Milliseconds())
 	case d < time.Minute:
 		return fmt.Sprintf("%.1fs", d.Seconds())
 	case d < time.Hour:

@@ -236,6 +236,9 @@ func (r *runner) finish(runID string, interrupted bool) error {
 }
 
 func (r *runner) detached(ctx context.Context, a *api, runID string) error {
+	if _, inproc := r.t.(*inProcess); inproc && !r.opts.json {
+		fmt.Fprintf(r.env.Stderr, "flowweaver: no flow weaver process runs this data dir, so run %s waits in the queue until the app or `flowweaver serve` starts\n", runID)
+	}
 	if !r.opts.json {
 		fmt.Fprintln(r.env.Stdout, runID)
 		return nil
@@ -274,16 +277,9 @@ func startError(opts *runOptions, err error) error {
 // project finds the project of the folder (registering it if needed) and
 // makes sure it is trusted: with --trust, or the user's yes on a terminal.
 func (r *runner) project(ctx context.Context, a *api) (*project, error) {
-	ps, err := a.projects(ctx)
+	p, err := findProject(ctx, a, r.opts.projectDir)
 	if err != nil {
 		return nil, err
-	}
-	var p *project
-	for i := range ps {
-		if canonicalPath(ps[i].Path) == r.opts.projectDir {
-			p = &ps[i]
-			break
-		}
 	}
 	if p != nil && (p.Trusted == nil || *p.Trusted) {
 		return p, nil // trusted, or a server without trust

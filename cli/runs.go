@@ -58,15 +58,9 @@ func withTarget(ctx context.Context, env *Env, dataDir string, fn func(target) e
 }
 
 func listRuns(ctx context.Context, env *Env, a *api, dir string, limit int, jsonOut bool) error {
-	ps, err := a.projects(ctx)
+	p, err := findProject(ctx, a, dir)
 	if err != nil {
 		return err
-	}
-	var p *project
-	for i := range ps {
-		if canonicalPath(ps[i].Path) == dir {
-			p = &ps[i]
-		}
 	}
 	if p == nil {
 		if jsonOut {
@@ -108,26 +102,75 @@ func listRuns(ctx context.Context, env *Env, a *api, dir string, limit int, json
 func logsCommand() *Command {
 	return &Command{
 		Name:    "logs",
-		Args:    "<runId>",
-		Summary: "print a run's logs (from the event log; --follow: then live until it ends)",
+		Args:    "[runId]",
+		Summary: "print a run's logs (default: the project's latest run; --follow: then live until it ends)",
 		Flags: func(fs *flag.FlagSet) func(context.Context, *Env, []string) error {
 			dataDir := dataDirFlag(fs)
+			project := fs.String("project", "", "project `directory` whose latest run to show when no run id is given (default: the current directory)")
 			follow := fs.Bool("follow", false, "keep printing until the run ends")
 			fs.BoolVar(follow, "f", false, "short for --follow")
 			return func(ctx context.Context, env *Env, args []string) error {
-				if len(args) != 1 {
-					return UsageError(errors.New("logs needs one run id (see `flowweaver runs`)"))
+				if len(args) > 1 {
+					return UsageError(errors.New("logs takes at most one run id (see `flowweaver runs`)"))
 				}
 				dd, err := resolveDataDir(*dataDir)
 				if err != nil {
 					return err
 				}
+				runID := ""
+				if len(args) == 1 {
+					runID = args[0]
+				}
+				var dir string
+				if runID == "" {
+					if dir, err = projectDir(*project); err != nil {
+						return err
+					}
+				}
 				return withTarget(ctx, env, dd, func(t target) error {
-					return printLogs(ctx, env, t, args[0], *follow)
+					if runID == "" {
+						if runID, err = latestRun(ctx, t.api(), dir); err != nil {
+							return err
+						}
+					}
+					return printLogs(ctx, env, t, runID, *follow)
 				})
 			}
 		},
 	}
+}
+
+// findProject returns the registered project of folder dir, or nil.
+func findProject(ctx context.Context, a *api, dir string) (*project, error) {
+	ps, err := a.projects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ps {
+		if canonicalPath(ps[i].Path) == dir {
+			return &ps[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// latestRun is the newest run of the project in dir.
+func latestRun(ctx context.Context, a *api, dir string) (string, error) {
+	p, err := findProject(ctx, a, dir)
+	if err != nil {
+		return "", err
+	}
+	if p == nil {
+		return "", fmt.Errorf("%s is not a project yet, so it has no runs", dir)
+	}
+	_, runs, err := a.listRuns(ctx, p.ID, 1)
+	if err != nil {
+		return "", err
+	}
+	if len(runs) == 0 {
+		return "", fmt.Errorf("%s has no runs yet", dir)
+	}
+	return runs[0].ID, nil
 }
 
 // printLogs replays the run's events from the event log and, with follow,
