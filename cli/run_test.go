@@ -52,6 +52,13 @@ func TestRunInProcessSucceeds(t *testing.T) {
 		t.Fatalf("data dir still held after the run: %v", err)
 	}
 	l.Release()
+
+	// `logs` without a run id replays the project's latest run from the
+	// event log, in the same format.
+	logsOut, logsErr, code := runCLI(t, proj, "logs", "--data-dir", dataDir)
+	if code != 0 || !strings.Contains(logsOut, "build | compiled\n") || !strings.Contains(logsErr, "build | warning\n") || !strings.Contains(logsErr, "✓ build succeeded") {
+		t.Fatalf("logs: exit %d\n%s\n%s", code, logsOut, logsErr)
+	}
 }
 
 // TestRunInProcessFailure: a node that exits 3 fails the run: exit 1,
@@ -255,7 +262,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{"run", "--project", filepath.Join(proj, "missing"), "x"},
 		{"run", "--nope", "x"},
 		{"runs", "--limit", "0"},
-		{"logs"},
+		{"logs", "a", "b"},
 		{"completion", "tcsh"},
 	} {
 		var buf bytes.Buffer
