@@ -25,6 +25,8 @@ type Workflow struct {
 	Version int64  `json:"version,omitempty"`
 	Nodes   []Node `json:"nodes"`
 	Edges   []Edge `json:"edges"`
+	// Triggers start the workflow by itself (schedule, webhook, files).
+	Triggers []Trigger `json:"triggers,omitempty"`
 }
 
 // Node is one tool invocation in a workflow.
@@ -111,6 +113,7 @@ type Run struct {
 	WorkflowID string          `json:"workflowId"`
 	Status     RunStatus       `json:"status"`
 	Inputs     map[string]any  `json:"inputs,omitempty"`
+	Trigger    *RunTrigger     `json:"trigger,omitempty"`
 	Error      string          `json:"error,omitempty"`
 	CreatedAt  time.Time       `json:"createdAt"`
 	StartedAt  *time.Time      `json:"startedAt,omitempty"`

@@ -14,8 +14,9 @@ import (
 // The file format (docs/workflows.md). It is written by hand rather than by
 // json.MarshalIndent so that the layout of the text is part of the contract:
 //
-//   - fixed key order: name, nodes, edges, layout; in a node id, tool, label,
-//     retry, timeoutMs, params;
+//   - fixed key order: name, triggers (only when there are any), nodes,
+//     edges, layout; in a node id, tool, label, retry, timeoutMs, params;
+//     one trigger per line (triggers.go);
 //   - 2-space indent, one node key per line, params expanded one key per
 //     line with keys sorted (nested values expanded the same way), edges and
 //     layout entries one per line;
@@ -29,8 +30,9 @@ import (
 // accepted inside nodes too (the API shape, or a hand-written file); the
 // layout section wins when both are present.
 type fileWorkflow struct {
-	Name   string                   `json:"name"`
-	Nodes  []flow.Node              `json:"nodes"`
+	Name     string                   `json:"name"`
+	Triggers []flow.Trigger           `json:"triggers"`
+	Nodes    []flow.Node              `json:"nodes"`
 	Edges  []flow.Edge              `json:"edges"`
 	Layout map[string]flow.Position `json:"layout"`
 }
@@ -41,6 +43,9 @@ func Encode(wf *flow.Workflow) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString("{\n  \"name\": ")
 	if err := writeJSON(&b, wf.Name, ""); err != nil {
+		return nil, err
+	}
+	if err := writeTriggers(&b, wf.Triggers); err != nil {
 		return nil, err
 	}
 	b.WriteString(",\n  \"nodes\": [")
@@ -191,7 +196,7 @@ func Decode(data []byte) (*flow.Workflow, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("unexpected data after the workflow object")
 	}
-	wf := &flow.Workflow{Name: f.Name, Nodes: f.Nodes, Edges: f.Edges}
+	wf := &flow.Workflow{Name: f.Name, Nodes: f.Nodes, Edges: f.Edges, Triggers: f.Triggers}
 	if wf.Nodes == nil {
 		wf.Nodes = []flow.Node{}
 	}

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
+	"github.com/flowweaver/flowweaver/backend/trigger/spec"
 )
 
 // Limits of a workflow (PROTOCOL section 6 and the bounds that keep a
@@ -155,6 +156,9 @@ func Validate(workflowID string, wf *flow.Workflow, tools ToolChecker, maxNodes 
 	checkControlFlow(&p, wf, index)
 	for _, cycle := range findCycles(wf.Nodes, index, adj) {
 		p.add(flow.Problem{Field: "edges", Node: cycle[0], Message: "nodes form a cycle: " + strings.Join(append(cycle, cycle[0]), " -> ")})
+	}
+	for _, pr := range spec.Validate(wf.Triggers) {
+		p.add(pr)
 	}
 	return p.result()
 }
