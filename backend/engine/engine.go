@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -214,6 +215,18 @@ type StartOptions struct {
 	// rerun is set by RerunFrom: the run re-run and the recorded nodes
 	// the new run starts with.
 	rerun *rerunSeed
+	// Trigger is what started the run (the run JSON's "trigger"); nil
+	// means a manual run, {"type": "manual"}.
+	Trigger *flow.RunTrigger
+	// TriggerInputs becomes inputs.trigger (the full record: a webhook's
+	// body, headers and query, a schedule's slot, the changed files). nil
+	// means Trigger itself. Whatever the caller put into inputs["trigger"]
+	// is replaced, so a manual run cannot pretend to be a schedule.
+	TriggerInputs map[string]any
+	// InTx runs first in the transaction that inserts the run and its job;
+	// its error aborts the start and writes nothing. A schedule claims its
+	// slot here, so the slot and its run commit together or not at all.
+	InTx func(ctx context.Context, tx *store.Tx) error
 }
 
 // StartRun implements flow.Runs.
@@ -240,14 +253,23 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 	if err != nil {
 		return nil, fmt.Errorf("snapshot workflow: %w", err)
 	}
+	inputs = maps.Clone(inputs)
 	if inputs == nil {
 		inputs = map[string]any{}
+	}
+	if opts.Trigger == nil {
+		opts.Trigger = flow.ManualTrigger()
+	}
+	if opts.TriggerInputs != nil {
+		inputs["trigger"] = opts.TriggerInputs
+	} else {
+		inputs["trigger"] = opts.Trigger
 	}
 	if _, err := json.Marshal(inputs); err != nil {
 		return nil, flow.Errorf(flow.EINVALID, "inputs are not JSON: %v", err)
 	}
 	r := &store.RunRow{Run: flow.Run{ID: e.ids.next("r", e.cfg.Now()), ProjectID: projectID, WorkflowID: workflowID,
-		Status: flow.RunQueued, Inputs: inputs, Workflow: snapshot}}
+		Status: flow.RunQueued, Inputs: inputs, Trigger: opts.Trigger, Workflow: snapshot}}
 	if _, err := e.project(ctx, projectID); err != nil {
 		return nil, err
 	}
@@ -261,6 +283,11 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 		return nil, fmt.Errorf("start run: %w", err)
 	}
 	err = e.batch.do(func(tx *store.Tx) error {
+		if opts.InTx != nil {
+			if err := opts.InTx(ctx, tx); err != nil {
+				return err
+			}
+		}
 		jobID, err := e.q.Enqueue(ctx, tx, queue.NewJob{ProjectID: projectID, Kind: JobKind, Ref: r.ID, Priority: opts.Priority, Payload: payload})
 		if err != nil {
 			if flow.ErrorCode(err) == flow.EINTERNAL && isForeignKey(err) {
@@ -275,7 +302,7 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 		if err := opts.rerun.write(ctx, tx, r.ID); err != nil {
 			return err
 		}
-		ev := flow.NewEvent(projectID, flow.EventRunQueued, r.ID, workflowID, runPayload{RunID: r.ID, WorkflowID: workflowID, Status: flow.RunQueued})
+		ev := flow.NewEvent(projectID, flow.EventRunQueued, r.ID, workflowID, runPayload{RunID: r.ID, WorkflowID: workflowID, Status: flow.RunQueued, Trigger: opts.Trigger})
 		return tx.AppendEvent(ctx, &ev)
 	}, true)
 	if err != nil {
@@ -399,6 +426,8 @@ type runPayload struct {
 	DurationMs *int64         `json:"durationMs,omitempty"`
 	// ParentRunID is set on the events of child runs.
 	ParentRunID string `json:"parentRunId,omitempty"`
+	// Trigger is on run.queued: what started the run.
+	Trigger *flow.RunTrigger `json:"trigger,omitempty"`
 }
 
 // finishRunTx ends a run in tx: status, its unfinished nodes, the event.

@@ -75,5 +75,12 @@ func (e *Engine) RerunFrom(ctx context.Context, projectID, runID, nodeID string)
 			seed.nodes = append(seed.nodes, n)
 		}
 	}
-	return e.StartRunWith(ctx, old.ProjectID, old.WorkflowID, old.Inputs, StartOptions{rerun: seed})
+	// A re-run is started by hand, but sees the inputs of the run it
+	// repeats, the trigger record (a webhook's body, the changed files)
+	// included.
+	opts := StartOptions{rerun: seed}
+	if in, ok := old.Inputs["trigger"].(map[string]any); ok {
+		opts.TriggerInputs = in
+	}
+	return e.StartRunWith(ctx, old.ProjectID, old.WorkflowID, old.Inputs, opts)
 }

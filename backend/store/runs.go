@@ -35,10 +35,16 @@ func (tx *Tx) InsertRun(ctx context.Context, r *RunRow, nodeIDs []string) error 
 	if r.ItemIndex != nil {
 		item = *r.ItemIndex
 	}
+	var trig []byte
+	if r.Trigger != nil {
+		if trig, err = json.Marshal(r.Trigger); err != nil {
+			return fmt.Errorf("encode run trigger: %w", err)
+		}
+	}
 	if _, err := tx.exec(ctx,
-		`INSERT INTO runs(id, project_id, workflow_id, status, inputs, workflow, created_at, job_id, parent_run_id, parent_node_id, item_index, depth, rerun_of, rerun_from) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		`INSERT INTO runs(id, project_id, workflow_id, status, inputs, workflow, created_at, job_id, parent_run_id, parent_node_id, item_index, depth, rerun_of, rerun_from, trigger_info) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		r.ID, r.ProjectID, r.WorkflowID, string(r.Status), inputs, []byte(r.Workflow), unixMilli(tx.now), r.JobID,
-		r.ParentRunID, r.ParentNodeID, item, r.Depth, r.RerunOf, r.RerunFrom); err != nil {
+		r.ParentRunID, r.ParentNodeID, item, r.Depth, r.RerunOf, r.RerunFrom, trig); err != nil {
 		return fmt.Errorf("insert run: %w", err)
 	}
 	if len(nodeIDs) == 0 {
@@ -146,7 +152,7 @@ func (tx *Tx) SetNodeStatus(ctx context.Context, runID string, status flow.NodeS
 	return nil
 }
 
-const runColumns = "id, project_id, workflow_id, status, inputs, error, created_at, started_at, finished_at, job_id, parent_run_id, parent_node_id, item_index, depth, rerun_of, rerun_from"
+const runColumns = "id, project_id, workflow_id, status, inputs, error, created_at, started_at, finished_at, job_id, parent_run_id, parent_node_id, item_index, depth, rerun_of, rerun_from, trigger_info"
 
 func scanRun(sc interface{ Scan(...any) error }, r *RunRow) error {
 	var st string
@@ -154,9 +160,17 @@ func scanRun(sc interface{ Scan(...any) error }, r *RunRow) error {
 	var created int64
 	var started, finished sql.NullInt64
 	var item int
+	var trig []byte
 	if err := sc.Scan(&r.ID, &r.ProjectID, &r.WorkflowID, &st, &inputs, &r.Error, &created, &started, &finished, &r.JobID,
-		&r.ParentRunID, &r.ParentNodeID, &item, &r.Depth, &r.RerunOf, &r.RerunFrom); err != nil {
+		&r.ParentRunID, &r.ParentNodeID, &item, &r.Depth, &r.RerunOf, &r.RerunFrom, &trig); err != nil {
 		return err
+	}
+	// Runs from before migration 0009 have no trigger: they were manual.
+	r.Trigger = flow.ManualTrigger()
+	if len(trig) > 0 {
+		if err := json.Unmarshal(trig, r.Trigger); err != nil {
+			return fmt.Errorf("decode run trigger: %w", err)
+		}
 	}
 	if item >= 0 {
 		r.ItemIndex = &item

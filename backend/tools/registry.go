@@ -151,6 +151,7 @@ func NewRegistry(opts Options) *Registry {
 		&fileWriteTool{max: o.MaxFileWrite},
 		&transformTool{maxNodes: o.MaxExprNodes, budget: o.ExprMemoryBudget},
 		logTool{},
+		respondTool{},
 	} {
 		r.add(t)
 	}

@@ -33,7 +33,7 @@ func (s *fakeSource) Run(ctx context.Context, name string, call Call) (any, erro
 	return map[string]any{"tool": name}, nil
 }
 
-var builtinNames = []string{"delay", "shell", "http", "file.read", "file.write", "transform", "log", "if", "switch", "workflow", "forEach"}
+var builtinNames = []string{"delay", "shell", "http", "file.read", "file.write", "transform", "log", "respond", "if", "switch", "workflow", "forEach"}
 
 func TestListToolsAndSchemas(t *testing.T) {
 	reg := NewRegistry(Options{})
