@@ -25,6 +25,7 @@ import (
 	"github.com/flowweaver/flowweaver/backend/tools"
 	"github.com/flowweaver/flowweaver/backend/tools/mcp"
 	"github.com/flowweaver/flowweaver/backend/trust"
+	"github.com/flowweaver/flowweaver/backend/trigger"
 	"github.com/flowweaver/flowweaver/backend/workflow"
 )
 
@@ -42,6 +43,7 @@ type Daemon struct {
 	mcp       *mcp.Source
 	workflows *workflow.Service
 	engine    *engine.Engine
+	triggers  *trigger.Service
 	hub       *hub.Hub
 
 	// lock holds the data dir; ownLock says New took it (Stop releases it).
@@ -110,6 +112,10 @@ func (d *Daemon) Start(ctx context.Context) error {
 		if err := d.engine.Start(ctx); err != nil {
 			ln.Close()
 			return fmt.Errorf("start workers: %w", err)
+		}
+		if err := d.triggers.Start(ctx); err != nil {
+			ln.Close()
+			return fmt.Errorf("start triggers: %w", err)
 		}
 	}
 	d.srv = &http.Server{
@@ -208,6 +214,10 @@ func (d *Daemon) Stop(ctx context.Context) error {
 			d.cancel()
 		}
 		d.wg.Wait()
+		// No trigger starts a run from here on.
+		if err := d.triggers.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop triggers: %w", err))
+		}
 		// Running jobs finish within the grace period or go back to the
 		// queue; a restart picks them up from their last checkpoint.
 		gctx, cancel := context.WithTimeout(ctx, d.cfg.ShutdownGrace+5*time.Second)

@@ -150,6 +150,7 @@ func (t *trustService) Approve(ctx context.Context, projectID, fp string) (any, 
 // because they were started under a consent that is gone.
 func (d *Daemon) onTrustChange(ctx context.Context, ch trust.Change) {
 	d.engine.ForgetProject(ch.ProjectID)
+	d.triggers.Reconcile(ch.ProjectID) // revoked: its schedules and watchers stop
 	if !ch.Trusted {
 		if err := d.cancelProjectRuns(context.WithoutCancel(ctx), ch.ProjectID); err != nil {
 			d.log.Warn("cancel runs of a project whose trust was revoked", "project", ch.ProjectID, "err", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/flowweaver/flowweaver/backend/tools"
 	"github.com/flowweaver/flowweaver/backend/tools/mcp"
 	"github.com/flowweaver/flowweaver/backend/trust"
+	"github.com/flowweaver/flowweaver/backend/trigger"
 	"github.com/flowweaver/flowweaver/backend/workflow"
 )
 
@@ -63,6 +64,12 @@ func (d *Daemon) wire(ctx context.Context) error {
 	}
 
 	d.trust.OnChange(d.onTrustChange)
+	d.triggers, err = trigger.New(trigger.Config{
+		DB: d.db, Runs: d.engine, Workflows: d.workflows, Trust: d.trust, Logger: d.log,
+	})
+	if err != nil {
+		return fmt.Errorf("triggers: %w", err)
+	}
 
 	cmds := &commands{d: d}
 	origins := append(append([]string{}, d.cfg.DesktopOrigins...), d.cfg.DevOrigins...)
@@ -85,7 +92,10 @@ func (d *Daemon) wire(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("hub: %w", err)
 	}
-	d.db.SetOnCommit(d.hub.Publish)
+	d.db.SetOnCommit(func(evs []flow.Event) {
+		d.hub.Publish(evs)
+		d.triggers.Observe(evs)
+	})
 
 	d.api = httpapi.New(httpapi.Config{
 		Store:     d.db,
@@ -102,7 +112,10 @@ func (d *Daemon) wire(ctx context.Context) error {
 		QueueJobs:           d.queueJobs,
 		Connections:         d.hub.Connections,
 		BeforeProjectDelete: d.cancelProjectRuns,
+		Triggers: triggersAPI{d.triggers},
+		Hooks:    d.triggers,
 		ProjectDeleted: func(id string) {
+			d.triggers.Reconcile(id)
 			d.hub.CloseProject(id)
 			d.mcp.CloseProject(id)
 			d.engine.ForgetProject(id)

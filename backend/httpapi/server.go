@@ -58,6 +58,12 @@ type Config struct {
 	AllowedOrigins []string
 	// AllowRemote disables the loopback Host check (--allow-remote).
 	AllowRemote bool
+	// Triggers feeds the trigger routes (listing, webhook key rotation,
+	// schedule and glob previews).
+	Triggers Triggers
+	// Hooks serves /hooks/{key} (webhook triggers): no token, but behind
+	// the Host and Origin guards like everything else.
+	Hooks http.Handler
 	// MaxBodyBytes bounds request bodies; default 4 MiB.
 	MaxBodyBytes int64
 	Logger       *slog.Logger
@@ -120,6 +126,14 @@ func (s *Server) routes() {
 	m.Handle("GET /api/runs/{runId}", s.authed(s.getRun))
 	m.Handle("POST /api/runs/{runId}/cancel", s.authed(s.cancelRun))
 	m.Handle("POST /api/runs/{runId}/rerun", s.authed(s.rerunRun))
+
+	m.Handle("GET /api/projects/{id}/workflows/{wid}/triggers", s.authed(s.listTriggers))
+	m.Handle("POST /api/projects/{id}/workflows/{wid}/triggers/{tid}/rotate", s.authed(s.rotateWebhook))
+	m.Handle("GET /api/projects/{id}/files", s.authed(s.matchFiles))
+	m.Handle("GET /api/triggers/schedule-preview", s.authed(s.previewSchedule))
+	if s.cfg.Hooks != nil {
+		m.Handle("/hooks/{key}", s.cfg.Hooks)
+	}
 
 	m.Handle("GET /api/queue", s.authed(s.queue))
 	m.Handle("GET /api/queue/jobs", s.authed(s.queueJobs))
