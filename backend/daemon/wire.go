@@ -112,8 +112,8 @@ func (d *Daemon) wire(ctx context.Context) error {
 		QueueJobs:           d.queueJobs,
 		Connections:         d.hub.Connections,
 		BeforeProjectDelete: d.cancelProjectRuns,
-		Triggers: triggersAPI{d.triggers},
-		Hooks:    d.triggers,
+		Triggers:            triggersAPI{d.triggers},
+		Hooks:               d.triggers,
 		ProjectDeleted: func(id string) {
 			d.triggers.Reconcile(id)
 			d.hub.CloseProject(id)

@@ -44,7 +44,9 @@ type Trust interface {
 type TrustFunc func(ctx context.Context, projectID string) (bool, error)
 
 // Trusted implements Trust.
-func (f TrustFunc) Trusted(ctx context.Context, projectID string) (bool, error) { return f(ctx, projectID) }
+func (f TrustFunc) Trusted(ctx context.Context, projectID string) (bool, error) {
+	return f(ctx, projectID)
+}
 
 // Config configures a Service. Zero values take the documented defaults.
 type Config struct {

@@ -33,8 +33,8 @@ type fileWorkflow struct {
 	Name     string                   `json:"name"`
 	Triggers []flow.Trigger           `json:"triggers"`
 	Nodes    []flow.Node              `json:"nodes"`
-	Edges  []flow.Edge              `json:"edges"`
-	Layout map[string]flow.Position `json:"layout"`
+	Edges    []flow.Edge              `json:"edges"`
+	Layout   map[string]flow.Position `json:"layout"`
 }
 
 // Encode renders wf in the file format. Encoding is deterministic: equal
