@@ -1,0 +1,92 @@
+package trigger
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowweaver/flowweaver/backend/flow"
+	"go.uber.org/goleak"
+)
+
+func (h *harness) hookServer() *httptest.Server {
+	mux := http.NewServeMux()
+	mux.Handle("/hooks/{key}", h.svc)
+	srv := httptest.NewServer(mux)
+	h.t.Cleanup(srv.Close)
+	return srv
+}
+
+func post(t *testing.T, u, body string) (int, string) {
+	t.Helper()
+	resp, err := http.Post(u, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (h *harness) hookURL(srv *httptest.Server, workflowID, triggerID string) string {
+	h.t.Helper()
+	list, err := h.svc.List(context.Background(), h.project.ID, workflowID, srv.URL)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, i := range list {
+		if i.ID == triggerID {
+			return i.URL
+		}
+	}
+	h.t.Fatalf("no trigger %s", triggerID)
+	return ""
+}
+
+// A run that outlasts the wait answers 202 with its id; it goes on.
+func TestWebhookOnCompletedTimesOutWith202(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.WebhookWait = 300 * time.Millisecond })
+	h.save("slow", &flow.Workflow{Name: "slow", Nodes: []flow.Node{{ID: "d", Tool: "delay", Params: map[string]any{"ms": 2000}}},
+		Triggers: []flow.Trigger{{ID: "h", Type: "webhook", Respond: "onCompleted"}}})
+	srv := h.hookServer()
+	code, body := post(t, h.hookURL(srv, "slow", "h"), "{}")
+	if code != 202 || !strings.Contains(body, `"status":"running"`) || !strings.Contains(body, `"runId":"r_`) {
+		t.Fatalf("answer: %d %s", code, body)
+	}
+	h.waitIdle()
+	if r := h.runs(); len(r) != 1 || r[0].Status != flow.RunSucceeded {
+		t.Fatalf("runs: %+v", r)
+	}
+}
+
+func TestWebhookUntrustedProjectFiresNothing(t *testing.T) {
+	h := newHarness(t)
+	h.save("w", &flow.Workflow{Name: "w", Nodes: []flow.Node{logNode("a")},
+		Triggers: []flow.Trigger{{ID: "h", Type: "webhook"}}})
+	srv := h.hookServer()
+	u := h.hookURL(srv, "w", "h")
+	h.trusted.Store(false)
+	code, body := post(t, u, "{}")
+	if code != 403 || !strings.Contains(body, `"error":"untrusted"`) {
+		t.Fatalf("answer: %d %s", code, body)
+	}
+	if n := len(h.runs()); n != 0 {
+		t.Fatalf("%d runs in an untrusted project", n)
+	}
+}
+
+func TestServiceStartStopLeaksNothing(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	h := newHarness(t)
+	h.save("w", &flow.Workflow{Name: "w", Nodes: []flow.Node{logNode("a")}, Triggers: []flow.Trigger{
+		{ID: "s", Type: "schedule", Cron: "@every 1s"}, {ID: "f", Type: "files", Glob: "**/*.txt", DebounceMs: 50}}})
+	h.start()
+	h.watching(1)
+	h.write("a.txt", "x")
+	h.waitRuns(2)
+	h.close()
+}
