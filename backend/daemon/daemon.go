@@ -24,8 +24,8 @@ import (
 	"github.com/flowweaver/flowweaver/backend/store"
 	"github.com/flowweaver/flowweaver/backend/tools"
 	"github.com/flowweaver/flowweaver/backend/tools/mcp"
-	"github.com/flowweaver/flowweaver/backend/trust"
 	"github.com/flowweaver/flowweaver/backend/trigger"
+	"github.com/flowweaver/flowweaver/backend/trust"
 	"github.com/flowweaver/flowweaver/backend/workflow"
 )
 

@@ -189,3 +189,52 @@ func TestTriggerListingAndPreviews(t *testing.T) {
 		t.Fatalf("bad triggers: %d %v", code, res)
 	}
 }
+
+// countRuns lists a project's runs.
+func (f *fixture) countRuns(projectID string) int {
+	f.t.Helper()
+	_, res, _ := do(f.t, "GET", f.d.URL()+"/api/projects/"+projectID+"/runs", f.token, "")
+	runs, _ := res["runs"].([]any)
+	return len(runs)
+}
+
+// A trigger never fires in an untrusted project; trust makes it fire,
+// revoking trust stops it again.
+func TestTriggersFollowProjectTrust(t *testing.T) {
+	f := newFixture(t)
+	code, p, _ := do(t, "POST", f.d.URL()+"/api/projects", f.token, `{"name":"u","path":"`+t.TempDir()+`"}`)
+	if code != 201 || p["trusted"] != false {
+		t.Fatalf("create untrusted project: %d %v", code, p)
+	}
+	pid := p["id"].(string)
+	f.workflow(pid, "w", `{"name": "w", "triggers": [{"id": "tick", "type": "schedule", "cron": "@every 1s"}, {"id": "h", "type": "webhook"}],
+	  "nodes": [{"id": "a", "tool": "log", "params": {"message": "x"}}], "edges": []}`)
+	info := f.triggerInfo(pid, "w", "tick")
+	if info["active"] != false || info["nextFireAt"] != nil {
+		t.Fatalf("untrusted schedule listed as active: %v", info)
+	}
+	u := f.triggerInfo(pid, "w", "h")["url"].(string)
+	if code, _, body := hook(t, u, "", "{}"); code != 403 || !strings.Contains(body, "untrusted") {
+		t.Fatalf("webhook in an untrusted project: %d %s", code, body)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	if n := f.countRuns(pid); n != 0 {
+		t.Fatalf("%d runs in an untrusted project", n)
+	}
+	if code, res, _ := do(t, "PUT", f.d.URL()+"/api/projects/"+pid+"/trust", f.token, `{"trusted":true}`); code != 200 {
+		t.Fatalf("trust: %d %v", code, res)
+	}
+	eventually(t, "the schedule fires once trusted", func() bool { return f.countRuns(pid) >= 2 })
+	if code, _, _ := hook(t, u, "", "{}"); code != 202 {
+		t.Fatalf("webhook once trusted: %d", code)
+	}
+	if code, res, _ := do(t, "PUT", f.d.URL()+"/api/projects/"+pid+"/trust", f.token, `{"trusted":false}`); code != 200 {
+		t.Fatalf("revoke: %d %v", code, res)
+	}
+	time.Sleep(1500 * time.Millisecond) // a tick in flight may still land
+	n := f.countRuns(pid)
+	time.Sleep(2500 * time.Millisecond)
+	if m := f.countRuns(pid); m != n {
+		t.Fatalf("the schedule kept firing after trust was revoked: %d -> %d runs", n, m)
+	}
+}
