@@ -1,4 +1,4 @@
-import type { Problem, Project, Run, RunPage, RunStatus, Tool, TrustReview, Workflow, Workspace, QueueStats } from './types';
+import type { Problem, Project, Run, RunPage, RunStatus, Tool, ToolCatalog, TrustReview, Workflow, Workspace, QueueStats } from './types';
 
 /**
  * A failed REST call, from the JSON error body `{error, message}` of
@@ -109,6 +109,9 @@ export class Api {
   }
 
   // --- tools and workflows ---
+  toolCatalog(projectId: string) {
+    return this.call<ToolCatalog>('GET', `/api/projects/${enc(projectId)}/tools`).then((b) => ({ ...b, tools: b.tools ?? [] }));
+  }
   listTools(projectId: string) {
     return this.call<{ tools: Tool[] }>('GET', `/api/projects/${enc(projectId)}/tools`).then((b) => b.tools ?? []);
   }

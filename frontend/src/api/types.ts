@@ -40,6 +40,26 @@ export interface WorkflowReview {
   valid: boolean;
 }
 
+/** One configured MCP server in the tool catalog ("servers"), with its state. */
+export interface McpServerStatus {
+  server: string;
+  file: string;
+  type?: string;
+  /** idle, starting, ready, failed, stopped, ignored, untrusted, pending_approval; "" server = a file problem. */
+  status: string;
+  error?: string;
+  tools?: number;
+  pid?: number;
+  fingerprint?: string;
+}
+
+/** GET /api/projects/{id}/tools: the tools plus each MCP server's status. */
+export interface ToolCatalog {
+  tools: Tool[];
+  servers?: McpServerStatus[];
+  unavailable?: { source: string; message: string }[];
+}
+
 /** GET /api/projects/{id}/trust: what the project would run once trusted. */
 export interface TrustReview {
   projectId: string;

@@ -1,8 +1,9 @@
 import { useEffect, useRef, useState } from 'react';
 import { Api, ApiError } from '../api/client';
-import type { Project } from '../api/types';
+import type { Project, TrustReview } from '../api/types';
 import { basename } from './format';
 import { Icon } from './icons';
+import { hasRunnable, TrustDialog } from './TrustDialog';
 
 /** "Open folder": a path field (and the native picker on the desktop), plus known projects. */
 export function OpenFolderDialog({
@@ -24,6 +25,9 @@ export function OpenFolderDialog({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [known, setKnown] = useState<Project[]>([]);
+  const [create, setCreate] = useState(false);
+  // The trust question for a folder just opened that brings something to run.
+  const [ask, setAsk] = useState<{ project: Project; review: TrustReview } | null>(null);
   const input = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
@@ -49,22 +53,48 @@ export function OpenFolderDialog({
     setBusy(true);
     setError(null);
     try {
-      let project = await api.createProject(name.trim() || basename(p), p);
-      if (!project.trusted) {
-        // A folder with no workflows and no MCP configuration brings nothing
-        // that could run: open it trusted, like a folder created here.
-        const review = await api.trustReview(project.id);
-        if (review.workflows.length === 0 && review.mcpServers.length === 0 && !review.problems?.length) {
-          project = await api.setTrust(project.id, true, []);
-        }
+      const project = await api.createProject(name.trim() || basename(p), p, create ? { create: true } : {});
+      if (project.trusted !== false) {
+        onOpen(project);
+        return;
       }
-      onOpen(project);
+      const review = await api.trustReview(project.id);
+      if (hasRunnable(review)) {
+        setAsk({ project, review });
+      } else {
+        // A folder with no workflows and no MCP configuration brings nothing
+        // that could run: open it trusted, like a folder created here. What
+        // arrives later waits (MCP entries) or runs only on Run (workflows).
+        onOpen(await api.setTrust(project.id, true, []));
+      }
     } catch (e) {
       setError(e instanceof ApiError ? e.message : String(e));
     } finally {
       setBusy(false);
     }
   };
+
+  if (ask) {
+    return (
+      <TrustDialog
+        review={ask.review}
+        name={ask.project.name}
+        busy={busy}
+        error={error}
+        onBrowse={() => onOpen(ask.project)}
+        onTrust={async () => {
+          setBusy(true);
+          setError(null);
+          try {
+            onOpen(await api.setTrust(ask.project.id, true, ask.review.mcpServers.map((m) => m.fingerprint)));
+          } catch (e) {
+            setError(e instanceof ApiError ? e.message : String(e));
+            setBusy(false);
+          }
+        }}
+      />
+    );
+  }
 
   const others = known.filter((k) => !openIds.includes(k.id));
   return (
@@ -111,7 +141,15 @@ export function OpenFolderDialog({
                 </button>
               )}
             </div>
-            <div className="fw-help">An existing folder on the machine running Flow Weaver. Workflows are stored inside it.</div>
+            <div className="fw-help">
+              {create
+                ? 'A new, empty folder is made at this path (its parent must exist). It is trusted: nothing in it came from elsewhere.'
+                : 'An existing folder on the machine running Flow Weaver. Workflows are stored inside it.'}
+            </div>
+            <label className="fw-check">
+              <input type="checkbox" data-testid="open-create" checked={create} onChange={(e) => setCreate(e.target.checked)} />
+              Create a new empty folder
+            </label>
           </div>
           <div className="fw-field">
             <label className="fw-label" htmlFor="open-name">
@@ -137,7 +175,7 @@ export function OpenFolderDialog({
               Cancel
             </button>
             <button type="submit" className="fw-btn primary sm" data-testid="open-submit" disabled={busy}>
-              {busy ? 'Opening…' : 'Open'}
+              {busy ? 'Opening…' : create ? 'Create' : 'Open'}
             </button>
           </div>
         </form>

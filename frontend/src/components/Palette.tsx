@@ -2,6 +2,7 @@ import { useMemo, useState } from 'react';
 import { DRAG_MIME } from '../canvas/Canvas';
 import { nodeKind, toolShortName } from '../canvas/registry';
 import { useStore } from '../store/store';
+import { HeldBackServers } from './HeldBackServers';
 import { useTab } from './hooks';
 import { Icon } from './icons';
 
@@ -32,6 +33,7 @@ export function Palette() {
         <input data-testid="palette-search" placeholder="Search tools" value={q} onChange={(e) => setQ(e.target.value)} />
       </label>
       <div className="fw-palette-list">
+        <HeldBackServers />
         {loading && !tools.length && <div className="fw-muted fw-pad">Loading tools…</div>}
         {!loading && !groups.length && <div className="fw-muted fw-pad">{q ? `No tool matches “${q}”.` : 'No tools available.'}</div>}
         {groups.map(([group, list]) => (

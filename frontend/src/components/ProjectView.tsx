@@ -11,6 +11,8 @@ import { Inspector } from './Inspector';
 import { Palette } from './Palette';
 import { RunSwitcher } from './RunSwitcher';
 import { SecretsButton } from './SecretsPanel';
+import { ProjectMenu } from './ProjectMenu';
+import { TrustBanner } from './TrustBanner';
 import type { Theme } from './theme';
 
 /** One project tab: toolbar, palette, canvas, inspector, bottom panel. */
@@ -29,6 +31,7 @@ export function ProjectView({ tab, theme }: { tab: ProjectTab; theme: Theme }) {
         )}
         <ConnectionBanner />
         {loadError && <div className="fw-banner error">Could not load this project: {loadError}</div>}
+        <TrustBanner />
         <ConflictBanner />
         <ProblemBanner />
         <div className="fw-work">
@@ -92,10 +95,17 @@ function Toolbar() {
           <Icon.stop size={13} /> Cancel
         </button>
       ) : (
-        <button className="fw-btn primary sm" data-testid="run" disabled={s.starting} onClick={() => void tab.startRun()} title="Run (Ctrl+Enter)">
+        <button
+          className="fw-btn primary sm"
+          data-testid="run"
+          disabled={s.starting || s.project.trusted === false}
+          onClick={() => void tab.startRun()}
+          title={s.project.trusted === false ? 'Trust this folder to run its workflows' : 'Run (Ctrl+Enter)'}
+        >
           <Icon.play size={13} /> {s.starting ? 'Starting…' : 'Run'}
         </button>
       )}
+      <ProjectMenu />
     </div>
   );
 }

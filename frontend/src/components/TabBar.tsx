@@ -60,6 +60,7 @@ function TabButton({
   const conn = useStore(tab, (s) => s.conn);
   const runs = useStore(tab, (s) => Object.keys(s.activeRuns).length);
   const dirty = useStore(tab, (s) => s.dirty);
+  const restricted = useStore(tab, (s) => s.project.trusted === false);
   return (
     <div
       role="tab"
@@ -84,6 +85,11 @@ function TabButton({
     >
       <span className={`fw-conn-dot c-${conn}`} />
       <span className="fw-tab-name">{name}</span>
+      {restricted && (
+        <span className="fw-tab-restricted" data-testid={`tab-restricted-${tab.id}`} title="Restricted mode: this folder is not trusted">
+          <Icon.shield size={12} />
+        </span>
+      )}
       {dirty && <span className="fw-dirty" />}
       {runs > 0 && (
         <span className="fw-tab-runs" data-testid={`tab-runs-${tab.id}`} title={`${runs} active run(s)`}>

@@ -7,6 +7,7 @@ import { Connection } from './tab/connection';
 import { Editor } from './tab/editor';
 import { Runs } from './tab/runs';
 import { initialTabState, type TabDeps, type TabState } from './tab/state';
+import { Trust } from './tab/trust';
 
 export type { ActiveRun, Conflict, HistoryState, NodeState, TabDeps, TabState } from './tab/state';
 
@@ -25,6 +26,7 @@ export class ProjectTab extends Store<TabState> {
   readonly runs: Runs;
   /** The project's secrets (names and uses; values never come back). */
   readonly secrets: ProjectSecrets;
+  readonly trust: Trust;
   private deps: TabDeps;
   private projectCh: Channel;
   private toolsCh: Channel;
@@ -50,6 +52,7 @@ export class ProjectTab extends Store<TabState> {
     this.runs = new Runs(this, project.id, deps, this.connection, { save: () => this.editor.save() });
     this.connection.hooks = { backOnline: (ms) => void this.resync(ms) };
     this.secrets = new ProjectSecrets(deps.api, project.id);
+    this.trust = new Trust(this, project.id, deps, () => this.loadTools());
 
     this.projectCh = this.socket.channel(`project:${project.id}`);
     this.offs.push(
@@ -59,7 +62,10 @@ export class ProjectTab extends Store<TabState> {
     this.projectCh.subscribe().catch(() => undefined);
 
     this.toolsCh = this.socket.channel(`tools:${project.id}`);
-    this.offs.push(this.toolsCh.on('tools.changed', () => void this.loadTools()));
+    this.offs.push(
+      this.toolsCh.on('tools.changed', () => void this.loadTools()),
+      this.toolsCh.on('tools.status', (f) => this.trust.onStatus(f)),
+    );
     this.toolsCh.subscribe().catch(() => undefined);
   }
 
@@ -95,9 +101,11 @@ export class ProjectTab extends Store<TabState> {
   async loadTools(): Promise<void> {
     this.set({ toolsLoading: true });
     try {
-      const tools = await this.deps.api.listTools(this.id);
+      const cat = await this.deps.api.toolCatalog(this.id);
+      const tools = cat.tools;
       tools.sort((a, b) => (a.title || a.name).localeCompare(b.title || b.name));
       this.set({ tools, toolsLoading: false });
+      this.trust.setServers(cat.servers ?? []);
     } catch (e) {
       this.set({ toolsLoading: false });
       this.deps.toasts.push({ level: 'error', title: 'Could not load tools', message: (e as Error).message });
@@ -152,6 +160,10 @@ export class ProjectTab extends Store<TabState> {
     }
     if (f.event === 'workflow.updated' || f.event === 'workflow.deleted' || f.event === 'workflow.saved') {
       void this.refreshWorkflows();
+      return;
+    }
+    if (f.event === 'project.trust') {
+      this.trust.onTrustEvent(f);
       return;
     }
     if (f.event.startsWith('run.')) this.runs.onProjectRunEvent(f);

@@ -208,6 +208,7 @@ export class Workspace extends Store<WorkspaceState> {
       const projects = await this.deps.api.listProjects();
       for (const p of projects) {
         const tab = this.tab(p.id);
+        if (tab && typeof p.trusted === 'boolean') tab.trust.applyTrusted(p.trusted);
         if (!tab || typeof p.activeRuns !== 'number') continue;
         // A connected tab knows better from its project channel.
         if (tab.socket.state === 'open') continue;

@@ -1,5 +1,5 @@
 import type { Api } from '../../api/client';
-import type { NodeStatus, Problem, Project, Run, RunStatus, Tool, Workflow } from '../../api/types';
+import type { McpServerStatus, NodeStatus, Problem, Project, Run, RunStatus, Tool, Workflow } from '../../api/types';
 import type { SocketState, WebSocketFactory } from '../../realtime';
 import type { FlowEdge, FlowNode } from '../graph';
 import type { Toasts } from '../toasts';
@@ -64,6 +64,8 @@ export interface TabState {
   resync: Resync | null;
   tools: Tool[];
   toolsLoading: boolean;
+  /** The project's MCP servers and their state (written by the trust slice). */
+  servers: McpServerStatus[];
   workflows: Workflow[];
   workflowId: string;
   name: string;
@@ -114,6 +116,7 @@ export function initialTabState(project: Project): TabState {
     resync: null,
     tools: [],
     toolsLoading: true,
+    servers: [],
     workflows: [],
     workflowId: newWorkflowId(),
     name: 'Untitled workflow',
