@@ -80,6 +80,7 @@ func commands() []*Command {
 	return []*Command{
 		serveCommand(),
 		tokenCommand(),
+		openCommand(),
 		runCommand(),
 		runsCommand(),
 		logsCommand(),

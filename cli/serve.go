@@ -84,7 +84,7 @@ func tokenCommand() *Command {
 				if err != nil {
 					return err
 				}
-				tok, err := mintToken(dir, *ttl)
+				tok, err := existingToken(dir, *ttl)
 				if err != nil {
 					return err
 				}

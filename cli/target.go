@@ -222,7 +222,7 @@ type tokenSource struct {
 }
 
 func newTokenSource(dataDir string) (*tokenSource, error) {
-	// mintToken creates the data dir and key like `flowweaver token`.
+	// mintToken creates the data dir and key: an in-process run may be the first use of the data dir.
 	if _, err := mintToken(dataDir, time.Minute); err != nil {
 		return nil, err
 	}

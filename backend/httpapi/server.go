@@ -19,6 +19,10 @@ type Authority interface {
 	Verify(token string) (*flow.Principal, error)
 	Login(code string, ttl time.Duration) (string, time.Time, error)
 	Refresh(token string, ttl time.Duration) (string, time.Time, error)
+	NewLoginCode() string
+	IssueSession(sid, deviceKey string) (string, time.Time, error)
+	SessionLogin(session, deviceKey string, ttl time.Duration) (string, time.Time, string, time.Time, error)
+	SessionOf(token string) (string, error)
 }
 
 // Config holds the server's collaborators. Optional ones may be nil; their
@@ -100,6 +104,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/health", s.health)
 	m.HandleFunc("POST /api/auth/login", s.login)
 	m.Handle("POST /api/auth/refresh", s.authed(s.refresh))
+	m.HandleFunc("POST /api/auth/session", s.sessionLogin)
+	m.HandleFunc("POST /api/auth/logout", s.logout)
+	m.Handle("POST /api/auth/codes", s.authed(s.newLoginCode))
 
 	m.Handle("GET /api/projects", s.authed(s.listProjects))
 	m.Handle("POST /api/projects", s.authed(s.createProject))

@@ -18,6 +18,17 @@ export function App({ session }: { session: Session }) {
     (fn) => session.onStatus(fn),
     () => session.status,
   );
+  // A login link pasted into the address bar of the sign-in screen only
+  // changes the fragment (no reload): sign in with it right away.
+  const expired = status.status === 'expired';
+  useEffect(() => {
+    if (!expired) return;
+    const onHash = () => {
+      if (/(^#|&)code=/.test(window.location.hash)) void session.start();
+    };
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, [expired, session]);
   if (status.status === 'loading') {
     return (
       <div className="fw-splash" data-testid="splash">
@@ -58,7 +69,8 @@ export function SessionExpired({ reason, code, desktop }: { reason: string; code
             <p>To log in again, either:</p>
             <ul>
               <li>
-                open the login URL printed by <code>flowweaver serve</code> (the line starting with <code>open http://…/#code=</code>) — each link works once; restart the server for a new one, or
+                open or paste here the login URL printed by <code>flowweaver serve</code> (the line starting with <code>open http://…/#code=</code>); each link works
+                once, and <code>flowweaver open</code> prints a new one. Other tabs and windows of this browser are then signed in too, or
               </li>
               <li>
                 run <code>flowweaver token</code> and use the token with the API.

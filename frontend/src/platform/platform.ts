@@ -100,13 +100,18 @@ export class DesktopPlatform implements Platform {
 }
 
 const STORAGE_KEY = 'flowweaver.session';
+const DEVICE_KEY = 'flowweaver.deviceKey';
 
 /**
  * A browser against `flowweaver serve`. The login URL carries a one-time
  * code in the fragment (never sent to a server, never in history once we
  * replaced it). The token lives in memory and in sessionStorage (this tab
  * and origin only, so a reload keeps the session), never in localStorage
- * or a URL.
+ * or a URL. Redeeming the code also starts a browser session: an HttpOnly
+ * SameSite=Strict cookie the page cannot read, bound to a random device key
+ * kept in this origin's localStorage. A new tab or window without a token
+ * trades both at /api/auth/session for one; neither half works alone, and
+ * no other origin can read the device key (docs/security.md).
  */
 export class BrowserPlatform implements Platform {
   readonly kind = 'browser';
@@ -127,9 +132,12 @@ export class BrowserPlatform implements Platform {
       // Remove the code from the address bar and history before anything else.
       const l = this.win.location;
       this.win.history.replaceState(null, '', l.pathname + l.search);
-      const res = await this.post('/api/auth/login', { code });
+      const res = await this.post('/api/auth/login', { code, deviceKey: this.deviceKey(true) });
       if (!res.ok) {
         this.forget();
+        // A used link in a browser that is signed in anyway is no reason to stop.
+        const g = await this.fromBrowserSession();
+        if (g) return g;
         throw new SessionError('code_rejected', 'this login link was already used or has expired');
       }
       return this.keep(await res.json());
@@ -143,9 +151,36 @@ export class BrowserPlatform implements Platform {
         /* fall through */
       }
       this.forget();
-      throw new SessionError('expired', 'your session has expired');
     }
-    throw new SessionError('no_session', 'no session: open the login URL printed by `flowweaver serve`');
+    const g = await this.fromBrowserSession();
+    if (g) return g;
+    if (saved) throw new SessionError('expired', 'your session has expired');
+    throw new SessionError('no_session', 'no session: open the login URL printed by `flowweaver serve` or `flowweaver open`');
+  }
+  /** A token from the browser session (cookie + device key), or null when there is none. */
+  private async fromBrowserSession(): Promise<Grant | null> {
+    const deviceKey = this.deviceKey(false);
+    if (!deviceKey) return null;
+    const res = await this.post('/api/auth/session', { deviceKey });
+    if (!res.ok) return null;
+    return this.keep(await res.json());
+  }
+  /** This origin's device key; made on first use when `create`. */
+  private deviceKey(create: boolean): string {
+    let storage: Storage | null = null;
+    try {
+      storage = this.win.localStorage;
+    } catch {
+      return ''; // storage blocked: the session lasts as long as the tab
+    }
+    let k = storage.getItem(DEVICE_KEY) ?? '';
+    if (!k && create) {
+      const b = new Uint8Array(32);
+      this.win.crypto.getRandomValues(b);
+      k = btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+      storage.setItem(DEVICE_KEY, k);
+    }
+    return k;
   }
   async refresh(current: string): Promise<Grant> {
     const res = await this.post('/api/auth/refresh', undefined, current);

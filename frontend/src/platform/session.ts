@@ -25,7 +25,9 @@ export class Session {
     return this._status;
   }
 
+  /** Signs in (again): the sign-in screen calls it when a login link is pasted. */
   async start(): Promise<void> {
+    if (this._status.status !== 'loading') this.setStatus({ status: 'loading' });
     try {
       this.accept(await this.platform.login());
       this.setStatus({ status: 'ready' });

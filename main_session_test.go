@@ -1,0 +1,70 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// `flowweaver token` on a data dir that was never used is an error that
+// says so, and leaves nothing behind: no directory, no key.
+func TestTokenNeverCreatesADataDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "never-started")
+	out, err := exec.Command(binary, "token", "--data-dir", dir).CombinedOutput()
+	if err == nil {
+		t.Fatalf("token on a missing data dir succeeded: %s", out)
+	}
+	if want := "no Flow Weaver data in " + dir + "; start it once first"; !strings.Contains(string(out), want) {
+		t.Fatalf("token output %q, want it to contain %q", out, want)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("token created %s (stat: %v)", dir, err)
+	}
+	// An existing but empty dir gets no key either.
+	empty := t.TempDir()
+	if out, err := exec.Command(binary, "token", "--data-dir", empty).CombinedOutput(); err == nil {
+		t.Fatalf("token on an empty data dir succeeded: %s", out)
+	}
+	if _, err := os.Stat(filepath.Join(empty, "jwt.key")); !os.IsNotExist(err) {
+		t.Fatalf("token created a key in %s (stat: %v)", empty, err)
+	}
+}
+
+// `flowweaver open` prints a fresh one-time login URL of the running
+// server: each one works once, and a second call gives another.
+func TestOpenPrintsAFreshLoginURL(t *testing.T) {
+	dataDir := t.TempDir()
+	s := startServe(t, dataDir)
+	codes := map[string]bool{}
+	for i := 0; i < 2; i++ {
+		cmd := exec.Command(binary, "open", "--no-browser", "--data-dir", dataDir)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("open: %v: %s", err, out)
+		}
+		line := strings.TrimSpace(string(out))
+		prefix := "open " + s.url + "/#code="
+		if !strings.HasPrefix(line, prefix) {
+			t.Fatalf("open printed %q, want %q…", line, prefix)
+		}
+		code := strings.TrimPrefix(line, prefix)
+		if codes[code] {
+			t.Fatalf("open printed the same code twice: %q", code)
+		}
+		codes[code] = true
+		if st, body := sendJSON(t, "POST", s.url+"/api/auth/login", "", `{"code":"`+code+`"}`); st != 200 || body["token"] == nil {
+			t.Fatalf("login with the printed code: %d %v", st, body)
+		}
+		if st, _ := sendJSON(t, "POST", s.url+"/api/auth/login", "", `{"code":"`+code+`"}`); st != 401 {
+			t.Fatalf("second login with the same code: %d, want 401", st)
+		}
+	}
+	s.stop(t, os.Interrupt)
+	// No server: a clear error, not a URL that leads nowhere.
+	out, err := exec.Command(binary, "open", "--no-browser", "--data-dir", dataDir).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "no Flow Weaver server is running") {
+		t.Fatalf("open without a server: %v: %s", err, out)
+	}
+}
