@@ -18,8 +18,16 @@ run: build
 build: frontend
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
 
-frontend-deps:
+# frontend-deps installs node_modules only when package.json or the lock
+# file changed since the last install (npm ci writes
+# node_modules/.package-lock.json), so `make run` and `make build` do not
+# reinstall on every call.
+NODE_STAMP := frontend/node_modules/.package-lock.json
+frontend-deps: $(NODE_STAMP)
+
+$(NODE_STAMP): frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
 
 frontend: frontend-deps
 	cd frontend && npm run build

@@ -68,3 +68,47 @@ func TestOpenPrintsAFreshLoginURL(t *testing.T) {
 		t.Fatalf("open without a server: %v: %s", err, out)
 	}
 }
+
+// `flowweaver serve --help` shows flags the way the README writes them.
+func TestServeHelpUsesDoubleDashFlags(t *testing.T) {
+	out, err := exec.Command(binary, "serve", "--help").CombinedOutput()
+	if err != nil {
+		t.Fatalf("serve --help: %v: %s", err, out)
+	}
+	for _, flag := range []string{"--addr", "--data-dir", "--workers", "--allow-remote", "--dev"} {
+		if !strings.Contains(string(out), flag) {
+			t.Errorf("serve --help does not show %s:\n%s", flag, out)
+		}
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], "-") && !strings.HasPrefix(f[0], "--") {
+			t.Errorf("single-dash flag in serve --help: %q", line)
+		}
+	}
+}
+
+// go.mod lists the modules the code imports as direct requirements:
+// `go mod tidy` has nothing to change.
+func TestGoModIsTidy(t *testing.T) {
+	out, err := exec.Command("go", "mod", "tidy", "-e", "-diff").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go mod tidy -diff wants changes (run `go mod tidy -e`):\n%s", out)
+	}
+}
+
+// `make build` run twice does not reinstall node_modules the second time.
+func TestMakeDoesNotReinstallNodeModules(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed")
+	}
+	if _, err := os.Stat("frontend/node_modules/.package-lock.json"); err != nil {
+		t.Skip("frontend dependencies are not installed here")
+	}
+	out, err := exec.Command("make", "-n", "frontend-deps").CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n frontend-deps: %v: %s", err, out)
+	}
+	if strings.Contains(string(out), "npm ci") {
+		t.Fatalf("make would reinstall node_modules although nothing changed:\n%s", out)
+	}
+}
