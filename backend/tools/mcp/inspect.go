@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -34,6 +35,9 @@ type Preview struct {
 	// reads through ${...} (for example GITHUB_TOKEN of ${env:GITHUB_TOKEN}):
 	// their values would go into the command line, the URL or the headers.
 	Variables []string `json:"variables,omitempty"`
+	// Secrets lists the project secrets the entry receives through
+	// ${secret:NAME} (names only).
+	Secrets []string `json:"secrets,omitempty"`
 	// InheritsEnvironment: a stdio server is started with the whole
 	// environment of Flow Weaver (plus Env).
 	InheritsEnvironment bool `json:"inheritsEnvironment,omitempty"`
@@ -128,6 +132,12 @@ func preview(dir string, cf configFile, name string, raw json.RawMessage) Previe
 		pv.Headers = sortedKeys(hs)
 	}
 	pv.Variables = sortedKeys(vars)
+	for _, m := range secretRefPattern.FindAllStringSubmatch(string(raw), -1) {
+		if !slices.Contains(pv.Secrets, m[1]) {
+			pv.Secrets = append(pv.Secrets, m[1])
+		}
+	}
+	slices.Sort(pv.Secrets)
 	return pv
 }
 
