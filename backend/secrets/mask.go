@@ -29,6 +29,12 @@ type Masker struct {
 	r        *strings.Replacer
 	patterns []string // longest first
 	jsonForm [][]byte // patterns as they appear inside JSON strings
+	// prefixes is a bit set of the hashed first 4 bytes of every pattern
+	// (nil when a pattern is shorter): a text with no 4-byte window in it
+	// holds no pattern and is returned without running the replacer. Most
+	// log lines hold no secret, and this makes them cost a table lookup
+	// per byte instead of an allocation.
+	prefixes []uint64
 }
 
 // NewMasker builds a masker for values. Empty values are ignored.
@@ -80,7 +86,42 @@ func NewMasker(values []string) *Masker {
 		m.jsonForm = append(m.jsonForm, j[1:len(j)-1])
 	}
 	m.r = strings.NewReplacer(args...)
+	if len(m.patterns[len(m.patterns)-1]) >= 4 {
+		m.prefixes = make([]uint64, 1<<prefixBits/64)
+		for _, p := range m.patterns {
+			h := prefixHash(p, 0)
+			m.prefixes[h/64] |= 1 << (h % 64)
+		}
+	}
 	return m
+}
+
+const prefixBits = 16
+
+// prefixHash hashes the 4 bytes of s at i into prefixBits bits.
+func prefixHash(s string, i int) uint32 {
+	w := uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
+	return (w * 2654435761) >> (32 - prefixBits)
+}
+
+// mayContain is false when s certainly holds no pattern.
+func (m *Masker) mayContain(s string) bool {
+	if m.prefixes == nil {
+		return true
+	}
+	if len(s) < 4 {
+		return false
+	}
+	// A rolling window: one new byte per position.
+	w := uint32(s[0])<<8 | uint32(s[1])<<16 | uint32(s[2])<<24
+	for i := 3; i < len(s); i++ {
+		w = w>>8 | uint32(s[i])<<24
+		h := (w * 2654435761) >> (32 - prefixBits)
+		if m.prefixes[h/64]&(1<<(h%64)) != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // encodings returns v and the forms it commonly takes in output: base64
@@ -123,7 +164,7 @@ func (m *Masker) Empty() bool { return m == nil || m.r == nil }
 
 // String masks every occurrence in s.
 func (m *Masker) String(s string) string {
-	if m.Empty() || s == "" {
+	if m.Empty() || s == "" || !m.mayContain(s) {
 		return s
 	}
 	return m.r.Replace(s)

@@ -106,3 +106,18 @@ func TestMaskerEmpty(t *testing.T) {
 		t.Fatal("empty values make a masker")
 	}
 }
+
+// The 4-byte prefilter must never skip a line that holds a value: at the
+// start, the end, alone, and for values too short for the prefilter.
+func TestMaskerPrefilterPositions(t *testing.T) {
+	m := NewMasker([]string{"ABCDEFGH"})
+	for _, s := range []string{"ABCDEFGH", "ABCDEFGH tail", "head ABCDEFGH", "xABCDEFGHx"} {
+		if strings.Contains(m.String(s), "ABCD") {
+			t.Fatalf("%q not masked", s)
+		}
+	}
+	short := NewMasker([]string{"ab"})
+	if got := short.String("xaby"); got != "x***y" {
+		t.Fatalf("short value: %q", got)
+	}
+}
