@@ -59,3 +59,14 @@ func (a secretsAPI) Report(ctx context.Context, p flow.Project) (any, error) {
 	list, missing := secrets.Report(infos, uses)
 	return map[string]any{"secrets": list, "missing": missing}, nil
 }
+
+// maskText hides a project's secret values in text the MCP source reports
+// (status errors, logged failures). If the secrets cannot be read, the
+// text is withheld rather than shown unmasked.
+func (d *Daemon) maskText(projectID, text string) string {
+	m, err := d.secrets.Masker(context.Background(), projectID)
+	if err != nil {
+		return "(hidden: the project's secrets could not be read to mask this message)"
+	}
+	return m.String(text)
+}

@@ -395,3 +395,30 @@ func TestUntrustedProjectResolvesNoSecret(t *testing.T) {
 	}
 	assertAbsent(t, "tool catalog", f.rawGet("/api/projects/"+pid+"/tools"), secretForms(secretValue))
 }
+
+// A server that prints its secret env on stderr and dies: the failure
+// the tool catalog reports (with the stderr tail) shows *** instead.
+func TestMCPFailureTextMasksSecrets(t *testing.T) {
+	f := newSecretFixture(t)
+	bin := buildMCPTestServer(t, t.TempDir())
+	projectDir := t.TempDir()
+	cfg := `{"mcpServers": {"test": {"command": "` + bin + `", "args": ["-fail-start-env", "API_TOKEN"], "env": {"API_TOKEN": "${secret:API_TOKEN}"}}}}`
+	if err := os.WriteFile(filepath.Join(projectDir, ".mcp.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, p, _ := do(t, "POST", f.d.URL()+"/api/projects", f.token, `{"name":"fail","path":"`+projectDir+`","trusted":true}`)
+	if code != 201 {
+		t.Fatalf("project: %d %v", code, p)
+	}
+	pid := p["id"].(string)
+	f.setSecret(pid, "API_TOKEN", secretValue)
+	var catalog string
+	eventually(t, "the server failed with its stderr", func() bool {
+		catalog = f.rawGet("/api/projects/" + pid + "/tools")
+		return strings.Contains(catalog, "refusing to start")
+	})
+	assertAbsent(t, "tool catalog", catalog, secretForms(secretValue))
+	if !strings.Contains(catalog, "API_TOKEN=***") {
+		t.Fatalf("the stderr tail should show the masked value: %s", catalog)
+	}
+}

@@ -30,6 +30,7 @@ func (d *Daemon) wire(ctx context.Context) error {
 	src, err := mcp.New(mcp.Options{
 		Logger:       d.log,
 		LookupSecret: d.secrets.Lookup,
+		MaskText:     d.maskText,
 		Trust:        d.trust,
 		// The hub is built below; events before that have no subscriber.
 		Notify: func(projectID string, ev flow.Event) {

@@ -148,6 +148,14 @@ func (p *project) load(force bool) {
 	p.toolsChanged()
 }
 
+// mask hides the project's secret values in text (Options.MaskText).
+func (p *project) mask(text string) string {
+	if text == "" || p.src.o.MaskText == nil {
+		return text
+	}
+	return p.src.o.MaskText(p.id, text)
+}
+
 // secretLookup resolves ${secret:NAME} through Options.LookupSecret.
 func (p *project) secretLookup() secretLookup {
 	if p.src.o.LookupSecret == nil {
@@ -231,6 +239,9 @@ func (p *project) status() []ServerStatus {
 	for _, s := range p.sortedLocked() {
 		out = append(out, s.status())
 	}
+	for i := range out {
+		out[i].Error = p.mask(out[i].Error)
+	}
 	rank := map[string]int{}
 	for i, cf := range configFiles {
 		rank[cf.Path] = i
@@ -246,7 +257,7 @@ func (p *project) status() []ServerStatus {
 
 func (p *project) publishStatus(st ServerStatus) {
 	p.src.notify(p.id, flow.NewEvent(p.id, flow.EventToolsStatus, "", "", statusPayload{
-		Server: st.Server, File: st.File, Status: st.Status, Error: st.Error, Fingerprint: st.Fingerprint,
+		Server: st.Server, File: st.File, Status: st.Status, Error: p.mask(st.Error), Fingerprint: st.Fingerprint,
 	}))
 }
 

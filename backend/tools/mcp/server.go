@@ -199,7 +199,7 @@ func (s *server) start(done chan struct{}) {
 		case s.closed:
 			orphan = inst
 		case err != nil:
-			s.p.src.o.Logger.Warn("mcp server failed to start", "project", s.p.id, "server", s.name, "err", err)
+			s.p.src.o.Logger.Warn("mcp server failed to start", "project", s.p.id, "server", s.name, "err", s.p.mask(err.Error()))
 			s.fail(err.Error(), true, time.Time{})
 		default:
 			inst.readyAt = s.p.src.o.Now()
@@ -295,7 +295,7 @@ func (s *server) retire(inst *instance, fallback string, lost bool) {
 	s.mu.Lock()
 	if s.inst == inst {
 		s.inst = nil
-		s.p.src.o.Logger.Warn("mcp server stopped unexpectedly", "project", s.p.id, "server", s.name, "reason", reason)
+		s.p.src.o.Logger.Warn("mcp server stopped unexpectedly", "project", s.p.id, "server", s.name, "reason", s.p.mask(reason))
 		if !s.closed {
 			s.fail(reason, false, inst.readyAt)
 		}

@@ -125,6 +125,10 @@ type Options struct {
 	// project's secret, or an error naming it (missing, untrusted project).
 	// Nil: ${secret:...} is an error.
 	LookupSecret func(ctx context.Context, projectID, name string) (string, error)
+	// MaskText replaces the project's secret values in a status error or a
+	// logged failure (a crashing server's stderr may print its env). Nil
+	// leaves text as it is.
+	MaskText func(projectID, text string) string
 	// Environ is the base environment of stdio servers (default os.Environ).
 	Environ func() []string
 	// Logger receives lifecycle and noise logs (default: discarded).

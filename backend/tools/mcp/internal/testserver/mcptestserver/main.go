@@ -26,8 +26,12 @@ func main() {
 	failStart := flag.Bool("fail-start", false, "exit at once with status 2")
 	sleep := flag.Bool("sleep", false, "sleep forever")
 	ignoreEOF := flag.Bool("ignore-eof", false, "keep running after stdin closes")
+	failStartEnv := flag.String("fail-start-env", "", "exit at once with status 2, printing this environment variable on stderr")
 	flag.Parse()
 	switch {
+	case *failStartEnv != "":
+		fmt.Fprintf(os.Stderr, "mcptestserver: refusing to start, %s=%s\n", *failStartEnv, os.Getenv(*failStartEnv))
+		os.Exit(2)
 	case *sleep:
 		for {
 			time.Sleep(time.Hour)
