@@ -24,6 +24,7 @@ func serveCommand() *Command {
 			dataDir := dataDirFlag(fs)
 			fs.IntVar(&cfg.Workers, "workers", 16, "run workers")
 			fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a non-loopback --addr")
+			fs.StringVar(&cfg.SecretKeyStore, "secrets-key", "auto", "where the secrets key is kept: auto (OS keychain if reachable, else the key file), keychain or file")
 			fs.Var(&dev, "dev", "allowed development `origin` (repeatable)")
 			return func(ctx context.Context, env *Env, args []string) error {
 				if len(args) > 0 {

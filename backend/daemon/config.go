@@ -121,6 +121,11 @@ func (c Config) validate() error {
 	if c.DataDir == "" {
 		return errors.New("config: DataDir is required")
 	}
+	switch c.SecretKeyStore {
+	case "", secrets.StoreAuto, secrets.StoreKeychain, secrets.StoreFile:
+	default:
+		return fmt.Errorf("config: secrets key store %q: use auto, keychain or file", c.SecretKeyStore)
+	}
 	if c.Lock != nil && filepath.Clean(c.Lock.Dir()) != filepath.Clean(c.DataDir) {
 		return fmt.Errorf("config: Lock holds %s, not DataDir %s", c.Lock.Dir(), c.DataDir)
 	}
