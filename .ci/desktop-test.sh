@@ -12,6 +12,9 @@
 #    for the project tab the UI restored.
 # 5. Press Ctrl+Enter in the window: the UI starts the run over its socket;
 #    the run must succeed.
+# 5b. One process per data dir: `serve` on the window's data dir exits 4 naming
+#    the window's pid; `flowweaver run` in a terminal hands its run to the window;
+#    a second launch of the app brings the window forward and exits 0.
 # 6. Screenshot the screen into artifacts/desktop.png and check it is not blank.
 # Prints binary size, time to window and idle RSS of the desktop process.
 set -euo pipefail
@@ -110,6 +113,20 @@ until run_done; do
   sleep 1
 done
 [ "$(cat "$proj/from-window.txt")" = "ran" ] || fail "the run's file.write did not happen"
+
+# --- 5b. one process per data dir; the terminal hands runs to the window --
+set +e
+"$bin" serve --addr 127.0.0.1:0 --data-dir "$data" > "$work/serve2.out" 2>&1; code=$?
+set -e
+[ "$code" = 4 ] || fail "serve on the window's data dir exited $code, want 4: $(cat "$work/serve2.out")"
+grep -q "pid $app_pid" "$work/serve2.out" || fail "the refusal does not name the window's pid $app_pid: $(cat "$work/serve2.out")"
+"$bin" run --data-dir "$data" --project "$proj" hello > "$work/cli.out" 2> "$work/cli.err" || fail "flowweaver run exited $?: $(cat "$work/cli.err")"
+grep -q "✓ hello succeeded" "$work/cli.err" || fail "flowweaver run printed no summary: $(cat "$work/cli.err")"
+[ "$(api GET "/api/projects/$pid/runs" | json 'len(d["runs"])')" -ge 2 ] || fail "the terminal's run is not in the window's backend"
+# A second launch of the app hands over to the window (brought to the front) and exits 0.
+FLOWWEAVER_DATA_DIR=$data timeout 60 "$bin" > "$work/second.out" 2>&1 || fail "a second launch exited $?: $(cat "$work/second.out")"
+grep -q "already running" "$work/second.out" || fail "a second launch did not hand over: $(cat "$work/second.out")"
+kill -0 "$app_pid" 2>/dev/null || fail "the window died after a second launch"
 sleep 1
 
 # --- 6. screenshot, size, RSS --------------------------------------------

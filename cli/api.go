@@ -236,3 +236,28 @@ func (a *api) events(ctx context.Context, projectID, channel string, since int64
 	err := a.do(ctx, http.MethodGet, path, nil, &out)
 	return out.Events, err
 }
+
+// trustReview is what trusting a project would allow, as the server
+// reads it from the folder (nothing expanded, nothing started).
+type trustReview struct {
+	Workflows []struct {
+		ID       string   `json:"id"`
+		Tools    []string `json:"tools"`
+		Commands []string `json:"commands"`
+	} `json:"workflows"`
+	MCPServers []struct {
+		Server    string   `json:"server"`
+		File      string   `json:"file"`
+		Command   string   `json:"command"`
+		Args      []string `json:"args"`
+		URL       string   `json:"url"`
+		Env       []string `json:"env"`
+		Variables []string `json:"variables"`
+	} `json:"mcpServers"`
+}
+
+func (a *api) trustReview(ctx context.Context, projectID string) (*trustReview, error) {
+	var rv trustReview
+	err := a.do(ctx, http.MethodGet, "/api/projects/"+url.PathEscape(projectID)+"/trust", nil, &rv)
+	return &rv, err
+}

@@ -366,3 +366,40 @@ func (s *spinner) clearLocked() {
 		s.shown = false
 	}
 }
+
+// printReview lists, one per line, what a trust review says would run.
+func printReview(w io.Writer, rv *trustReview) {
+	n := 0
+	for _, wf := range rv.Workflows {
+		for _, c := range wf.Commands {
+			fmt.Fprintf(w, "  workflow %s: shell: %s\n", wf.ID, oneLine(c))
+			n++
+		}
+	}
+	for _, s := range rv.MCPServers {
+		what := s.URL
+		if s.Command != "" {
+			what = strings.TrimSpace(s.Command + " " + strings.Join(s.Args, " "))
+		}
+		line := fmt.Sprintf("  MCP server %s (%s): %s", s.Server, s.File, what)
+		if len(s.Env) > 0 {
+			line += "  env: " + strings.Join(s.Env, ", ")
+		}
+		if len(s.Variables) > 0 {
+			line += "  reads your: " + strings.Join(s.Variables, ", ")
+		}
+		fmt.Fprintln(w, line)
+		n++
+	}
+	if n == 0 {
+		fmt.Fprintln(w, "  (no shell commands or MCP servers found; its workflows' other tools)")
+	}
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 120 {
+		s = s[:117] + "..."
+	}
+	return s
+}

@@ -284,19 +284,23 @@ func (r *runner) project(ctx context.Context, a *api) (*project, error) {
 	if p != nil && (p.Trusted == nil || *p.Trusted) {
 		return p, nil // trusted, or a server without trust
 	}
-	trust, err := r.consent(ctx)
-	if err != nil {
-		return nil, err
+	if !r.opts.trust && !r.interactive() {
+		return nil, untrusted(r.opts.projectDir)
 	}
 	if p == nil {
-		p, err = a.createProject(ctx, filepath.Base(r.opts.projectDir), r.opts.projectDir, trust)
-		if err != nil {
+		// Registered untrusted first (as opening the folder in the app
+		// does): the server can then say what trusting it would allow.
+		if p, err = a.createProject(ctx, filepath.Base(r.opts.projectDir), r.opts.projectDir, r.opts.trust); err != nil {
 			return nil, fmt.Errorf("register project %s: %w", r.opts.projectDir, err)
 		}
-		if !trust && p.Trusted != nil && !*p.Trusted {
-			return nil, untrusted(r.opts.projectDir)
+		if p.Trusted == nil || *p.Trusted {
+			return p, nil
 		}
-		return p, nil
+	}
+	if !r.opts.trust {
+		if err := r.ask(ctx, a, p); err != nil {
+			return nil, err
+		}
 	}
 	if p, err = a.setTrust(ctx, p.ID, true); err != nil {
 		return nil, fmt.Errorf("trust project %s: %w", r.opts.projectDir, err)
@@ -304,18 +308,22 @@ func (r *runner) project(ctx context.Context, a *api) (*project, error) {
 	return p, nil
 }
 
-// consent decides whether the project may be trusted: --trust says yes; a
-// terminal gets a y/N question; without a terminal the answer is no.
-// A folder this server never saw is asked about too: its files came
-// from somewhere (a clone), and running them is what trust guards.
-func (r *runner) consent(ctx context.Context) (bool, error) {
-	if r.opts.trust {
-		return true, nil
+// interactive: there is a terminal to ask on.
+func (r *runner) interactive() bool { return isTerminal(r.env.Stdin) && isTerminal(r.env.Stderr) }
+
+// ask shows what trusting the project allows (from the server's trust
+// review: workflow commands, MCP server command lines, URLs and the
+// environment they receive) and asks y/N on the terminal. Anything but
+// yes is no.
+func (r *runner) ask(ctx context.Context, a *api, p *project) error {
+	w := r.env.Stderr
+	fmt.Fprintf(w, "flowweaver: %s is not trusted. Trusting it lets Flow Weaver run what the folder brings:\n", r.opts.projectDir)
+	if rv, err := a.trustReview(ctx, p.ID); err == nil {
+		printReview(w, rv)
+	} else {
+		fmt.Fprintf(w, "  (its workflows' commands and the MCP servers it configures)\n")
 	}
-	if !isTerminal(r.env.Stdin) || !isTerminal(r.env.Stderr) {
-		return false, untrusted(r.opts.projectDir)
-	}
-	fmt.Fprintf(r.env.Stderr, "flowweaver: %s is not trusted.\nRunning %q executes the commands of its workflows and starts the MCP servers its folder configures.\nTrust this folder and run? [y/N] ", r.opts.projectDir, r.opts.workflowID)
+	fmt.Fprintf(w, "Trust this folder and run %q? [y/N] ", r.opts.workflowID)
 	answer := make(chan string, 1)
 	go func() { // abandoned on Ctrl-C; the process exits right after
 		line, _ := bufio.NewReader(r.env.Stdin).ReadString('\n')
@@ -323,15 +331,15 @@ func (r *runner) consent(ctx context.Context) (bool, error) {
 	}()
 	select {
 	case <-ctx.Done():
-		fmt.Fprintln(r.env.Stderr)
-		return false, &ExitError{Code: ExitInterrupted}
+		fmt.Fprintln(w)
+		return &ExitError{Code: ExitInterrupted}
 	case line := <-answer:
 		switch strings.ToLower(strings.TrimSpace(line)) {
 		case "y", "yes":
-			return true, nil
+			return nil
 		}
 	}
-	return false, &ExitError{Code: ExitUsage, Err: fmt.Errorf("not trusted; nothing was run")}
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf("not trusted; nothing was run")}
 }
 
 func untrusted(dir string) error {

@@ -77,15 +77,28 @@ func (p *ttyProc) wait(t *testing.T) int {
 func TestRunTerminalPromptsForTrust(t *testing.T) {
 	dataDir := t.TempDir()
 	proj := newProject(t, map[string]string{"build": shellWF("build", "touch ran.marker; echo built; sleep 1.5")})
+	mcp := `{"mcpServers": {"marker": {"command": "sh", "args": ["-c", "touch mcp.marker"], "env": {"TOKEN": "${env:HOME}"}}}}`
+	if err := os.WriteFile(filepath.Join(proj, ".mcp.json"), []byte(mcp), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	no := startTTY(t, proj, []string{"NO_COLOR=", "TERM=xterm"}, "run", "--data-dir", dataDir, "build")
 	waitFor(t, "the trust question", func() bool { return strings.Contains(no.output(), "[y/N]") })
+	if !strings.Contains(no.output(), "workflow build: shell: touch ran.marker; echo built; sleep 1.5") {
+		t.Errorf("the question does not show the workflow's command:\n%q", no.output())
+	}
+	if !strings.Contains(no.output(), "MCP server marker (.mcp.json): sh -c touch mcp.marker  env: TOKEN") {
+		t.Errorf("the question does not show the MCP server:\n%q", no.output())
+	}
 	io.WriteString(no.tty, "n\n")
 	if code := no.wait(t); code != cli.ExitUsage {
 		t.Fatalf("answer n: exit %d\n%q", code, no.output())
 	}
 	if fileExists(filepath.Join(proj, "ran.marker")) {
 		t.Fatal("the project ran after the user said no")
+	}
+	if fileExists(filepath.Join(proj, "mcp.marker")) {
+		t.Fatal("the untrusted project's MCP server was started")
 	}
 
 	yes := startTTY(t, proj, []string{"NO_COLOR=", "TERM=xterm"}, "run", "--data-dir", dataDir, "build")
