@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
 	"github.com/flowweaver/flowweaver/backend/store"
@@ -83,4 +84,19 @@ func (e *Engine) RerunFrom(ctx context.Context, projectID, runID, nodeID string)
 		opts.TriggerInputs = in
 	}
 	return e.StartRunWith(ctx, old.ProjectID, old.WorkflowID, old.Inputs, opts)
+}
+
+// NodeOutput returns the full recorded output of one node of a run (run
+// reads cut outputs to previews).
+func (e *Engine) NodeOutput(ctx context.Context, runID, nodeID string) (json.RawMessage, error) {
+	r, err := e.db.GetRun(ctx, "", runID)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range r.Nodes {
+		if n.NodeID == nodeID {
+			return n.Output, nil
+		}
+	}
+	return nil, flow.Errorf(flow.ENOTFOUND, "run %s has no node %q", runID, nodeID)
 }

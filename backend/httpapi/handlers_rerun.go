@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
@@ -43,4 +44,29 @@ func (s *Server) rerunRun(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/api/runs/"+run.ID)
 	writeJSON(w, http.StatusAccepted, map[string]any{"runId": run.ID, "status": run.Status, "rerunOf": old.ID, "rerunFrom": req.FromNode})
+}
+
+// nodeOutput serves GET /api/runs/{runId}/nodes/{nodeId}/output: the
+// node's whole recorded output (run reads and events carry previews).
+func (s *Server) nodeOutput(w http.ResponseWriter, r *http.Request) {
+	src, ok := s.cfg.Runs.(NodeOutputs)
+	if !s.have(w, r, s.cfg.Runs != nil && ok, "runs") {
+		return
+	}
+	out, err := src.NodeOutput(r.Context(), r.PathValue("runId"), r.PathValue("nodeId"))
+	if err != nil {
+		writeError(w, r, err, s.cfg.Logger)
+		return
+	}
+	if len(out) == 0 {
+		out = []byte("null")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out)
+}
+
+// NodeOutputs reads a node's full output (the engine implements it).
+type NodeOutputs interface {
+	NodeOutput(ctx context.Context, runID, nodeID string) (json.RawMessage, error)
 }

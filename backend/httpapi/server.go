@@ -133,6 +133,7 @@ func (s *Server) routes() {
 	m.Handle("GET /api/runs/{runId}", s.authed(s.getRun))
 	m.Handle("POST /api/runs/{runId}/cancel", s.authed(s.cancelRun))
 	m.Handle("POST /api/runs/{runId}/rerun", s.authed(s.rerunRun))
+	m.Handle("GET /api/runs/{runId}/nodes/{nodeId}/output", s.authed(s.nodeOutput))
 
 	m.Handle("GET /api/projects/{id}/workflows/{wid}/triggers", s.authed(s.listTriggers))
 	m.Handle("POST /api/projects/{id}/workflows/{wid}/triggers/{tid}/rotate", s.authed(s.rotateWebhook))

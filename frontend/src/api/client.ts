@@ -144,7 +144,14 @@ export class Api {
   cancelRun(runId: string) {
     return this.call<void>('POST', `/api/runs/${enc(runId)}/cancel`);
   }
-  listRuns(projectId: string, q: { workflowId?: string; status?: string; limit?: number; cursor?: string } = {}) {
+  /** Starts a finished run again from one node; the nodes before it keep their results. */
+  rerunRun(runId: string, fromNode: string) {
+    return this.call<{ runId: string; status: RunStatus; rerunOf: string }>('POST', `/api/runs/${enc(runId)}/rerun`, { fromNode });
+  }
+  listRuns(
+    projectId: string,
+    q: { workflowId?: string; status?: string; limit?: number; cursor?: string; parentRunId?: string; parentNodeId?: string; topLevel?: boolean } = {},
+  ) {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') qs.set(k, String(v));
     const s = qs.toString();

@@ -90,9 +90,29 @@ export interface WorkflowNode {
   position?: Position;
 }
 
+/** When an edge's target may run: after success (default), failure, always, or a branch of an if/switch. */
+export type EdgeOn = 'success' | 'failure' | 'always' | string;
+
 export interface WorkflowEdge {
   source: string;
   target: string;
+  /** Omitted means "success". */
+  on?: EdgeOn;
+}
+
+/** The engine's decision about one edge of a run (GET /api/runs/{id} "edges"). */
+export interface EdgeState {
+  source: string;
+  target: string;
+  on: string;
+  state: 'taken' | 'untaken' | 'pending';
+}
+
+/** One outgoing edge in a node's end event. */
+export interface EdgeDecision {
+  target: string;
+  on: string;
+  taken: boolean;
 }
 
 export interface Workflow {
@@ -131,6 +151,16 @@ export interface Run {
   finishedAt?: string;
   nodes?: NodeRun[];
   workflow?: Workflow;
+  /** Child runs (workflow/forEach nodes): the parent run, its node, the item. */
+  parentRunId?: string;
+  parentNodeId?: string;
+  itemIndex?: number;
+  depth?: number;
+  /** A re-run: the run it re-runs and the node it started from. */
+  rerunOf?: string;
+  rerunFrom?: string;
+  /** Run reads: the engine's decision per workflow edge. */
+  edges?: EdgeState[];
 }
 
 export interface RunPage {
@@ -204,6 +234,18 @@ export interface NodeEventPayload {
   output?: unknown;
   error?: string;
   attempt?: number;
+  /** node.completed/failed/skipped: what became of the node's outgoing edges. */
+  edges?: EdgeDecision[];
+  /** node.completed of an if/switch: the branch taken. */
+  branch?: string;
+  /** node.skipped: why. */
+  reason?: string;
+  /** node.failed: a failure or always edge handles it (the run goes on). */
+  handled?: boolean;
+  /** node.progress (forEach): items done of total, failed among them. */
+  done?: number;
+  total?: number;
+  failed?: number;
 }
 
 export interface NodeLogPayload {

@@ -8,11 +8,14 @@ import {
   useReactFlow,
   type ColorMode,
 } from '@xyflow/react';
-import { useCallback, type DragEvent } from 'react';
+import { useCallback, useState, type DragEvent } from 'react';
 import { useTab } from '../components/hooks';
+import { edgeClass } from './edgeStyle';
+import { CanvasMenu, type MenuTarget } from './Menus';
 import { useStore } from '../store/store';
 import { nodeTypes } from './ToolNode';
 import { nodeKind } from './registry';
+import './controlflow.css';
 
 /** MIME type of a palette item being dragged. */
 export const DRAG_MIME = 'application/x-flowweaver-tool';
@@ -42,13 +45,14 @@ function CanvasInner({ colorMode }: { colorMode: ColorMode }) {
     [rf, tab],
   );
 
-  // Edges into a running node animate; edges out of a failed one turn red.
-  const styledEdges = edges.map((e) => {
-    const src = nodeStates[e.source]?.status;
-    const dst = nodeStates[e.target]?.status;
-    const cls = dst === 'running' ? 'edge-running' : src === 'failed' ? 'edge-failed' : src === 'succeeded' ? 'edge-done' : '';
-    return cls ? { ...e, className: cls, animated: dst === 'running' } : e;
-  });
+  const edgeStates = useStore(tab, (s) => s.edgeStates);
+  const [menu, setMenu] = useState<MenuTarget | null>(null);
+  const box = useCallback((e: { clientX: number; clientY: number; currentTarget: unknown }) => {
+    const r = (document.querySelector('[data-testid="canvas"]') as HTMLElement | null)?.getBoundingClientRect();
+    return { x: e.clientX - (r?.left ?? 0), y: e.clientY - (r?.top ?? 0) };
+  }, []);
+  // The engine decides which edges were taken; the canvas only draws it.
+  const styledEdges = edges.map((e) => edgeClass(e, nodeStates, edgeStates));
 
   return (
     <div className="fw-canvas" data-testid="canvas" onDragOver={onDragOver} onDrop={onDrop}>
@@ -59,6 +63,15 @@ function CanvasInner({ colorMode }: { colorMode: ColorMode }) {
         onNodesChange={tab.onNodesChange}
         onEdgesChange={tab.onEdgesChange}
         onConnect={tab.connect}
+        onNodeContextMenu={(ev, n) => {
+          ev.preventDefault();
+          setMenu({ kind: 'node', id: n.id, ...box(ev) });
+        }}
+        onEdgeContextMenu={(ev, e) => {
+          ev.preventDefault();
+          setMenu({ kind: 'edge', id: e.id, ...box(ev) });
+        }}
+        onPaneClick={() => setMenu(null)}
         onNodeDragStart={tab.beginDrag}
         colorMode={colorMode}
         deleteKeyCode={null}
@@ -74,6 +87,7 @@ function CanvasInner({ colorMode }: { colorMode: ColorMode }) {
         <Controls showInteractive={false} />
         <MiniMap pannable zoomable nodeColor={(n) => nodeKind(String(n.data?.tool ?? '')).accent} nodeStrokeWidth={2} />
       </ReactFlow>
+      {menu && <CanvasMenu target={menu} onClose={() => setMenu(null)} />}
       {nodes.length === 0 && (
         <div className="fw-canvas-empty" data-testid="canvas-empty">
           <div className="fw-empty-title">Drag a tool here</div>

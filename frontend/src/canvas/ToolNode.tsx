@@ -4,7 +4,8 @@ import { useNow, useTab } from '../components/hooks';
 import { formatDuration } from '../components/format';
 import { Icon } from '../components/icons';
 import { useStore } from '../store/store';
-import type { FlowNode } from '../store/graph';
+import { branchesOf, type FlowNode } from '../store/graph';
+import { BranchHandles, ChildRunsLink, ForEachProgress } from './ControlParts';
 import { nodeKind, toolShortName } from './registry';
 
 const statusLabel: Record<string, string> = {
@@ -31,13 +32,14 @@ function ToolNodeView({ id, data, selected }: NodeProps<FlowNode>) {
   const elapsed = running && state?.startedAt ? (stale ? staleSince : now) - state.startedAt : state?.durationMs;
   const summary = kind.summary(data.params ?? {});
   const status = state?.status;
+  const branches = branchesOf(data.tool, data.params);
   return (
     <div
       className={`fw-node ${selected ? 'is-selected' : ''} ${status ? `st-${status}` : ''} ${mine.length ? 'has-problem' : ''}`}
       style={{ ['--accent' as any]: kind.accent }}
       data-testid={`node-${id}`}
       data-status={status ?? 'idle'}
-      title={mine.map((p) => p.message).join('\n') || undefined}
+      title={mine.map((p) => p.message).join('\n') || (status === 'skipped' ? state?.reason : undefined) || undefined}
     >
       <Handle type="target" position={Position.Left} className="fw-handle" />
       <div className="fw-node-head">
@@ -54,6 +56,8 @@ function ToolNodeView({ id, data, selected }: NodeProps<FlowNode>) {
         )}
       </div>
       {summary && <div className="fw-node-summary">{summary}</div>}
+      {state?.progress && <ForEachProgress id={id} progress={state.progress} />}
+      {(data.tool === 'workflow' || data.tool === 'forEach') && status && status !== 'pending' && <ChildRunsLink nodeId={id} />}
       {(elapsed !== undefined || (state?.attempt ?? 0) > 1) && status !== 'pending' && (
         <div
           className={`fw-node-meta ${stale ? 'is-stale' : ''}`}
@@ -76,7 +80,7 @@ function ToolNodeView({ id, data, selected }: NodeProps<FlowNode>) {
           {mine.length > 1 ? ` (+${mine.length - 1})` : ''}
         </div>
       )}
-      <Handle type="source" position={Position.Right} className="fw-handle" />
+      {branches ? <BranchHandles nodeId={id} branches={branches} /> : <Handle type="source" position={Position.Right} className="fw-handle" />}
     </div>
   );
 }

@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
 import { Icon } from '../components/icons';
+import { ControlIcon } from './controlIcons';
 
 /**
  * How each kind of tool looks on the canvas: accent colour, icon and a
@@ -22,6 +23,14 @@ const kinds: Record<string, NodeKind> = {
   'file.write': { icon: <Icon.file />, accent: '#d946ef', summary: (p) => str(p.path) },
   transform: { icon: <Icon.fn />, accent: '#f97316', summary: (p) => str(p.expression) },
   log: { icon: <Icon.message />, accent: '#14b8a6', summary: (p) => str(p.message) },
+  if: { icon: <ControlIcon.branch />, accent: '#0ea5e9', summary: (p) => str(p.condition) },
+  switch: { icon: <ControlIcon.branch />, accent: '#6366f1', summary: (p) => str(p.value) },
+  workflow: { icon: <ControlIcon.layers />, accent: '#8b5cf6', summary: (p) => (p.workflowId ? `runs ${str(p.workflowId)}` : '') },
+  forEach: {
+    icon: <ControlIcon.repeat />,
+    accent: '#f43f5e',
+    summary: (p) => [p.workflowId ? `${str(p.workflowId)}` : '', p.items ? `over ${str(p.items)}` : ''].filter(Boolean).join(' '),
+  },
 };
 
 const mcp: NodeKind = { icon: <Icon.plug />, accent: '#ec4899', summary: (p) => summarize(p) };

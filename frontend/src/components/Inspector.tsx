@@ -4,6 +4,7 @@ import { fieldsFromSchema, missingRequired } from '../canvas/schema';
 import { useStore } from '../store/store';
 import { formatDuration } from './format';
 import { useTab } from './hooks';
+import { OutputViewer } from './OutputViewer';
 import { SchemaForm } from './SchemaForm';
 
 /** Right sidebar: the selected node's form, or the workflow's properties. */
@@ -27,6 +28,7 @@ function NodeInspector({ nodeId }: { nodeId: string }) {
   const tool = useStore(tab, (s) => s.tools.find((t) => t.name === node?.data.tool));
   const problems = useStore(tab, (s) => s.problems.filter((p) => p.node === nodeId));
   const state = useStore(tab, (s) => s.nodeStates[nodeId]);
+  const runId = useStore(tab, (s) => s.runId);
   const [idText, setIdText] = useState(nodeId);
   const [idError, setIdError] = useState<string | null>(null);
   useEffect(() => {
@@ -154,9 +156,7 @@ function NodeInspector({ nodeId }: { nodeId: string }) {
           {state.output !== undefined && state.output !== null && (
             <>
               <div className="fw-label">Output</div>
-              <pre className="fw-pre" data-testid="inspector-output">
-                {typeof state.output === 'string' ? state.output : JSON.stringify(state.output, null, 2)}
-              </pre>
+              <OutputViewer nodeId={nodeId} runId={runId} preview={state.output} />
             </>
           )}
         </section>

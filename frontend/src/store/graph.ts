@@ -20,8 +20,33 @@ export interface Graph {
 
 export const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
-export function edgeId(source: string, target: string): string {
-  return `${source}->${target}`;
+/** The condition of an edge as the canvas keeps it: the source handle id ("true", "minor", "failure"...), none for success. */
+export function edgeOn(e: { sourceHandle?: string | null; data?: Record<string, unknown> }): string | undefined {
+  const on = (e.data?.on as string | undefined) ?? e.sourceHandle ?? undefined;
+  return on && on !== 'success' ? on : undefined;
+}
+
+export function edgeId(source: string, target: string, on?: string | null): string {
+  return on && on !== 'success' ? `${source}->${target}:${on}` : `${source}->${target}`;
+}
+
+/** Tools whose outputs are branches (one source handle per branch). */
+export function branchesOf(tool: string, params: Record<string, unknown> | undefined): string[] | null {
+  if (tool === 'if') return ['true', 'false'];
+  if (tool === 'switch') {
+    const cases = Array.isArray(params?.cases) ? (params!.cases as unknown[]).filter((c): c is string => typeof c === 'string' && c !== '') : [];
+    return [...cases, 'default'];
+  }
+  return null;
+}
+
+/** Builds a canvas edge. Branch edges leave from the branch's handle; failure/always edges from the node's one handle. */
+export function makeEdge(source: string, target: string, on: string | undefined, branching: boolean): FlowEdge {
+  const cond = on && on !== 'success' ? on : undefined;
+  const e: FlowEdge = { id: edgeId(source, target, cond), source, target };
+  if (cond) e.data = { on: cond };
+  if (cond && branching) e.sourceHandle = cond;
+  return e;
 }
 
 export function fromWorkflow(wf: Workflow): Graph {
@@ -37,7 +62,8 @@ export function fromWorkflow(wf: Workflow): Graph {
       timeoutMs: n.timeoutMs,
     },
   }));
-  const edges: FlowEdge[] = (wf.edges ?? []).map((e) => ({ id: edgeId(e.source, e.target), source: e.source, target: e.target }));
+  const branching = new Set(nodes.filter((n) => branchesOf(n.data.tool, n.data.params)).map((n) => n.id));
+  const edges: FlowEdge[] = (wf.edges ?? []).map((e) => makeEdge(e.source, e.target, e.on, branching.has(e.source)));
   return { nodes, edges };
 }
 
@@ -54,7 +80,15 @@ export function toWorkflow(id: string, name: string, g: Graph): Workflow {
     if (n.data.timeoutMs && n.data.timeoutMs > 0) out.timeoutMs = n.data.timeoutMs;
     return out;
   });
-  return { id, name, nodes, edges: g.edges.map((e) => ({ source: e.source, target: e.target })) };
+  return {
+    id,
+    name,
+    nodes,
+    edges: g.edges.map((e) => {
+      const on = edgeOn(e);
+      return on ? { source: e.source, target: e.target, on } : { source: e.source, target: e.target };
+    }),
+  };
 }
 
 /** A node id derived from the tool name, unique in the graph: "shell", "shell_2"... */
@@ -168,7 +202,7 @@ export function pasteInto(g: Graph, clip: Graph, offset = 40): Graph {
   const edges = clip.edges.map((e) => {
     const s = map.get(e.source)!;
     const t = map.get(e.target)!;
-    return { id: edgeId(s, t), source: s, target: t };
+    return { ...structuredClone(e), id: edgeId(s, t, edgeOn(e)), source: s, target: t, selected: false };
   });
   return {
     nodes: [...g.nodes.map((n) => (n.selected ? { ...n, selected: false } : n)), ...nodes],

@@ -77,6 +77,11 @@ export class ProjectTab extends Store<TabState> {
     return this.runs.logs;
   }
 
+  /** The REST client (components that read extra data: child runs, full outputs). */
+  get api() {
+    return this.deps.api;
+  }
+
   /** First load over REST: tools, workflows, the first workflow. */
   async load(): Promise<void> {
     this.set({ loading: true, loadError: null });
@@ -194,6 +199,8 @@ export class ProjectTab extends Store<TabState> {
   cancelRun = () => this.runs.cancelRun();
   showRun = (runId: string, fresh = false) => this.runs.showRun(runId, fresh);
   clearRun = () => this.runs.clearRun();
+  rerunFrom = (nodeId: string) => this.runs.rerunFrom(nodeId);
+  setEdgeOn = (id: string, on: 'success' | 'failure' | 'always') => this.editor.setEdgeOn(id, on);
   loadHistory = (more = false) => this.runs.loadHistory(more);
   setHistoryFilter: Runs['setHistoryFilter'] = (status) => this.runs.setHistoryFilter(status);
 

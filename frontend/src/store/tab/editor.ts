@@ -6,7 +6,10 @@ import { Channel, Frame, RealtimeError } from '../../realtime';
 import {
   copySelection,
   createsCycle,
+  branchesOf,
   edgeId,
+  edgeOn,
+  makeEdge,
   fromWorkflow,
   Graph,
   History,
@@ -159,18 +162,36 @@ export class Editor {
     else this.tab.set({ edges });
   };
 
-  /** Adds an edge unless it exists or would close a cycle. */
+  /**
+   * Adds an edge unless it exists or would close a cycle. From a branch
+   * handle of an if/switch node the edge carries that branch as its "on".
+   */
   connect = (c: EdgeConnection): boolean => {
     if (!c.source || !c.target) return false;
-    const edges = this.tab.get().edges;
-    if (edges.some((e) => e.source === c.source && e.target === c.target)) return false;
+    const s = this.tab.get();
+    const edges = s.edges;
+    const src = s.nodes.find((n) => n.id === c.source);
+    const branching = !!src && !!branchesOf(src.data.tool, src.data.params);
+    const on = branching && c.sourceHandle ? c.sourceHandle : undefined;
+    const edge = makeEdge(c.source, c.target, on, branching);
+    if (edges.some((e) => e.id === edge.id)) return false;
     if (createsCycle(edges, c.source, c.target)) {
       this.deps.toasts.push({ level: 'warning', title: 'Not connected', message: 'That edge would create a cycle; workflows must be acyclic.' });
       return false;
     }
-    this.change({ edges: [...edges, { id: edgeId(c.source, c.target), source: c.source, target: c.target }] });
+    this.change({ edges: [...edges, edge] });
     return true;
   };
+
+  /** Sets when a (non-branch) edge's target runs: after success, failure, or always. */
+  setEdgeOn(id: string, on: 'success' | 'failure' | 'always'): void {
+    const edges = this.tab.get().edges;
+    const e = edges.find((x) => x.id === id);
+    if (!e || (edgeOn(e) ?? 'success') === on) return;
+    const next = makeEdge(e.source, e.target, on, false);
+    if (edges.some((x) => x.id === next.id)) return;
+    this.change({ edges: edges.map((x) => (x.id === id ? next : x)) });
+  }
 
   addNode(toolName: string, position: { x: number; y: number }): string {
     const s = this.tab.get();
@@ -217,7 +238,7 @@ export class Editor {
     const r = (id: string) => (id === oldId ? newId : id);
     this.change({
       nodes: this.tab.get().nodes.map((n) => (n.id === oldId ? { ...n, id: newId } : n)),
-      edges: this.tab.get().edges.map((e) => ({ ...e, id: edgeId(r(e.source), r(e.target)), source: r(e.source), target: r(e.target) })),
+      edges: this.tab.get().edges.map((e) => ({ ...e, id: edgeId(r(e.source), r(e.target), edgeOn(e)), source: r(e.source), target: r(e.target) })),
     });
     return null;
   }

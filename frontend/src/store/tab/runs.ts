@@ -1,5 +1,6 @@
 import { terminalRun, type NodeEventPayload, type NodeLogPayload, type NodeRun, type Run, type RunEventPayload, type RunStatus } from '../../api/types';
 import { Channel, Frame } from '../../realtime';
+import { edgeId } from '../graph';
 import { LogBuffer } from '../logs';
 import type { Store } from '../store';
 import type { Connection } from './connection';
@@ -95,6 +96,7 @@ export class Runs {
       runId,
       run: fresh ? ({ id: runId, projectId: this.id, workflowId: s.workflowId, status: 'queued', createdAt: new Date().toISOString() } as Run) : null,
       nodeStates,
+      edgeStates: {},
     });
     const ch = this.socket.channel(`run:${runId}`);
     ch.lastSeq = 0; // ask for the run's whole history: logs included
@@ -140,7 +142,28 @@ export class Runs {
     if (this.runCh) this.socket.removeChannel(this.runCh.name);
     this.runCh = null;
     this.logs.clear();
-    this.tab.set({ runId: null, run: null, nodeStates: {} });
+    this.tab.set({ runId: null, run: null, nodeStates: {}, edgeStates: {} });
+  }
+
+  /**
+   * Starts the run on display again from one node: the nodes before it
+   * keep their recorded results, it and everything after it run again.
+   */
+  async rerunFrom(nodeId: string): Promise<void> {
+    const s = this.tab.get();
+    const old = s.runId;
+    if (!old || !s.run || !terminalRun(s.run.status)) {
+      this.deps.toasts.push({ level: 'warning', title: 'Nothing to re-run', message: 'Run from here needs a finished run on display.' });
+      return;
+    }
+    try {
+      if (s.dirty && !(await this.hooks.save())) return;
+      const { runId } = await this.deps.api.rerunRun(old, nodeId);
+      this.markActive({ runId, workflowId: s.workflowId, status: 'queued', createdAt: new Date().toISOString() });
+      this.showRun(runId, false);
+    } catch (e) {
+      this.deps.toasts.push({ level: 'error', title: 'Re-run not started', message: (e as Error).message });
+    }
   }
 
   private applyRunSnapshot(runId: string, snap: any): void {
@@ -148,8 +171,10 @@ export class Runs {
     const run: Run | null = snap.run ?? (snap.id ? snap : null);
     if (!run) return;
     const nodeStates: Record<string, NodeState> = { ...this.tab.get().nodeStates };
-    for (const n of run.nodes ?? []) nodeStates[n.nodeId] = nodeStateOf(n);
-    this.tab.set({ run: { ...run }, nodeStates });
+    for (const n of run.nodes ?? []) nodeStates[n.nodeId] = { ...nodeStates[n.nodeId], ...nodeStateOf(n) };
+    const edgeStates = { ...this.tab.get().edgeStates };
+    for (const e of run.edges ?? []) edgeStates[edgeId(e.source, e.target, e.on)] = e.state;
+    this.tab.set({ run: { ...run }, nodeStates, edgeStates });
     if (!terminalRun(run.status)) this.markActive({ runId, workflowId: run.workflowId, status: run.status, createdAt: run.createdAt });
   }
 
@@ -164,7 +189,13 @@ export class Runs {
       const p = f.payload as NodeEventPayload;
       if (!p?.nodeId) return;
       const prev = this.tab.get().nodeStates[p.nodeId] ?? { status: 'pending' };
-      this.tab.set({ nodeStates: { ...this.tab.get().nodeStates, [p.nodeId]: nextNodeState(f.event, p, prev, at) } });
+      const patch: Partial<TabState> = { nodeStates: { ...this.tab.get().nodeStates, [p.nodeId]: nextNodeState(f.event, p, prev, at) } };
+      if (p.edges?.length) {
+        const edgeStates = { ...this.tab.get().edgeStates };
+        for (const e of p.edges) edgeStates[edgeId(p.nodeId, e.target, e.on)] = e.taken ? 'taken' : 'untaken';
+        patch.edgeStates = edgeStates;
+      }
+      this.tab.set(patch);
       return;
     }
     if (f.event.startsWith('run.')) {
@@ -203,7 +234,8 @@ export class Runs {
     const before = this.tab.get().activeRuns;
     const activeRuns: Record<string, ActiveRun> = {};
     for (const r of runs) {
-      if (!terminalRun(r.status)) activeRuns[r.id] = { runId: r.id, workflowId: r.workflowId, status: r.status, createdAt: r.createdAt };
+      // Child runs show through their parent's workflow/forEach node.
+      if (!terminalRun(r.status) && !r.parentRunId) activeRuns[r.id] = { runId: r.id, workflowId: r.workflowId, status: r.status, createdAt: r.createdAt };
     }
     this.tab.set({ activeRuns });
     this.deps.onActiveRuns(this.id, Object.keys(activeRuns).length);
@@ -228,7 +260,7 @@ export class Runs {
   onProjectRunEvent(f: Frame): void {
     const p = (f.payload ?? {}) as RunEventPayload;
     const status = runStatusOf(f.event, p);
-    if (!p.runId || !status) return;
+    if (!p.runId || !status || p.parentRunId) return; // child runs show through their parent's node
     const s = this.tab.get();
     if (terminalRun(status)) {
       const known = s.activeRuns[p.runId];
@@ -317,7 +349,9 @@ function nextNodeState(event: string, p: NodeEventPayload, prev: NodeState, at: 
     case 'node.failed':
       return { ...prev, status: 'failed', durationMs: p.durationMs ?? (prev.startedAt ? at - prev.startedAt : undefined), error: p.error };
     case 'node.skipped':
-      return { ...prev, status: 'skipped' };
+      return { ...prev, status: 'skipped', reason: p.reason };
+    case 'node.progress':
+      return { ...prev, progress: { done: p.done ?? 0, total: p.total ?? 0, failed: p.failed ?? 0 } };
     case 'node.canceled':
       return { ...prev, status: 'canceled' };
     case 'node.retrying':

@@ -11,6 +11,10 @@ export interface NodeState {
   error?: string;
   output?: unknown;
   attempt?: number;
+  /** Why the engine skipped the node. */
+  reason?: string;
+  /** A forEach node: items done of total. */
+  progress?: { done: number; total: number; failed: number };
 }
 
 export interface ActiveRun {
@@ -86,6 +90,8 @@ export interface TabState {
   runId: string | null;
   run: Run | null;
   nodeStates: Record<string, NodeState>;
+  /** What the engine decided about each edge of the run on display, by canvas edge id. */
+  edgeStates: Record<string, 'taken' | 'untaken' | 'pending'>;
   starting: boolean;
   history: HistoryState;
   loading: boolean;
@@ -134,6 +140,7 @@ export function initialTabState(project: Project): TabState {
     runId: null,
     run: null,
     nodeStates: {},
+    edgeStates: {},
     starting: false,
     history: { runs: [], status: '', loading: false },
     loading: true,
