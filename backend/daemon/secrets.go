@@ -10,6 +10,10 @@ import (
 	"github.com/flowweaver/flowweaver/backend/tools/mcp"
 )
 
+// EventSecretsChanged is the transient project: event after a secret was
+// set or deleted: {"name"}, never a value.
+const EventSecretsChanged = "secrets.changed"
+
 // newSecrets builds the secrets service. The key is loaded on first use
 // from the keychain or the key file (Config.SecretKeyStore), and where it
 // lives is logged once.
@@ -26,9 +30,14 @@ func (d *Daemon) newSecrets() (*secrets.Service, error) {
 	return secrets.New(d.db, load, secrets.Options{
 		// A project that is not trusted resolves no secret (backend/trust).
 		Trust: d.trust,
-		Changed: func(projectID, _ string) {
+		Changed: func(projectID, name string) {
 			if d.mcp != nil {
 				d.mcp.SecretsChanged(projectID)
+			}
+			// Other tabs and windows of the project refresh their Secrets
+			// panel and Problems; the event carries the name only.
+			if d.hub != nil {
+				d.hub.PublishTransient(flow.NewEvent(projectID, EventSecretsChanged, "", "", map[string]string{"name": name}))
 			}
 		},
 	})

@@ -422,3 +422,24 @@ func TestMCPFailureTextMasksSecrets(t *testing.T) {
 		t.Fatalf("the stderr tail should show the masked value: %s", catalog)
 	}
 }
+
+// Setting and deleting a secret tells the project's tabs (name only).
+func TestSecretChangesAreAnnouncedWithoutValues(t *testing.T) {
+	f := newSecretFixture(t)
+	pid := f.project("announce")
+	c := dial(t, f.d, f.token, pid)
+	c.subscribe("project:"+pid, nil)
+	f.setSecret(pid, "API_TOKEN", secretValue)
+	fs := c.until(func(fr frame) bool { return fr.Event == "secrets.changed" })
+	last := fs[len(fs)-1]
+	if !strings.Contains(string(last.Payload), `"name":"API_TOKEN"`) {
+		t.Fatalf("payload %s", last.Payload)
+	}
+	if code, _, _ := do(t, "DELETE", f.d.URL()+"/api/projects/"+pid+"/secrets/API_TOKEN", f.token, ""); code != 204 {
+		t.Fatalf("delete: %d", code)
+	}
+	fs = append(fs, c.until(func(fr frame) bool { return fr.Event == "secrets.changed" })...)
+	for _, fr := range fs {
+		assertAbsent(t, "frame "+fr.Event, string(fr.Payload), secretForms(secretValue))
+	}
+}

@@ -171,6 +171,10 @@ export class ProjectTab extends Store<TabState> {
       this.trust.onTrustEvent(f);
       return;
     }
+    if (f.event === 'secrets.changed') {
+      void this.secrets.reload();
+      return;
+    }
     if (f.event.startsWith('run.')) this.runs.onProjectRunEvent(f);
   }
 
