@@ -529,7 +529,7 @@ func (x *execution) runNode(ctx context.Context, i int, env map[string]any) (res
 	// Secret values may reach errors and output: mask them before the
 	// result is recorded anywhere.
 	defer func() { res.err = x.maskError(res.err) }()
-	penv, err := x.paramEnv(n.Params, env)
+	penv, err := x.paramEnv(n, env)
 	if err != nil {
 		res.attempt, res.err = 1, err
 		return res

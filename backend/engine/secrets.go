@@ -29,10 +29,17 @@ func (e *Engine) secretsFor(ctx context.Context, projectID string) *secrets.Snap
 // plus "secrets" holding exactly the secrets the params name, so
 // {{ secrets.NAME }} resolves and a missing one fails the node by name.
 // Tools themselves (the transform tool) get env without secrets.
-func (x *execution) paramEnv(params map[string]any, env map[string]any) (map[string]any, error) {
-	names, err := secrets.ParamRefs(params)
+//
+// A workflow or forEach node may not pass secrets: its params become the
+// child run's inputs, which are recorded as they are. The called workflow
+// references the secret itself.
+func (x *execution) paramEnv(n flow.Node, env map[string]any) (map[string]any, error) {
+	names, err := secrets.ParamRefs(n.Params)
 	if err != nil || len(names) == 0 {
 		return env, err
+	}
+	if n.Tool == flow.ToolWorkflow || n.Tool == flow.ToolForEach {
+		return nil, flow.Errorf(flow.EINVALID, "%s %s: secrets cannot be passed as inputs (they would be recorded in the child run); reference {{ secrets.%s }} in the called workflow instead", n.Tool, n.ID, names[0])
 	}
 	vals, err := x.secrets.Resolve(names)
 	if err != nil {

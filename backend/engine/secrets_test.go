@@ -128,3 +128,43 @@ func TestEngineSecretReferenceErrors(t *testing.T) {
 		t.Fatalf("missing: %+v", node(got, "missing"))
 	}
 }
+
+// A child workflow reads the secret itself (and it is masked in its log);
+// passing one as an input is refused, since inputs are recorded.
+func TestEngineSecretsInChildRuns(t *testing.T) {
+	e := newEnv(t, "p1")
+	svc := e.withSecrets(true, map[string]string{"TOKEN": engineSecret})
+	e.wfs.put("p1", &flow.Workflow{ID: "child", Nodes: []flow.Node{{ID: "say", Tool: "log", Params: map[string]any{"message": "child {{ secrets.TOKEN }}"}}}})
+	got, _ := runOnce(t, e, engine.Config{Secrets: svc}, &flow.Workflow{ID: "wf", Nodes: []flow.Node{
+		{ID: "call", Tool: "workflow", Params: map[string]any{"workflowId": "child"}},
+		{ID: "pass", Tool: "workflow", Params: map[string]any{"workflowId": "child", "inputs": map[string]any{"t": "{{ secrets.TOKEN }}"}}},
+	}})
+	if node(got, "call").Status != flow.NodeSucceeded {
+		t.Fatalf("call: %+v", node(got, "call"))
+	}
+	if n := node(got, "pass"); n.Status != flow.NodeFailed || !strings.Contains(n.Error, "cannot be passed as inputs") {
+		t.Fatalf("pass: %+v", n)
+	}
+	evs, err := e.db.EventsAfter(context.Background(), "p1", "project:p1", 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) == 0 {
+		t.Fatal("no events")
+	}
+	rows, err := e.db.Read().QueryContext(context.Background(), "SELECT COALESCE(inputs, '') FROM runs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var in string
+		rows.Scan(&in)
+		if strings.Contains(in, engineSecret) {
+			t.Fatalf("a run's inputs hold the value: %s", in)
+		}
+	}
+	if out := string(node(got, "call").Output); strings.Contains(out, engineSecret) || !strings.Contains(out, "child ***") {
+		t.Fatalf("child output %s", out)
+	}
+}
