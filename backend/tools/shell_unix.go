@@ -14,13 +14,17 @@ import (
 	"time"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
+	"github.com/flowweaver/flowweaver/backend/procs"
 )
 
 // Run starts the command in its own process group, streams its output and
 // waits for it. The sequence, and why:
 //
-//  1. The command gets its own process group (Setpgid), so everything it
-//     starts can be signalled at once with kill(-pgid).
+//  1. The command gets its own process group, so everything it starts can
+//     be signalled at once with kill(-pgid), and (procs.Start, on Linux) a
+//     parent-death signal, so kill -9 of the server ends the shell at once.
+//     call.Started records the group so that a restarted server can kill
+//     what the shell left behind before the node runs again.
 //  2. stdout/stderr are os.Pipes read by two goroutines owned by Run; the
 //     child gets the write ends directly (no copying goroutine in exec).
 //  3. Exit is detected without reaping the shell (waitid WNOWAIT on
@@ -30,7 +34,10 @@ import (
 //  5. After the shell exited, background processes may still hold the
 //     pipes. They get ShellPipeGrace; then the group is SIGKILLed and, if a
 //     process outside the group (setsid) still holds a pipe, reading stops.
-//  6. Wait reaps the shell: no zombie, and Log is never called after Run
+//  6. Whatever is left of the group is SIGKILLed: a node's processes end
+//     with the node (a daemon meant to outlive it must leave the group,
+//     e.g. with setsid).
+//  7. Wait reaps the shell: no zombie, and Log is never called after Run
 //     returns because both readers have finished.
 func (t *shellTool) Run(ctx context.Context, call Call) (any, error) {
 	if err := shellSpec.validate(call.Params); err != nil {
@@ -55,7 +62,6 @@ func (t *shellTool) Run(ctx context.Context, call Call) (any, error) {
 	cmd := exec.Command("/bin/sh", "-c", command)
 	cmd.Dir = dir
 	cmd.Env = t.environ(call, env)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// Stdin stays nil: the command reads /dev/null, never the daemon's stdin.
 
 	outR, outW, err := os.Pipe()
@@ -70,7 +76,7 @@ func (t *shellTool) Run(ctx context.Context, call Call) (any, error) {
 	}
 	cmd.Stdout, cmd.Stderr = outW, errW
 	start := t.opts.Now()
-	err = cmd.Start()
+	proc, err := procs.Start(cmd)
 	outW.Close() // the child holds its own copies now
 	errW.Close()
 	if err != nil {
@@ -78,7 +84,12 @@ func (t *shellTool) Run(ctx context.Context, call Call) (any, error) {
 		errR.Close()
 		return nil, flow.Errorf(flow.EUNAVAILABLE, "shell: cannot start /bin/sh: %v", err)
 	}
-	pgid := cmd.Process.Pid
+	pgid := proc.Pid()
+	if call.Started != nil {
+		if forget := call.Started(pgid); forget != nil {
+			defer forget() // runs after the group is gone and the shell reaped
+		}
+	}
 
 	stdout := newLineStream("stdout", call.Log, t.opts.MaxLineBytes, t.opts.ShellTail)
 	stderr := newLineStream("stderr", call.Log, t.opts.MaxLineBytes, t.opts.ShellTail)
@@ -88,13 +99,12 @@ func (t *shellTool) Run(ctx context.Context, call Call) (any, error) {
 	readDone := make(chan struct{})
 	go func() { readers.Wait(); close(readDone) }()
 
-	proc := startWaiter(cmd)
 	canceled := false
 	select {
-	case <-proc.exited:
+	case <-proc.Exited():
 	case <-ctx.Done():
 		canceled = true
-		t.terminate(pgid, proc.exited)
+		t.terminate(pgid, proc.Exited())
 	}
 
 	// The shell has exited (and on Linux is not yet reaped).
@@ -114,12 +124,10 @@ func (t *shellTool) Run(ctx context.Context, call Call) (any, error) {
 	}
 	grace.Stop()
 	<-readDone
-	if canceled {
-		// Nothing of a canceled command may survive, even what closed its
-		// output and ignored SIGTERM. The unreaped shell keeps pgid ours.
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	}
-	waitErr := proc.reap()
+	// Nothing of the command may survive the node, even what closed its
+	// output or ignored SIGTERM. The unreaped shell keeps pgid ours.
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	waitErr := proc.Wait()
 	outR.Close()
 	errR.Close()
 

@@ -23,6 +23,12 @@ type Call struct {
 	// batches lines into node.log events; it is safe for concurrent use and
 	// never blocks for long.
 	Log func(stream, line string)
+	// Started, when set, is called by tools that start OS processes (shell)
+	// right after the start, with the process group id. The engine records
+	// the group so that after a crash the restarted server can kill what
+	// is left of it before the node runs again. The returned func (may be
+	// nil) is called once the whole group is gone.
+	Started func(pgid int) (forget func())
 }
 
 // Tool is a built-in tool.

@@ -35,7 +35,12 @@ func (s *server) connect(ctx context.Context) (*instance, []flow.Tool, error) {
 	var transport sdk.Transport
 	switch s.cfg.Type {
 	case typeStdio:
-		p, err := startProc(s.cfg, src.o.Environ())
+		var started func(int) func()
+		if src.o.Started != nil {
+			pid := s.p.id
+			started = func(pgid int) func() { return src.o.Started(pid, pgid) }
+		}
+		p, err := startProc(s.cfg, src.o.Environ(), started)
 		if err != nil {
 			return nil, nil, err
 		}

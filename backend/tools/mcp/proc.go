@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/flowweaver/flowweaver/backend/procs"
 )
 
 // proc is one stdio server process. It owns its pipes and its process
@@ -28,13 +30,13 @@ type proc struct {
 	stopOnce sync.Once
 }
 
-// startProc starts cfg's command in a process group of its own. environ is
-// the base environment (the daemon's); cfg.Env overrides it.
-func startProc(cfg *serverConfig, environ []string) (*proc, error) {
+// startProc starts cfg's command in a process group of its own that dies
+// with the daemon (procs.Start). environ is the base environment (the
+// daemon's); cfg.Env overrides it. started (may be nil) records the group.
+func startProc(cfg *serverConfig, environ []string, started func(pgid int) func()) (*proc, error) {
 	cmd := exec.Command(cfg.Command, cfg.Args...)
 	cmd.Dir = cfg.Cwd
 	cmd.Env = mergeEnv(environ, cfg.Env, cfg.Unset)
-	setProcessGroup(cmd)
 	// WaitDelay bounds how long Wait waits for the stderr copier when a
 	// grandchild that escaped the group still holds the pipe.
 	cmd.WaitDelay = time.Second
@@ -53,7 +55,8 @@ func startProc(cfg *serverConfig, environ []string) (*proc, error) {
 	cmd.Stdin = inR
 	cmd.Stdout = outW
 	cmd.Stderr = p.stderr
-	if err := cmd.Start(); err != nil {
+	pr, err := procs.Start(cmd)
+	if err != nil {
 		inR.Close()
 		inW.Close()
 		outR.Close()
@@ -63,10 +66,19 @@ func startProc(cfg *serverConfig, environ []string) (*proc, error) {
 	// The child holds its own copies; ours must go so EOF arrives when it exits.
 	inR.Close()
 	outW.Close()
+	var forget func()
+	if started != nil {
+		forget = started(pr.Pid())
+	}
 	go func() {
-		p.waitErr = cmd.Wait()
-		// Helpers left in the group have lost their parent: end them too.
+		<-pr.Exited()
+		// Helpers left in the group have lost their parent: end them too
+		// (on Linux the unreaped server still holds the group id).
 		killGroup(cmd)
+		p.waitErr = pr.Wait()
+		if forget != nil {
+			forget()
+		}
 		close(p.exited)
 	}()
 	return p, nil

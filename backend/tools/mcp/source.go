@@ -133,6 +133,12 @@ type Options struct {
 	Environ func() []string
 	// Logger receives lifecycle and noise logs (default: discarded).
 	Logger *slog.Logger
+	// Started, if set, is called right after a stdio server's process
+	// started, with its process group id; the daemon records the group so a
+	// restarted server can kill what a crash left of it (the server itself
+	// dies with us through its parent-death signal, its helpers do not).
+	// The returned func (may be nil) is called once the group is gone.
+	Started func(projectID string, pgid int) (forget func())
 	// ClientVersion is announced to servers in initialize (default "dev").
 	ClientVersion string
 }
