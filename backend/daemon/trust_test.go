@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -386,5 +387,50 @@ func TestTrustBadInputAndCreatedFolders(t *testing.T) {
 	}
 	if code, body, _ := do(t, "POST", f.d.URL()+"/api/projects", f.token, `{"path":"`+filepath.Join(parent, "no", "such")+`","create":true}`); code != 400 {
 		t.Fatalf("create without parent: %d %v", code, body)
+	}
+}
+
+// Trust approves what the user was shown: an entry that appears between
+// the review and the click ("approve" lists the reviewed fingerprints)
+// waits for its own approval. Reopening with trusted:true trusts an
+// untrusted project; trusted:false never revokes.
+func TestTrustApprovesOnlyWhatWasShown(t *testing.T) {
+	f := newFixture(t)
+	bin := buildMCPTestServer(t, t.TempDir())
+	dir := t.TempDir()
+	m1, e1 := splitMarker(markerServer(t, bin, "shown"))
+	writeMCP(t, dir, e1)
+	_, p, _ := do(t, "POST", f.d.URL()+"/api/projects", f.token, `{"path":"`+dir+`"}`)
+	id := p["id"].(string)
+	_, rv, _ := do(t, "GET", f.d.URL()+"/api/projects/"+id+"/trust", f.token, "")
+	shown := rv["mcpServers"].([]any)[0].(map[string]any)["fingerprint"].(string)
+
+	// Meanwhile a second entry lands in the folder.
+	m2, e2 := splitMarker(markerServer(t, bin, "sneaked"))
+	writeMCP(t, dir, e1, e2)
+	code, p, _ := do(t, "PUT", f.d.URL()+"/api/projects/"+id+"/trust", f.token, `{"trusted":true,"approve":["`+shown+`"]}`)
+	if code != 200 || p["trusted"] != true {
+		t.Fatalf("trust: %d %v", code, p)
+	}
+	if st, _ := serverStatus(t, f, id, "sneaked"); st != "pending_approval" {
+		t.Fatalf("entry added after the review: %q", st)
+	}
+	waitFor(t, "the reviewed server to start", func() bool { return exists(m1) })
+	time.Sleep(300 * time.Millisecond)
+	if exists(m2) {
+		t.Fatal("an entry the user never saw was started")
+	}
+
+	// Reopening: false does not revoke; true on an untrusted project trusts it.
+	if code, p, _ := do(t, "POST", f.d.URL()+"/api/projects", f.token, `{"path":"`+dir+`","trusted":false}`); code != 200 || p["trusted"] != true {
+		t.Fatalf("reopen with trusted:false: %d %v", code, p)
+	}
+	other := t.TempDir()
+	_, p, _ = do(t, "POST", f.d.URL()+"/api/projects", f.token, `{"path":"`+other+`"}`)
+	if code, again, _ := do(t, "POST", f.d.URL()+"/api/projects", f.token, `{"path":"`+other+`","trusted":true}`); code != 200 || again["trusted"] != true || again["id"] != p["id"] {
+		t.Fatalf("reopen with trusted:true: %d %v", code, again)
+	}
+	if _, list, _ := do(t, "GET", f.d.URL()+"/api/projects", f.token, ""); !strings.Contains(fmt.Sprint(list), "trusted:true") {
+		t.Fatalf("listing lacks trusted: %v", list)
 	}
 }

@@ -84,7 +84,7 @@ type parsed struct {
 func readConfigFiles(dir string) []fileState {
 	out := make([]fileState, len(configFiles))
 	for i, cf := range configFiles {
-		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(cf.Path)))
+		b, err := readProjectFile(filepath.Join(dir, filepath.FromSlash(cf.Path)))
 		switch {
 		case err == nil:
 			out[i] = fileState{exists: true, data: b}
@@ -409,7 +409,7 @@ func absPath(dir, p string) string {
 // readEnvFile reads KEY=VALUE lines (dotenv: # comments, optional "export ",
 // optional matching quotes) into env.
 func readEnvFile(path string, env map[string]string) error {
-	b, err := os.ReadFile(path)
+	b, err := readProjectFile(path)
 	if err != nil {
 		return fmt.Errorf("envFile: %v", err)
 	}

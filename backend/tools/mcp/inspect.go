@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -195,7 +194,7 @@ func entryFingerprint(dir string, cf configFile, name string, raw json.RawMessag
 	var rs rawServer
 	if json.Unmarshal(raw, &rs) == nil && rs.EnvFile != "" {
 		if path, ok := literalPath(dir, cf, rs.EnvFile); ok {
-			b, err := os.ReadFile(path)
+			b, err := readProjectFile(path)
 			if err != nil {
 				b = []byte("unreadable: " + err.Error())
 			}
@@ -267,7 +266,7 @@ func referencedVars(d dialect, s string, vars map[string]bool) {
 
 // envFileKeys returns the variable names an env file sets (values unread).
 func envFileKeys(path string) []string {
-	b, err := os.ReadFile(path)
+	b, err := readProjectFile(path)
 	if err != nil {
 		return nil
 	}

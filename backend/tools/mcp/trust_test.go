@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
 	"github.com/flowweaver/flowweaver/backend/tools"
@@ -114,5 +115,62 @@ func TestSourceHoldsBackUntrustedServers(t *testing.T) {
 	}
 	if _, err := os.Stat(marker); err == nil {
 		t.Fatal("the untrusted server was started")
+	}
+}
+
+// A folder can bring a symlink to /dev/zero (git stores symlinks), a FIFO
+// or a huge file as .mcp.json or as an envFile: the review and the tool
+// listing must answer at once with a problem instead of hanging or
+// exhausting memory.
+func TestHostileConfigFilesAreRefusedNotRead(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero on this system")
+	}
+	for name, setup := range map[string]func(dir string) error{
+		"symlink to /dev/zero": func(dir string) error { return os.Symlink("/dev/zero", filepath.Join(dir, ".mcp.json")) },
+		"fifo":                 func(dir string) error { return mkfifo(filepath.Join(dir, ".mcp.json")) },
+		"huge file": func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, ".mcp.json"), []byte(`{"mcpServers": {"x": {"command": "`+strings.Repeat("a", maxProjectFileBytes)+`"}}}`), 0o644)
+		},
+		"envFile to /dev/zero": func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, ".mcp.json"), []byte(`{"mcpServers": {"x": {"command": "x", "envFile": "/dev/zero"}}}`), 0o644)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := setup(dir); err != nil {
+				t.Skip(err)
+			}
+			done := make(chan struct{})
+			var servers []Preview
+			var problems []ServerStatus
+			go func() {
+				defer close(done)
+				servers, problems = Inspect(dir)
+				src, err := New(Options{PollInterval: -1, Trust: gateFuncs(func(string, trust.Entry) trust.Decision { return trust.Untrusted })})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer src.Close()
+				if _, err := src.Tools(context.Background(), flow.Project{ID: "p", Path: dir}); err != nil {
+					t.Error(err)
+				}
+			}()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("reading the folder's config hung")
+			}
+			if strings.HasPrefix(name, "envFile") {
+				if len(servers) != 1 || servers[0].Fingerprint == "" {
+					t.Fatalf("servers %+v", servers)
+				}
+				return
+			}
+			if len(servers) != 0 || len(problems) != 1 || problems[0].Error == "" {
+				t.Fatalf("servers %+v problems %+v", servers, problems)
+			}
+		})
 	}
 }

@@ -74,7 +74,7 @@ function PendingServer({ server, file, fingerprint }: { server: string; file: st
       </div>
       {open && entry && (
         <>
-          <McpEntryDetails e={entry} />
+          <McpEntryDetails e={entry} trusted />
           <button
             className="fw-btn primary xs"
             data-testid={`server-approve-${server}`}

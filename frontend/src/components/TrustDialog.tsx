@@ -38,7 +38,7 @@ function entryText(e: McpEntryReview): string {
 }
 
 /** One MCP server entry exactly as it would run: command line or URL, what it receives. */
-export function McpEntryDetails({ e }: { e: McpEntryReview }) {
+export function McpEntryDetails({ e, trusted }: { e: McpEntryReview; trusted?: boolean }) {
   const hidden = hasHidden(entryText(e));
   return (
     <div className="fw-trust-entry" data-testid={`trust-mcp-${e.server}`}>
@@ -48,6 +48,7 @@ export function McpEntryDetails({ e }: { e: McpEntryReview }) {
         <span className="fw-muted small mono">{e.file}</span>
         {e.type && <span className="fw-trust-tag">{e.type}</span>}
         {e.approval === 'changed' && <span className="fw-trust-tag warn">changed since approved</span>}
+        {e.approval === 'new' && trusted && <span className="fw-trust-tag warn">new: waits for approval</span>}
       </div>
       {e.error && <div className="fw-help warn">{visible(e.error)}</div>}
       {e.type === 'stdio' && (
@@ -172,7 +173,7 @@ export function TrustDialog({
                 {review.trusted ? 'MCP servers' : 'MCP servers — start as soon as you trust'} ({servers.length})
               </div>
               {servers.map((e) => (
-                <McpEntryDetails key={e.file + '\0' + e.server} e={e} />
+                <McpEntryDetails key={e.file + '\0' + e.server} e={e} trusted={review.trusted} />
               ))}
             </section>
           )}
