@@ -136,7 +136,7 @@ test('hostile configuration is shown as text, hidden characters made visible', a
   const folder = fw.folder('hostile');
   const name = '<img src=x onerror="window.__pwned=1">';
   writeMcp(folder, {
-    [name]: { command: 'echo', args: ['safe\u202e;txt.exe', '<script>window.__pwned=2</script>'] },
+    [name]: { command: 'echo', args: ['safe\u202e;txt.exe', '<script>window.__pwned=2</script>'], env: { K: '${secret:API_KEY}', T: '${GITHUB_TOKEN}' } },
   });
   mkdirSync(path.join(folder, '.flowweaver', 'workflows'), { recursive: true });
   writeFileSync(
@@ -156,6 +156,8 @@ test('hostile configuration is shown as text, hidden characters made visible', a
   expect(await dialog.innerHTML()).toContain('&lt;b&gt;bold&lt;/b&gt;');
   expect(await page.evaluate(() => (window as any).__pwned)).toBeUndefined();
   await expect(dialog.getByTestId(`trust-hidden-${name}`)).toBeVisible();
+  await expect(dialog.getByTestId(`trust-secrets-${name}`)).toContainText('API_KEY');
+  await expect(dialog.getByTestId(`trust-vars-${name}`)).toContainText('GITHUB_TOKEN');
   await dialog.getByTestId('trust-browse').click();
   await expect(dialog).toBeHidden();
 });

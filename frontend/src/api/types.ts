@@ -25,6 +25,8 @@ export interface McpEntryReview {
   envFile?: string;
   headers?: string[];
   variables?: string[];
+  /** Project secrets it receives through ${secret:NAME} (names only). */
+  secrets?: string[];
   inheritsEnvironment?: boolean;
   fingerprint: string;
   error?: string;

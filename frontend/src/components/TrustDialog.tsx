@@ -93,6 +93,11 @@ export function McpEntryDetails({ e, trusted }: { e: McpEntryReview; trusted?: b
           <Icon.alert size={12} /> Reads from your environment: <Names names={e.variables} />
         </div>
       )}
+      {!!e.secrets?.length && (
+        <div className="fw-trust-kv warn" data-testid={`trust-secrets-${e.server}`}>
+          <Icon.key size={12} /> Receives project secrets: <Names names={e.secrets} />
+        </div>
+      )}
       {e.inheritsEnvironment && <div className="fw-trust-kv fw-muted">Starts with Flow Weaver’s whole environment, as any program you run.</div>}
       {hidden && (
         <div className="fw-help warn" data-testid={`trust-hidden-${e.server}`}>
