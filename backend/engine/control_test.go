@@ -47,6 +47,15 @@ func TestControlFlowTable(t *testing.T) {
 		}
 		return wf
 	}
+	// notify hears of the build either way: after the last step, or
+	// straight from a failed build (its failure edge wins over the skip
+	// spreading from the failed build).
+	notify := func(first string) *flow.Workflow {
+		return &flow.Workflow{Name: "notify", Nodes: []flow.Node{
+			{ID: "build", Tool: first, Params: map[string]any{"message": "b"}}, logNode("test"), logNode("lint"), logNode("deploy"), logNode("notify"),
+		}, Edges: []flow.Edge{edge("build", "test", ""), edge("test", "deploy", ""), edge("lint", "deploy", ""),
+			edge("deploy", "notify", ""), edge("build", "notify", "failure")}}
+	}
 	cases := []struct {
 		name   string
 		wf     *flow.Workflow
@@ -76,6 +85,11 @@ func TestControlFlowTable(t *testing.T) {
 			map[string]flow.NodeStatus{"a": flow.NodeSkipped, "b": flow.NodeSkipped, "c": flow.NodeSkipped, "e": flow.NodeSucceeded, "join": flow.NodeSucceeded, "after": flow.NodeSkipped}, nil},
 		{"unhandled failure fails the run and skips its join", poisonedJoin(false), nil, flow.RunFailed,
 			map[string]flow.NodeStatus{"bad": flow.NodeFailed, "ok": flow.NodeSucceeded, "join": flow.NodeSkipped, "after": flow.NodeSkipped}, nil},
+		{"failure spreads past a join; a failure edge still runs its target", notify("fail"), nil, flow.RunSucceeded,
+			map[string]flow.NodeStatus{"build": flow.NodeFailed, "test": flow.NodeSkipped, "lint": flow.NodeSucceeded, "deploy": flow.NodeSkipped, "notify": flow.NodeSucceeded},
+			map[string]string{"build>notify:failure": "taken", "deploy>notify:success": "untaken"}},
+		{"no failure: the same workflow runs through", notify("log"), nil, flow.RunSucceeded,
+			map[string]flow.NodeStatus{"deploy": flow.NodeSucceeded, "notify": flow.NodeSucceeded}, nil},
 		{"handled failure leaves the run succeeded", poisonedJoin(true), nil, flow.RunSucceeded,
 			map[string]flow.NodeStatus{"bad": flow.NodeFailed, "onFail": flow.NodeSucceeded, "join": flow.NodeSkipped}, nil},
 	}

@@ -17,10 +17,10 @@ import (
 //   - A node with incoming edges runs once all of them are resolved and at
 //     least one is taken. When none is taken it is skipped ("untaken").
 //   - A success or branch edge from a node that failed or was canceled
-//     skips its target whatever its other edges say, and that skip spreads
-//     to everything downstream ("upstream failed"): a failure never lets
-//     a join after it run as if nothing happened. Only failure and always
-//     edges continue after a failure.
+//     skips its target whatever its other success edges say, and that skip
+//     spreads to everything downstream ("upstream failed"): a failure never
+//     lets a join after it run as if nothing happened. Only a taken failure
+//     or always edge runs a node after a failure upstream.
 //   - A failed node with a failure or always edge is handled: it does not
 //     fail the run.
 
@@ -89,28 +89,40 @@ func (x *execution) edge(ei int) string {
 }
 
 // verdict decides a pending node: run it, skip it (with the cause), or
-// wait for an upstream node.
+// wait for an upstream node. It decides only once every incoming edge is
+// resolved: a failure or always edge that is taken runs the node even when
+// a failure upstream would otherwise skip it (explicit handling wins).
 func (x *execution) verdict(i int) (run, skip bool, c skipCause) {
 	in := x.g.in[i]
 	if len(in) == 0 {
 		return true, false, c
 	}
-	anyTaken := false
+	anyTaken, handler := false, false
+	var poison *skipCause
 	for _, ei := range in {
 		e := x.g.edges[ei]
 		s := x.g.index[e.Source]
-		if poisons(e, x.status[s], x.why[s]) {
-			return false, true, skipCause{failed: true, from: e.Source}
-		}
-		switch x.edge(ei) {
+		state := x.edge(ei)
+		switch state {
 		case edgePending:
 			return false, false, c
 		case edgeTaken:
 			anyTaken = true
+			if on := e.Condition(); on == flow.EdgeFailure || on == flow.EdgeAlways {
+				handler = true
+			}
+		}
+		if poison == nil && poisons(e, x.status[s], x.why[s]) {
+			poison = &skipCause{failed: true, from: e.Source}
 		}
 		c.from = e.Source
 	}
-	if anyTaken {
+	switch {
+	case handler:
+		return true, false, skipCause{}
+	case poison != nil:
+		return false, true, *poison
+	case anyTaken:
 		return true, false, skipCause{}
 	}
 	return false, true, c
