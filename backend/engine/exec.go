@@ -144,6 +144,7 @@ func (e *Engine) newExecution(job *queue.Job, lease queue.Lease, r *store.RunRow
 			x.status[i] = n.Status
 			if n.Status == flow.NodeFailed {
 				x.errs[i] = n.Error
+				x.values[n.NodeID] = map[string]any{"output": nil, "error": n.Error}
 			}
 		}
 	}
@@ -415,6 +416,8 @@ func (x *execution) apply(r nodeResult) {
 	if r.err != nil {
 		x.status[r.idx] = flow.NodeFailed
 		x.errs[r.idx] = errorText(r.err)
+		// A failure handler reads what went wrong: {{ nodes.<id>.error }}.
+		x.values[n.ID] = map[string]any{"output": nil, "error": x.errs[r.idx]}
 		return
 	}
 	x.status[r.idx] = flow.NodeSucceeded
