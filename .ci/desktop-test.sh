@@ -68,6 +68,13 @@ token=$("$bin" token --data-dir "$data" --ttl 10m)
 pid=$(api POST /api/projects "{\"name\":\"desktop-demo\",\"path\":\"$proj\",\"trusted\":true}" | json 'd["id"]')
 api PUT "/api/projects/$pid/workflows/hello" '{"name":"Hello desktop","nodes":[{"id":"greet","tool":"log","params":{"message":"hello from the window"},"position":{"x":0,"y":0}},{"id":"write","tool":"file.write","params":{"path":"from-window.txt","content":"ran"},"position":{"x":280,"y":0}}],"edges":[{"source":"greet","target":"write"}]}' >/dev/null
 api PUT /api/workspace "{\"tabs\":[\"$pid\"],\"active\":\"$pid\"}" >/dev/null
+# While serve holds the data dir, the desktop app refuses it (exit 4, naming serve's pid)
+# before it opens the database or a window.
+set +e
+FLOWWEAVER_DATA_DIR=$data timeout 60 "$bin" > "$work/held.out" 2>&1; code=$?
+set -e
+[ "$code" = 4 ] || fail "the desktop app on a data dir held by serve exited $code, want 4: $(cat "$work/held.out")"
+grep -q "pid $serve_pid" "$work/held.out" || fail "the refusal does not name serve's pid $serve_pid: $(cat "$work/held.out")"
 kill -TERM "$serve_pid"; wait "$serve_pid" || fail "serve exited non-zero"
 
 # --- 3. the window --------------------------------------------------------

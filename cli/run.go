@@ -218,6 +218,9 @@ func (r *runner) finish(runID string, interrupted bool) error {
 	defer cancel()
 	run, raw, err := r.t.api().run(ctx, runID)
 	if err != nil {
+		if interrupted {
+			return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("interrupted; the state of run %s is unknown: %w", runID, err)}
+		}
 		return err
 	}
 	r.out.stop()
