@@ -5,6 +5,7 @@ import { useStore } from '../store/store';
 import { terminalRun } from '../api/types';
 import { BottomPanel } from './BottomPanel';
 import { ConnectionBanner } from './ConnectionBanner';
+import { DraftBanner } from './UnloadGuard';
 import { TabContext, useTab as useTabFromContext } from './hooks';
 import { Icon } from './icons';
 import { Inspector } from './Inspector';
@@ -33,6 +34,7 @@ export function ProjectView({ tab, theme }: { tab: ProjectTab; theme: Theme }) {
         {loadError && <div className="fw-banner error">Could not load this project: {loadError}</div>}
         <TrustBanner />
         <ConflictBanner />
+        <DraftBanner />
         <ProblemBanner />
         <div className="fw-work">
           <Palette />

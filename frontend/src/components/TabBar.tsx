@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { confirmClose, useUnloadGuard } from './UnloadGuard';
 import type { ProjectTab } from '../store/project';
 import { useStore } from '../store/store';
 import type { Workspace } from '../store/workspace';
@@ -14,6 +15,7 @@ const connTitle: Record<string, string> = {
 
 /** Project tabs: switch, close, reorder by drag and drop. */
 export function TabBar({ ws, onOpen }: { ws: Workspace; onOpen: () => void }) {
+  useUnloadGuard(ws);
   const tabs = useStore(ws, (s) => s.tabs);
   const active = useStore(ws, (s) => s.active);
   const [dragId, setDragId] = useState<string | null>(null);
@@ -25,7 +27,7 @@ export function TabBar({ ws, onOpen }: { ws: Workspace; onOpen: () => void }) {
           tab={t}
           active={t.id === active}
           onClick={() => ws.activate(t.id)}
-          onClose={() => ws.close(t.id)}
+          onClose={() => confirmClose(t) && ws.close(t.id)}
           onDragStart={() => setDragId(t.id)}
           onDrop={() => {
             if (dragId && dragId !== t.id) ws.move(dragId, i);

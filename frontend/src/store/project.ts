@@ -92,7 +92,10 @@ export class ProjectTab extends Store<TabState> {
         try {
           const workflows = await this.deps.api.listWorkflows(this.id);
           this.set({ workflows });
-          if (workflows.length && workflows[0].id) await this.openWorkflow(workflows[0].id);
+          const last = this.editor.lastOpen(workflows.map((w) => w.id ?? ''));
+          if (last && workflows.some((w) => w.id === last)) await this.openWorkflow(last);
+          else if (last) this.editor.openDraft(last);
+          else if (workflows.length && workflows[0].id) await this.openWorkflow(workflows[0].id);
           else this.editor.watchWorkflow();
         } catch (e) {
           this.set({ loadError: (e as Error).message });
@@ -155,6 +158,14 @@ export class ProjectTab extends Store<TabState> {
   }
 
   dismissResync = () => this.set({ resync: null });
+  discardDraft = () => this.editor.discardDraft();
+  /** Writes the pending draft now (the page is going away). */
+  flushDraft = () => this.editor.flushDraft();
+  /** Whether closing this tab would lose something: unsaved edits or a run in progress. */
+  get hasUnfinishedWork(): boolean {
+    const s = this.get();
+    return s.dirty || Object.keys(s.activeRuns).length > 0;
+  }
   retryNow = () => this.connection.retryNow();
 
   private onProjectEvent(f: Frame): void {
@@ -217,6 +228,7 @@ export class ProjectTab extends Store<TabState> {
     if (this.disposed) return;
     this.disposed = true;
     for (const off of this.offs) off();
+    this.editor.dispose();
     this.connection.dispose();
   }
 }

@@ -22,6 +22,7 @@ import {
 } from '../graph';
 import type { Store } from '../store';
 import type { Connection } from './connection';
+import { Drafts } from './drafts';
 import { newWorkflowId, type TabDeps, type TabState } from './state';
 
 /** What the editor tells the rest of the tab. */
@@ -43,13 +44,93 @@ export class Editor {
   private clipboard: Graph | null = null;
   private workflowCh: Channel | null = null;
 
+  private draftTimer: ReturnType<typeof setTimeout> | null = null;
+  private offDrafts: () => void;
+
   constructor(
     private tab: Store<TabState>,
     private id: string,
     private deps: TabDeps,
     private conn: Connection,
     private hooks: EditorHooks,
-  ) {}
+    readonly drafts = new Drafts(id),
+  ) {
+    // Unsaved edits go to a draft shortly after each change; a clean
+    // workflow has none.
+    let last = tab.get();
+    this.offDrafts = tab.subscribe(() => {
+      const s = tab.get();
+      const changed = s.nodes !== last.nodes || s.edges !== last.edges || s.name !== last.name || s.dirty !== last.dirty || s.workflowId !== last.workflowId;
+      last = s;
+      if (changed) this.scheduleDraft();
+    });
+  }
+
+  private scheduleDraft(): void {
+    if (this.draftTimer) clearTimeout(this.draftTimer);
+    this.draftTimer = setTimeout(() => this.flushDraft(), 250);
+  }
+
+  /** Writes (or, when the workflow is clean, removes) the draft of the open workflow now. */
+  flushDraft(): void {
+    if (this.draftTimer) clearTimeout(this.draftTimer);
+    this.draftTimer = null;
+    const s = this.tab.get();
+    if (s.dirty) {
+      this.drafts.put(s.workflowId, { workflow: toWorkflow(s.workflowId, s.name, this.graph()), baseVersion: s.version, savedAt: Date.now() });
+    } else {
+      this.drafts.remove(s.workflowId);
+    }
+  }
+
+  /** Puts the draft of the open workflow (if any) on the canvas, marked as unsaved. */
+  private restoreDraft(): void {
+    const s = this.tab.get();
+    this.drafts.setOpen(s.workflowId);
+    const d = this.drafts.get(s.workflowId);
+    if (!d) return;
+    const g = fromWorkflow(d.workflow);
+    this.tab.set({
+      name: d.workflow.name || s.name,
+      nodes: g.nodes,
+      edges: g.edges,
+      // Saving goes against the version the edits started from, so a save made elsewhere meanwhile is a conflict.
+      version: d.baseVersion || s.version,
+      dirty: true,
+      draftRestored: d.savedAt,
+    });
+  }
+
+  /** The workflow a reload should reopen: the last one open, if it still exists or has a draft. */
+  lastOpen(saved: string[]): string | undefined {
+    const id = this.drafts.lastOpen();
+    if (!id) return undefined;
+    return saved.includes(id) || this.drafts.get(id) ? id : undefined;
+  }
+
+  /** Reopens a never-saved workflow from its draft. */
+  openDraft(workflowId: string): void {
+    this.flushDraft();
+    this.showWorkflow(workflowId, { name: 'Untitled workflow', nodes: [], edges: [], version: 0 });
+    this.restoreDraft();
+    this.watchWorkflow();
+    this.hooks.workflowShown('new');
+  }
+
+  /** "Discard": drops the draft and shows the saved workflow (or an empty one). */
+  async discardDraft(): Promise<void> {
+    const s = this.tab.get();
+    // Clean first, so the flush before opening does not write the edits back.
+    this.tab.set({ dirty: false, draftRestored: null });
+    this.drafts.remove(s.workflowId);
+    if (s.workflows.some((w) => w.id === s.workflowId)) await this.openWorkflow(s.workflowId);
+    else this.newWorkflow();
+  }
+
+  dispose(): void {
+    this.flushDraft();
+    this.offDrafts();
+  }
 
   private get socket() {
     return this.conn.socket;
@@ -57,13 +138,17 @@ export class Editor {
 
   async openWorkflow(workflowId: string): Promise<void> {
     const wf = await this.deps.api.getWorkflow(this.id, workflowId);
+    this.flushDraft();
     this.showWorkflow(workflowId, wf);
+    this.restoreDraft();
     this.watchWorkflow();
     this.hooks.workflowShown('opened');
   }
 
   newWorkflow(name = 'Untitled workflow'): void {
+    this.flushDraft();
     this.showWorkflow(newWorkflowId(), { name, nodes: [], edges: [], version: 0 });
+    this.drafts.setOpen(this.tab.get().workflowId);
     this.watchWorkflow();
     this.hooks.workflowShown('new');
   }
@@ -81,6 +166,7 @@ export class Editor {
       problems: [],
       banner: null,
       conflict: null,
+      draftRestored: null,
       canUndo: false,
       canRedo: false,
     });
@@ -308,7 +394,7 @@ export class Editor {
       // Edits made while the save was in flight stay dirty.
       const now = this.tab.get();
       const changed = now.nodes !== s.nodes || now.edges !== s.edges || now.name !== s.name;
-      this.tab.set({ version, dirty: changed, problems: [], banner: null, conflict: null, saving: false });
+      this.tab.set({ version, dirty: changed, problems: [], banner: null, conflict: null, saving: false, draftRestored: null });
       this.watchWorkflow();
       this.hooks.workflowsChanged();
       return true;

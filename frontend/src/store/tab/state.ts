@@ -85,6 +85,8 @@ export interface TabState {
   /** A problem without node: shown above the canvas. */
   banner: string | null;
   conflict: Conflict | null;
+  /** When the unsaved edits on the canvas were restored from a draft, the draft's time (epoch ms). */
+  draftRestored: number | null;
   activeRuns: Record<string, ActiveRun>;
   /** The run shown on the canvas and in the log viewer. */
   runId: string | null;
@@ -136,6 +138,7 @@ export function initialTabState(project: Project): TabState {
     problems: [],
     banner: null,
     conflict: null,
+    draftRestored: null,
     activeRuns: {},
     runId: null,
     run: null,
