@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Page } from '@playwright/test';
 import { expect, repoRoot, screen, test, type Flowweaver } from './fixtures';
-import { projectView } from './ui';
+import { openKnown, projectView, slowWorkflow } from './ui';
 
 let mcpBin = '';
 
@@ -179,4 +179,35 @@ test('a folder created empty from the app is trusted and runs', async ({ fw, pag
   await expect(projectView(page, id).getByTestId('trust-banner')).toHaveCount(0);
   const p = await fw.api<{ trusted: boolean }>('GET', `/api/projects/${id}`);
   expect(p.trusted).toBe(true);
+});
+
+test('revoking trust from the project menu while a run is active asks, then cancels the run', async ({ fw, page }) => {
+  const p = await fw.project('busy');
+  await fw.putWorkflow(p.id, 'slow', slowWorkflow('Slow', 60_000, 'never-printed'));
+  await fw.openUI(page);
+  await openKnown(page, p);
+  const view = projectView(page, p.id);
+  await view.getByTestId('run').click();
+  await expect(view.getByTestId('run-status')).toHaveText('running');
+
+  // Declining the question changes nothing.
+  page.once('dialog', (d) => void d.dismiss());
+  await view.getByTestId('project-menu').click();
+  await view.getByTestId('project-menu-revoke').click();
+  await expect(view.getByTestId('run-status')).toHaveText('running');
+  await expect(view.getByTestId('trust-banner')).toHaveCount(0);
+
+  let asked = '';
+  page.once('dialog', (d) => {
+    asked = d.message();
+    void d.accept();
+  });
+  await view.getByTestId('project-menu').click();
+  await view.getByTestId('project-menu-revoke').click();
+  await expect(view.getByTestId('trust-banner')).toBeVisible();
+  await expect(view.getByTestId('run-status')).toHaveText('canceled');
+  expect(asked).toContain('cancels 1 active run');
+  const runs = await fw.api<{ runs: { status: string }[] }>('GET', `/api/projects/${p.id}/runs`);
+  expect(runs.runs.map((r) => r.status)).toEqual(['canceled']);
+  await expect(view.getByTestId('run')).toBeDisabled();
 });
