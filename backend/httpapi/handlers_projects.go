@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
@@ -18,17 +19,30 @@ import (
 type projectView struct {
 	flow.Project
 	ActiveRuns int `json:"activeRuns"`
+	// LastRunAt is when the newest run was created: a background tab
+	// polling this learns of runs that started (and maybe ended) by
+	// themselves between two polls.
+	LastRunAt *time.Time `json:"lastRunAt,omitempty"`
 }
 
-// views adds each project's active run count (from one query).
+// views adds each project's active run count and last run time (one
+// query each).
 func (s *Server) views(r *http.Request, ps ...flow.Project) ([]projectView, error) {
 	counts, err := s.cfg.Store.ActiveRunCounts(r.Context())
 	if err != nil {
 		return nil, err
 	}
+	last, err := s.cfg.Store.LastRunTimes(r.Context())
+	if err != nil {
+		return nil, err
+	}
 	out := make([]projectView, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, projectView{Project: p, ActiveRuns: counts[p.ID]})
+		v := projectView{Project: p, ActiveRuns: counts[p.ID]}
+		if t, ok := last[p.ID]; ok {
+			v.LastRunAt = &t
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }

@@ -433,3 +433,25 @@ func (db *DB) ActiveRunCounts(ctx context.Context) (map[string]int, error) {
 	}
 	return out, rows.Err()
 }
+
+// LastRunTimes returns when each project's newest run was created, in one
+// indexed query: a background tab whose project gained a run since its
+// last poll (a trigger fired, a short run it would otherwise never see
+// active) connects and replays it.
+func (db *DB) LastRunTimes(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT project_id, MAX(created_at) FROM runs GROUP BY project_id")
+	if err != nil {
+		return nil, fmt.Errorf("read last run times: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var id string
+		var ms int64
+		if err := rows.Scan(&id, &ms); err != nil {
+			return nil, fmt.Errorf("scan last run time: %w", err)
+		}
+		out[id] = fromMilli(ms)
+	}
+	return out, rows.Err()
+}

@@ -1,4 +1,4 @@
-import type { Problem, Project, Run, RunPage, RunStatus, Tool, ToolCatalog, TrustReview, Workflow, Workspace, QueueStats } from './types';
+import type { Problem, Project, Run, RunPage, RunStatus, Tool, ToolCatalog, TriggerInfo, TrustReview, Workflow, Workspace, QueueStats } from './types';
 
 /**
  * A failed REST call, from the JSON error body `{error, message}` of
@@ -128,6 +128,24 @@ export class Api {
   }
   deleteWorkflow(projectId: string, workflowId: string) {
     return this.call<void>('DELETE', `/api/projects/${enc(projectId)}/workflows/${enc(workflowId)}`);
+  }
+
+  // --- triggers (docs/triggers.md) ---
+  listTriggers(projectId: string, workflowId: string) {
+    return this.call<{ triggers: TriggerInfo[] }>('GET', `/api/projects/${enc(projectId)}/workflows/${enc(workflowId)}/triggers`).then(
+      (b) => b.triggers ?? [],
+    );
+  }
+  rotateWebhook(projectId: string, workflowId: string, triggerId: string) {
+    return this.call<TriggerInfo>('POST', `/api/projects/${enc(projectId)}/workflows/${enc(workflowId)}/triggers/${enc(triggerId)}/rotate`);
+  }
+  previewSchedule(cron: string, timezone = '', count = 5) {
+    const qs = new URLSearchParams({ cron, timezone, count: String(count) });
+    return this.call<{ nextFireTimes: string[] }>('GET', `/api/triggers/schedule-preview?${qs}`).then((b) => b.nextFireTimes ?? []);
+  }
+  matchFiles(projectId: string, glob: string, limit = 50) {
+    const qs = new URLSearchParams({ glob, limit: String(limit) });
+    return this.call<{ files: string[]; truncated: boolean }>('GET', `/api/projects/${enc(projectId)}/files?${qs}`);
   }
 
   // --- runs ---

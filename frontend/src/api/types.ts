@@ -10,6 +10,8 @@ export interface Project {
   trusted?: boolean;
   /** Extension: queued + running runs, for the background-tab poll. */
   activeRuns?: number;
+  /** When the newest run was created: the poll notices runs that started by themselves. */
+  lastRunAt?: string;
 }
 
 /** One MCP server entry as the trust review shows it: as written, nothing expanded. */
@@ -123,6 +125,43 @@ export interface Workflow {
   version?: number;
   nodes: WorkflowNode[];
   edges: WorkflowEdge[];
+  /** What starts the workflow by itself (docs/triggers.md). */
+  triggers?: Trigger[];
+}
+
+export type TriggerType = 'schedule' | 'webhook' | 'files';
+
+/** One trigger of a workflow, as saved in the workflow file. */
+export interface Trigger {
+  id: string;
+  type: TriggerType;
+  /** false switches it off without deleting it. */
+  enabled?: boolean;
+  label?: string;
+  cron?: string;
+  timezone?: string;
+  respond?: 'immediately' | 'onCompleted';
+  glob?: string;
+  debounceMs?: number;
+}
+
+/** GET .../triggers: a trigger with what the server adds (URL, next slots). */
+export interface TriggerInfo extends Trigger {
+  enabled: boolean;
+  active: boolean;
+  nextFireAt?: string;
+  nextFireTimes?: string[];
+  url?: string;
+}
+
+/** What started a run (the run JSON's "trigger"). */
+export interface RunTrigger {
+  type: 'manual' | TriggerType | string;
+  id?: string;
+  scheduledFor?: string;
+  missed?: number;
+  files?: number;
+  method?: string;
 }
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
@@ -147,6 +186,7 @@ export interface Run {
   workflowId: string;
   status: RunStatus;
   inputs?: Record<string, unknown>;
+  trigger?: RunTrigger;
   error?: string;
   createdAt: string;
   startedAt?: string;

@@ -7,15 +7,22 @@ import {
   ReactFlowProvider,
   useReactFlow,
   type ColorMode,
+  type NodeChange,
 } from '@xyflow/react';
-import { useCallback, useState, type DragEvent } from 'react';
+import type { FlowNode } from '../store/graph';
+import { useCallback, useMemo, useState, type DragEvent } from 'react';
 import { useTab } from '../components/hooks';
 import { edgeClass } from './edgeStyle';
 import { CanvasMenu, type MenuTarget } from './Menus';
 import { useStore } from '../store/store';
-import { nodeTypes } from './ToolNode';
+import { isTriggerNode, TRIGGER_NODE_PREFIX } from '../triggers/model';
+import type { TriggerType } from '../api/types';
+import { ToolNode } from './ToolNode';
+import { TriggerNode, triggerElements } from './TriggerNode';
 import { nodeKind } from './registry';
 import './controlflow.css';
+
+const nodeTypes = { tool: ToolNode, trigger: TriggerNode };
 
 /** MIME type of a palette item being dragged. */
 export const DRAG_MIME = 'application/x-flowweaver-tool';
@@ -25,6 +32,20 @@ function CanvasInner({ colorMode }: { colorMode: ColorMode }) {
   const nodes = useStore(tab, (s) => s.nodes);
   const edges = useStore(tab, (s) => s.edges);
   const nodeStates = useStore(tab, (s) => s.nodeStates);
+  const triggers = useStore(tab, (s) => s.triggers);
+  const selectedTrigger = useStore(tab, (s) => s.selectedTrigger);
+  // Trigger nodes live outside the saved graph; React Flow's measurements of them are kept here.
+  const [measured, setMeasured] = useState<Record<string, { width: number; height: number }>>({});
+  const trig = useMemo(() => triggerElements(triggers, nodes, edges, selectedTrigger, measured), [triggers, nodes, edges, selectedTrigger, measured]);
+  const onNodesChange = useCallback(
+    (changes: NodeChange[]) => {
+      const mine: Record<string, { width: number; height: number }> = {};
+      for (const c of changes) if (c.type === 'dimensions' && isTriggerNode(c.id) && c.dimensions) mine[c.id] = c.dimensions;
+      if (Object.keys(mine).length) setMeasured((m) => ({ ...m, ...mine }));
+      tab.onNodesChange(changes.filter((x) => !('id' in x) || !isTriggerNode(x.id)) as NodeChange<FlowNode>[]);
+    },
+    [tab],
+  );
   const rf = useReactFlow();
 
   const onDragOver = useCallback((e: DragEvent) => {
@@ -39,6 +60,10 @@ function CanvasInner({ colorMode }: { colorMode: ColorMode }) {
       const tool = e.dataTransfer.getData(DRAG_MIME);
       if (!tool) return;
       e.preventDefault();
+      if (tool.startsWith(TRIGGER_NODE_PREFIX)) {
+        tab.addTrigger(tool.slice(TRIGGER_NODE_PREFIX.length) as TriggerType);
+        return;
+      }
       const pos = rf.screenToFlowPosition({ x: e.clientX, y: e.clientY });
       tab.addNode(tool, { x: pos.x - 110, y: pos.y - 30 });
     },
@@ -57,21 +82,27 @@ function CanvasInner({ colorMode }: { colorMode: ColorMode }) {
   return (
     <div className="fw-canvas" data-testid="canvas" onDragOver={onDragOver} onDrop={onDrop}>
       <ReactFlow
-        nodes={nodes}
-        edges={styledEdges}
+        nodes={trig.nodes.length ? [...trig.nodes, ...nodes] : nodes}
+        edges={trig.edges.length ? [...trig.edges, ...styledEdges] : styledEdges}
+        onNodeClick={(_, n) => tab.selectTrigger(isTriggerNode(n.id) ? n.id.slice(TRIGGER_NODE_PREFIX.length) : null)}
         nodeTypes={nodeTypes}
-        onNodesChange={tab.onNodesChange}
+        onNodesChange={onNodesChange}
         onEdgesChange={tab.onEdgesChange}
         onConnect={tab.connect}
         onNodeContextMenu={(ev, n) => {
           ev.preventDefault();
+          if (isTriggerNode(n.id)) return; // edited in its inspector
           setMenu({ kind: 'node', id: n.id, ...box(ev) });
         }}
         onEdgeContextMenu={(ev, e) => {
           ev.preventDefault();
+          if (isTriggerNode(e.source)) return; // drawn, not saved
           setMenu({ kind: 'edge', id: e.id, ...box(ev) });
         }}
-        onPaneClick={() => setMenu(null)}
+        onPaneClick={() => {
+          setMenu(null);
+          tab.selectTrigger(null);
+        }}
         onNodeDragStart={tab.beginDrag}
         colorMode={colorMode}
         deleteKeyCode={null}
@@ -88,7 +119,7 @@ function CanvasInner({ colorMode }: { colorMode: ColorMode }) {
         <MiniMap pannable zoomable nodeColor={(n) => nodeKind(String(n.data?.tool ?? '')).accent} nodeStrokeWidth={2} />
       </ReactFlow>
       {menu && <CanvasMenu target={menu} onClose={() => setMenu(null)} />}
-      {nodes.length === 0 && (
+      {nodes.length === 0 && triggers.length === 0 && (
         <div className="fw-canvas-empty" data-testid="canvas-empty">
           <div className="fw-empty-title">Drag a tool here</div>
           <div className="fw-empty-sub">Pick a tool from the palette on the left and drop it on the canvas. Connect nodes by dragging from a node's right handle to another node.</div>

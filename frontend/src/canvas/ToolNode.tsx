@@ -87,5 +87,5 @@ function ToolNodeView({ id, data, selected }: NodeProps<FlowNode>) {
 
 export const ToolNode = memo(ToolNodeView);
 
-/** The node registry of React Flow: every node is of type "tool"; its look comes from nodeKind(). */
+/** The node registry of React Flow: tool nodes look like nodeKind() says; trigger nodes are in TriggerNode.tsx. */
 export const nodeTypes = { tool: ToolNode };

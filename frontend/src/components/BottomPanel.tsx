@@ -1,3 +1,4 @@
+import { describeRunTrigger } from '../triggers/model';
 import { useState } from 'react';
 import { useStore } from '../store/store';
 import { formatDuration, runDuration } from './format';
@@ -47,6 +48,11 @@ export function BottomPanel() {
         {run && (
           <span className="fw-run-summary" data-testid="run-summary">
             <span className="mono small">{run.id}</span>
+            {run.trigger && run.trigger.type !== 'manual' && (
+              <span className="fw-muted small" data-testid="run-trigger">
+                {describeRunTrigger(run.trigger)}
+              </span>
+            )}
             <span className={`fw-status-pill st-${run.status}`} data-testid="run-status">
               {running && <span className="fw-spinner" />}
               {run.status}

@@ -6,6 +6,7 @@ import { formatDuration } from './format';
 import { useTab } from './hooks';
 import { OutputViewer } from './OutputViewer';
 import { SchemaForm } from './SchemaForm';
+import { TriggerInspector } from './TriggerInspector';
 
 /** Right sidebar: the selected node's form, or the workflow's properties. */
 export function Inspector() {
@@ -15,9 +16,10 @@ export function Inspector() {
     return sel.length === 1 ? sel[0] : null;
   });
   const count = useStore(tab, (s) => s.nodes.filter((n) => n.selected).length);
+  const trigger = useStore(tab, (s) => s.selectedTrigger);
   return (
     <aside className="fw-inspector" data-testid="inspector">
-      {selected ? <NodeInspector nodeId={selected.id} /> : <WorkflowInspector multi={count} />}
+      {trigger ? <TriggerInspector triggerId={trigger} /> : selected ? <NodeInspector nodeId={selected.id} /> : <WorkflowInspector multi={count} />}
     </aside>
   );
 }

@@ -5,6 +5,7 @@ import { useStore } from '../store/store';
 import { HeldBackServers } from './HeldBackServers';
 import { useTab } from './hooks';
 import { Icon } from './icons';
+import { TriggerPaletteGroup } from './TriggerPalette';
 
 /** The tools of the project (built-in and MCP), searchable, draggable onto the canvas. */
 export function Palette() {
@@ -34,6 +35,7 @@ export function Palette() {
       </label>
       <div className="fw-palette-list">
         <HeldBackServers />
+        <TriggerPaletteGroup />
         {loading && !tools.length && <div className="fw-muted fw-pad">Loading tools…</div>}
         {!loading && !groups.length && <div className="fw-muted fw-pad">{q ? `No tool matches “${q}”.` : 'No tools available.'}</div>}
         {groups.map(([group, list]) => (

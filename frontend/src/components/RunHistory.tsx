@@ -2,6 +2,7 @@ import type { RunStatus } from '../api/types';
 import { useStore } from '../store/store';
 import { formatDuration, formatTime, runDuration } from './format';
 import { useNow, useTab } from './hooks';
+import { describeRunTrigger } from '../triggers/model';
 
 const filters: ('' | RunStatus)[] = ['', 'queued', 'running', 'succeeded', 'failed', 'canceled'];
 
@@ -40,6 +41,7 @@ export function RunHistory() {
               <tr>
                 <th>Status</th>
                 <th>Run</th>
+                <th>Started by</th>
                 <th>Started</th>
                 <th>Duration</th>
                 <th>Error</th>
@@ -52,6 +54,9 @@ export function RunHistory() {
                     <span className={`fw-status-pill st-${r.status}`}>{r.status}</span>
                   </td>
                   <td className="mono small">{r.id}</td>
+                  <td className="small" data-testid="history-trigger" data-trigger={r.trigger?.type ?? 'manual'}>
+                    {describeRunTrigger(r.trigger).replace(/^started by /, '')}
+                  </td>
                   <td className="small">{formatTime(r.startedAt ?? r.createdAt)}</td>
                   <td className="small">{formatDuration(runDuration(r, now))}</td>
                   <td className="small fw-ellipsis" title={r.error}>

@@ -61,6 +61,21 @@ export class LazyConnections {
     this.apply(projectId);
   }
 
+  /**
+   * Connects a background project for one grace period even though it has
+   * no active run: a run started by itself (a trigger) and may already have
+   * ended between two polls; connecting replays it (history, toast).
+   */
+  nudge(projectId: string): void {
+    const e = this.entries.get(projectId);
+    if (!e) return;
+    if (!e.connected) {
+      e.connected = true;
+      e.target.connect();
+    }
+    this.apply(projectId);
+  }
+
   /** Whether the policy wants this project connected right now. */
   wants(projectId: string): boolean {
     const e = this.entries.get(projectId);

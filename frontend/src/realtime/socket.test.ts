@@ -396,4 +396,22 @@ describe('LazyConnections', () => {
     expect(server.openConnections().length).toBe(1);
     expect(other.server.openConnections().length).toBe(0);
   });
+
+  it('a nudge connects an idle background tab for one grace period (a run that started by itself)', async () => {
+    const lazy = new LazyConnections({ graceMs: 5000 });
+    const fg = setup();
+    const bg = setup({}, new FakeServer({ projectId: 'p2' }));
+    lazy.add('p1', fg.socket);
+    lazy.add('p2', bg.socket);
+    lazy.setForeground('p1');
+    await advance();
+    expect(bg.server.openConnections().length).toBe(0);
+    lazy.nudge('p2');
+    await advance();
+    expect(bg.server.openConnections().length).toBe(1);
+    await advance(5000);
+    expect(bg.server.openConnections().length).toBe(0);
+    expect(fg.server.openConnections().length).toBe(1);
+    lazy.dispose();
+  });
 });

@@ -66,3 +66,20 @@ describe('graph', () => {
     expect(searchLines(lines, 'line 9999', 'a')).toEqual([9999, 99991, 99993, 99995, 99997, 99999]);
   });
 });
+
+describe('triggers in the graph', () => {
+  it('survive a load and save unchanged (a save never drops them)', () => {
+    const wf = {
+      name: 'n',
+      nodes: [{ id: 'a', tool: 'log', params: {} }],
+      edges: [],
+      triggers: [
+        { id: 'nightly', type: 'schedule' as const, cron: '0 3 * * *', timezone: 'Europe/Berlin' },
+        { id: 'hook', type: 'webhook' as const, enabled: false },
+      ],
+    };
+    const out = toWorkflow('w', 'n', fromWorkflow(wf));
+    expect(out.triggers).toEqual(wf.triggers);
+    expect(toWorkflow('w', 'n', fromWorkflow({ ...wf, triggers: [] })).triggers).toBeUndefined();
+  });
+});

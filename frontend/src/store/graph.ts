@@ -1,5 +1,5 @@
 import type { Edge, Node } from '@xyflow/react';
-import type { RetryPolicy, Workflow, WorkflowNode } from '../api/types';
+import type { RetryPolicy, Trigger, Workflow, WorkflowNode } from '../api/types';
 
 /** Data of a canvas node: plain and serializable, exactly what is saved. */
 export interface ToolNodeData extends Record<string, unknown> {
@@ -16,6 +16,8 @@ export type FlowEdge = Edge;
 export interface Graph {
   nodes: FlowNode[];
   edges: FlowEdge[];
+  /** The workflow's triggers (drawn at the canvas's left edge); undo covers them too. */
+  triggers?: Trigger[];
 }
 
 export const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -64,7 +66,7 @@ export function fromWorkflow(wf: Workflow): Graph {
   }));
   const branching = new Set(nodes.filter((n) => branchesOf(n.data.tool, n.data.params)).map((n) => n.id));
   const edges: FlowEdge[] = (wf.edges ?? []).map((e) => makeEdge(e.source, e.target, e.on, branching.has(e.source)));
-  return { nodes, edges };
+  return { nodes, edges, triggers: (wf.triggers ?? []).map((t) => ({ ...t })) };
 }
 
 export function toWorkflow(id: string, name: string, g: Graph): Workflow {
@@ -80,7 +82,7 @@ export function toWorkflow(id: string, name: string, g: Graph): Workflow {
     if (n.data.timeoutMs && n.data.timeoutMs > 0) out.timeoutMs = n.data.timeoutMs;
     return out;
   });
-  return {
+  const wf: Workflow = {
     id,
     name,
     nodes,
@@ -89,6 +91,8 @@ export function toWorkflow(id: string, name: string, g: Graph): Workflow {
       return on ? { source: e.source, target: e.target, on } : { source: e.source, target: e.target };
     }),
   };
+  if (g.triggers?.length) wf.triggers = g.triggers;
+  return wf;
 }
 
 /** A node id derived from the tool name, unique in the graph: "shell", "shell_2"... */

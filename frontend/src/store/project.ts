@@ -207,6 +207,10 @@ export class ProjectTab extends Store<TabState> {
   undoChange = () => this.editor.undoChange();
   redoChange = () => this.editor.redoChange();
   selectOnly = (id: string | null) => this.editor.selectOnly(id);
+  addTrigger: Editor['addTrigger'] = (type) => this.editor.addTrigger(type);
+  updateTrigger: Editor['updateTrigger'] = (id, patch, key) => this.editor.updateTrigger(id, patch, key);
+  removeTrigger = (id: string) => this.editor.removeTrigger(id);
+  selectTrigger = (id: string | null) => this.editor.selectTrigger(id);
   save = (overwrite = false) => this.editor.save(overwrite);
   reloadFromConflict = () => this.editor.reloadFromConflict();
   overwriteConflict = () => this.editor.overwriteConflict();

@@ -40,6 +40,8 @@ export class Workspace extends Store<WorkspaceState> {
   private deps: WorkspaceDeps;
   private serverSide = true;
   private pollTimer: ReturnType<typeof setInterval> | null = null;
+  /** Per project, the lastRunAt of the previous poll. */
+  private lastRunAt = new Map<string, string>();
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
   private offToken: () => void;
 
@@ -210,9 +212,13 @@ export class Workspace extends Store<WorkspaceState> {
         const tab = this.tab(p.id);
         if (tab && typeof p.trusted === 'boolean') tab.trust.applyTrusted(p.trusted);
         if (!tab || typeof p.activeRuns !== 'number') continue;
+        const seen = this.lastRunAt.get(p.id);
+        this.lastRunAt.set(p.id, p.lastRunAt ?? '');
         // A connected tab knows better from its project channel.
         if (tab.socket.state === 'open') continue;
         this.lazy.setActiveRuns(p.id, p.activeRuns);
+        // A run started by itself since the last poll, perhaps already over.
+        if (seen !== undefined && (p.lastRunAt ?? '') !== seen) this.lazy.nudge(p.id);
       }
     } catch {
       /* the next poll will tell */

@@ -1,6 +1,7 @@
 import { applyEdgeChanges, applyNodeChanges, type Connection as EdgeConnection, type EdgeChange, type NodeChange } from '@xyflow/react';
 import { ApiError } from '../../api/client';
-import type { Problem, Workflow } from '../../api/types';
+import type { Problem, Trigger, TriggerType, Workflow } from '../../api/types';
+import { newTrigger } from '../../triggers/model';
 import { defaultParams } from '../../canvas/schema';
 import { Channel, Frame, RealtimeError } from '../../realtime';
 import {
@@ -60,7 +61,8 @@ export class Editor {
     let last = tab.get();
     this.offDrafts = tab.subscribe(() => {
       const s = tab.get();
-      const changed = s.nodes !== last.nodes || s.edges !== last.edges || s.name !== last.name || s.dirty !== last.dirty || s.workflowId !== last.workflowId;
+      const changed =
+        s.nodes !== last.nodes || s.edges !== last.edges || s.triggers !== last.triggers || s.name !== last.name || s.dirty !== last.dirty || s.workflowId !== last.workflowId;
       last = s;
       if (changed) this.scheduleDraft();
     });
@@ -94,6 +96,7 @@ export class Editor {
       name: d.workflow.name || s.name,
       nodes: g.nodes,
       edges: g.edges,
+      triggers: g.triggers ?? [],
       // Saving goes against the version the edits started from, so a save made elsewhere meanwhile is a conflict.
       version: d.baseVersion || s.version,
       dirty: true,
@@ -162,6 +165,8 @@ export class Editor {
       version: wf.version ?? 0,
       nodes: g.nodes,
       edges: g.edges,
+      triggers: g.triggers ?? [],
+      selectedTrigger: null,
       dirty: false,
       problems: [],
       banner: null,
@@ -214,7 +219,7 @@ export class Editor {
 
   graph(): Graph {
     const s = this.tab.get();
-    return { nodes: s.nodes, edges: s.edges };
+    return { nodes: s.nodes, edges: s.edges, triggers: s.triggers };
   }
 
   /** Records the current graph for undo, then applies a change. */
@@ -358,6 +363,38 @@ export class Editor {
     if (g) this.tab.set({ ...g, dirty: true, canUndo: this.undo.canUndo, canRedo: this.undo.canRedo });
   }
 
+  // --- triggers (drawn at the canvas's left edge, edited in their own inspector) ---
+
+  addTrigger(type: TriggerType): string {
+    const t = newTrigger(type, this.tab.get().triggers.map((x) => x.id));
+    this.change({ triggers: [...this.tab.get().triggers, t] });
+    this.selectTrigger(t.id);
+    return t.id;
+  }
+
+  updateTrigger(id: string, patch: Partial<Trigger>, coalesceKey = ''): void {
+    const triggers = this.tab.get().triggers.map((t) => {
+      if (t.id !== id) return t;
+      const next: Trigger = { ...t, ...patch };
+      for (const k of Object.keys(next) as (keyof Trigger)[]) if (next[k] === undefined || next[k] === '') delete next[k];
+      return next;
+    });
+    this.change({ triggers }, coalesceKey ? `trigger:${id}:${coalesceKey}` : '');
+    const s = this.tab.get();
+    if (s.problems.some((p) => p.field.startsWith('triggers['))) this.tab.set({ problems: s.problems.filter((p) => !p.field.startsWith('triggers[')) });
+  }
+
+  removeTrigger(id: string): void {
+    this.change({ triggers: this.tab.get().triggers.filter((t) => t.id !== id) });
+    if (this.tab.get().selectedTrigger === id) this.tab.set({ selectedTrigger: null });
+  }
+
+  /** Shows a trigger in the inspector (and deselects the nodes), or none. */
+  selectTrigger(id: string | null): void {
+    if (id !== null) this.selectOnly(null);
+    this.tab.set({ selectedTrigger: id });
+  }
+
   selectOnly(nodeId: string | null): void {
     this.tab.set({
       nodes: this.tab.get().nodes.map((n) => (n.selected === (n.id === nodeId) ? n : { ...n, selected: n.id === nodeId })),
@@ -393,7 +430,7 @@ export class Editor {
       }
       // Edits made while the save was in flight stay dirty.
       const now = this.tab.get();
-      const changed = now.nodes !== s.nodes || now.edges !== s.edges || now.name !== s.name;
+      const changed = now.nodes !== s.nodes || now.edges !== s.edges || now.triggers !== s.triggers || now.name !== s.name;
       this.tab.set({ version, dirty: changed, problems: [], banner: null, conflict: null, saving: false, draftRestored: null });
       this.watchWorkflow();
       this.hooks.workflowsChanged();

@@ -1,5 +1,5 @@
 import type { Api } from '../../api/client';
-import type { McpServerStatus, NodeStatus, Problem, Project, Run, RunStatus, Tool, Workflow } from '../../api/types';
+import type { McpServerStatus, NodeStatus, Problem, Project, Run, RunStatus, Tool, Trigger, Workflow } from '../../api/types';
 import type { SocketState, WebSocketFactory } from '../../realtime';
 import type { FlowEdge, FlowNode } from '../graph';
 import type { Toasts } from '../toasts';
@@ -77,6 +77,9 @@ export interface TabState {
   version: number;
   nodes: FlowNode[];
   edges: FlowEdge[];
+  triggers: Trigger[];
+  /** The trigger shown in the inspector (its id), null when none is. */
+  selectedTrigger: string | null;
   dirty: boolean;
   canUndo: boolean;
   canRedo: boolean;
@@ -131,6 +134,8 @@ export function initialTabState(project: Project): TabState {
     version: 0,
     nodes: [],
     edges: [],
+    triggers: [],
+    selectedTrigger: null,
     dirty: false,
     canUndo: false,
     canRedo: false,
