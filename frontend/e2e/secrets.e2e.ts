@@ -56,6 +56,8 @@ test('add a secret, use it, and its value never reappears', async ({ fw, page })
   await view.getByTestId('panel-problems').click();
   await expect(view.getByTestId('problem-missing-secret')).toHaveCount(1);
   await expect(view.getByTestId('problem-missing-secret')).toContainText('API_TOKEN');
+  await view.getByTestId('problem-missing-secret').click(); // selects the node
+  await expect(view.getByTestId('inspector-missing-secret')).toContainText('API_TOKEN');
 
   // The panel lists it as referenced but not set, with where it is used.
   await view.getByTestId('secrets-open').click();

@@ -6,6 +6,7 @@ import { formatDuration } from './format';
 import { useTab } from './hooks';
 import { OutputViewer } from './OutputViewer';
 import { SchemaForm } from './SchemaForm';
+import { NodeMissingSecrets } from './SecretProblems';
 import { TriggerInspector } from './TriggerInspector';
 
 /** Right sidebar: the selected node's form, or the workflow's properties. */
@@ -59,6 +60,7 @@ function NodeInspector({ nodeId }: { nodeId: string }) {
       </div>
       {tool?.description && <p className="fw-insp-desc">{tool.description}</p>}
       {!tool && <div className="fw-banner warn small">Tool “{node.data.tool}” is not available in this project.</div>}
+      <NodeMissingSecrets nodeId={nodeId} />
       {general.map((p, i) => (
         <div key={i} className="fw-banner error small" data-testid="inspector-problem">
           {p.message}

@@ -33,3 +33,14 @@ export function MissingSecretRows() {
     </>
   );
 }
+
+/** In the inspector: the secrets this node names that the project lacks. */
+export function NodeMissingSecrets({ nodeId }: { nodeId: string }) {
+  const mine = useMissingSecrets().filter((p) => p.node === nodeId);
+  if (!mine.length) return null;
+  return (
+    <div className="fw-banner warn small" data-testid="inspector-missing-secret">
+      Not set in this project: {mine.map((p) => p.name).join(', ')}. Add {mine.length === 1 ? 'it' : 'them'} in Secrets before running.
+    </div>
+  );
+}
