@@ -20,7 +20,7 @@ var controlSpecs = []spec{
 		Params: []param{
 			{Name: "value", Title: "Value", Type: typeString, Required: true,
 				Description: "an expression whose value is compared with the cases (as text), e.g. inputs.bump"},
-			{Name: "cases", Title: "Cases", Type: typeAny, Required: true,
+			{Name: "cases", Title: "Cases", Type: typeArray, Required: true,
 				Description: "the case names, a list of strings such as [\"patch\", \"minor\", \"major\"]; each is a branch, plus \"default\""},
 		}},
 	{Name: flow.ToolWorkflow, Title: "Run workflow",

@@ -19,6 +19,7 @@ const (
 	typeInteger = "integer"
 	typeBoolean = "boolean"
 	typeObject  = "object"
+	typeArray   = "array"
 	typeAny     = ""
 )
 
@@ -190,6 +191,10 @@ func (p param) check(v any) string {
 	case typeBoolean:
 		if _, ok := asBool(v); !ok {
 			return fmt.Sprintf("must be true or false, got %s", describeValue(v))
+		}
+	case typeArray:
+		if _, ok := v.([]any); !ok {
+			return fmt.Sprintf("must be a list, got %s", jsonType(v))
 		}
 	case typeObject:
 		m, ok := asObject(v)

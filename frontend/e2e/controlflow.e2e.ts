@@ -128,3 +128,36 @@ test('re-run from a failed node reuses what ran before it', async ({ fw, page })
   const { readFileSync } = await import('node:fs');
   expect(readFileSync(path.join(p.path, 'build.log'), 'utf8')).toBe('built\n');
 });
+
+test('a forEach shows its progress and links to its child runs', async ({ fw, page }) => {
+  const p = await fw.project('loop');
+  await fw.putWorkflow(p.id, 'item', {
+    name: 'Item',
+    nodes: [{ id: 'work', tool: 'shell', params: { command: 'sleep 0.3; echo item {{ inputs.item }}' }, position: { x: 0, y: 0 } }],
+    edges: [],
+  });
+  await fw.putWorkflow(p.id, 'loop', {
+    name: 'Loop',
+    nodes: [{ id: 'each', tool: 'forEach', params: { items: ['a', 'b', 'c', 'd', 'e'], workflowId: 'item', concurrency: 1 }, position: { x: 0, y: 0 } }],
+    edges: [],
+  });
+  await fw.openUI(page);
+  await openKnown(page, p);
+  const view = page.getByTestId(`project-view-${p.id}`);
+  await view.getByTestId('workflow-select').selectOption('loop');
+  await expect(node(view, 'each')).toBeVisible();
+  await view.getByTestId('run').click();
+  // Progress while it runs, then all five.
+  await expect(view.getByTestId('node-progress-each')).toContainText(/[0-4]\/5/, { timeout: 30_000 });
+  await expect(view.getByTestId('run-status')).toHaveText('succeeded', { timeout: 60_000 });
+  await expect(view.getByTestId('node-progress-each')).toContainText('5/5');
+  await screen(page, '42-foreach-progress');
+  // The child runs, in item order; one opens on its own workflow.
+  await view.getByTestId('child-runs-each').click();
+  await expect(view.getByTestId('child-run')).toHaveCount(5);
+  await expect(view.getByTestId('child-run').first()).toContainText('#0');
+  await view.getByTestId('child-run').nth(2).click();
+  await expect(node(view, 'work')).toBeVisible();
+  await expectNodeStatus(view, 'work', 'succeeded');
+  await expect(view.getByTestId('run-status')).toHaveText('succeeded');
+});

@@ -29,7 +29,7 @@ const kinds: Record<string, NodeKind> = {
   forEach: {
     icon: <ControlIcon.repeat />,
     accent: '#f43f5e',
-    summary: (p) => [p.workflowId ? `${str(p.workflowId)}` : '', p.items ? `over ${str(p.items)}` : ''].filter(Boolean).join(' '),
+    summary: (p) => [p.workflowId ? str(p.workflowId) : '', p.items ? `for each of ${str(p.items)}` : ''].filter(Boolean).join(' '),
   },
 };
 
