@@ -37,6 +37,12 @@ type Handler interface {
 
 // Config configures a Queue. Zero values take the documented defaults.
 type Config struct {
+	// MaxCrashes is how many times a job's worker may die under it (the
+	// rescuer takes it back) before the job is dead. Crashes are counted
+	// apart from failed attempts, so a server that is killed or loses power
+	// does not use up a run's attempts; the limit is generous and only stops
+	// a job that crashes its server every time from looping. Default 20.
+	MaxCrashes int
 	// Store holds the jobs. Required (NewSQLite(db)).
 	Store Store
 	// Workers is the number of jobs this process runs at once. Default 16:
@@ -105,6 +111,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 5
+	}
+	if c.MaxCrashes <= 0 {
+		c.MaxCrashes = 20
 	}
 	if c.LeaseDuration <= 0 {
 		c.LeaseDuration = 15 * time.Second
@@ -587,6 +596,15 @@ func (q *Queue) failure(j *Job, msg string) Finish {
 	return Finish{State: Retryable, CountErr: true, LastError: msg, RunAt: q.cfg.Now().Add(q.Backoff(n))}
 }
 
+// crash is the Finish of an attempt whose worker died: available again at
+// once, or dead after MaxCrashes.
+func (q *Queue) crash(j *Job, why string) Finish {
+	if j.Crashes+1 >= q.cfg.MaxCrashes {
+		return Finish{State: Dead, CountCrash: true, LastError: fmt.Sprintf("%s (%d crashes: giving up)", why, j.Crashes+1)}
+	}
+	return Finish{State: Available, CountCrash: true, LastError: why, RunAt: q.cfg.Now()}
+}
+
 // maintainLoop heartbeats, rescues and polls for cancels.
 func (q *Queue) maintainLoop(ctx context.Context) {
 	defer q.loops.Done()
@@ -679,8 +697,10 @@ func (q *Queue) pollCancels(ctx context.Context) {
 }
 
 // Rescue requeues running jobs whose lease expired or whose owner process
-// is gone (counted as a failed attempt: a job that kills its worker every
-// time ends dead instead of looping). It returns how many it moved.
+// is gone. That is a crash, not a failure of the job: it is available
+// again at once and counted in Crashes, not Errors; after MaxCrashes the
+// job is dead, so one that kills its worker every time ends instead of
+// looping. It returns how many it moved.
 func (q *Queue) Rescue(ctx context.Context) (int, error) { return q.rescue(ctx) }
 
 func (q *Queue) rescue(ctx context.Context) (int, error) {
@@ -705,7 +725,7 @@ func (q *Queue) rescue(ctx context.Context) (int, error) {
 			default:
 				continue
 			}
-			f := q.failure(j, why)
+			f := q.crash(j, why)
 			if err := q.store.Finish(ctx, tx, j.Lease(), f); err != nil {
 				return fmt.Errorf("rescue job %d: %w", j.ID, err)
 			}
@@ -714,7 +734,7 @@ func (q *Queue) rescue(ctx context.Context) (int, error) {
 				h := q.handlers[j.Kind]
 				q.mu.Unlock()
 				if h != nil {
-					if err := h.Dead(ctx, tx, j, why); err != nil {
+					if err := h.Dead(ctx, tx, j, f.LastError); err != nil {
 						return fmt.Errorf("rescue job %d: %w", j.ID, err)
 					}
 				}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -196,15 +197,11 @@ func TestLeaseExpiryRescueAndFencing(t *testing.T) {
 	if n, err := q.Rescue(ctx); err != nil || n != 1 {
 		t.Fatalf("rescue after expiry: %d %v", n, err)
 	}
+	// A crash, not a failure: available again at once, counted in Crashes.
 	j := getJob(t, q, id)
-	if j.State != queue.Retryable || j.Errors != 1 || j.Owner != "" || j.LastError == "" {
+	if j.State != queue.Available || j.Errors != 0 || j.Crashes != 1 || j.Owner != "" || j.LastError == "" {
 		t.Fatalf("after rescue: %+v", j)
 	}
-	// Backoff not over: not claimable.
-	if got, _ := st.Claim(ctx, "w2", 1, clk.Now(), clk.Now().Add(10*time.Second), 0); len(got) != 0 {
-		t.Fatalf("claimed during backoff: %+v", got)
-	}
-	clk.Add(2 * time.Second)
 	second, err := st.Claim(ctx, "w2", 1, clk.Now(), clk.Now().Add(10*time.Second), 0)
 	if err != nil || len(second) != 1 || second[0].Attempt != 2 {
 		t.Fatalf("second claim: %v %+v", err, second)
@@ -271,8 +268,38 @@ func TestRescueDeadOwnerAtStart(t *testing.T) {
 	}
 	j := waitState(t, q, id, queue.Completed)
 	stop(t, q)
-	if j.Attempt != 2 || j.Errors != 1 || runs.Load() != 1 {
+	if j.Attempt != 2 || j.Errors != 0 || j.Crashes != 1 || runs.Load() != 1 {
 		t.Fatalf("job %+v runs %d", j, runs.Load())
+	}
+}
+
+// Crashes do not use up attempts (MaxAttempts 2 here, six crashes), but a
+// job whose worker dies every time ends dead after MaxCrashes, with Dead
+// called in the same transaction.
+func TestCrashesCountApartWithTheirOwnLimit(t *testing.T) {
+	db := openDB(t, "p1")
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	q := newQueue(t, db, queue.Config{Now: clk.Now, LeaseDuration: 10 * time.Second, MaxAttempts: 2, MaxCrashes: 8,
+		OwnerAlive: func(string) bool { return false }})
+	var dead []string
+	q.Handle("k", handlerFunc{dead: func(j *queue.Job, reason string) { dead = append(dead, reason) }})
+	id := enqueue(t, db, q, queue.NewJob{ProjectID: "p1", Kind: "k"})
+	ctx := context.Background()
+	for i := 1; i <= 8; i++ {
+		c, err := q.Store().Claim(ctx, fmt.Sprintf("host/%d/x", 1000+i), 1, clk.Now(), clk.Now().Add(10*time.Second), 0)
+		if err != nil || len(c) != 1 {
+			t.Fatalf("claim %d: %v %+v", i, err, c)
+		}
+		if n, err := q.Rescue(ctx); err != nil || n != 1 {
+			t.Fatalf("rescue %d: %d %v", i, n, err)
+		}
+		j := getJob(t, q, id)
+		if i < 8 && (j.State != queue.Available || j.Crashes != i || j.Errors != 0) {
+			t.Fatalf("after crash %d: %+v", i, j)
+		}
+		if i == 8 && (j.State != queue.Dead || j.Crashes != 8 || len(dead) != 1 || !strings.Contains(dead[0], "8 crashes")) {
+			t.Fatalf("after the last crash: %+v, dead %q", j, dead)
+		}
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 //	running --handler ok--> completed
 //	running --handler error, attempts left--> retryable --backoff over--> available
 //	running --handler error, no attempts left--> dead
-//	running --lease expired / owner died (rescuer)--> retryable | dead
+//	running --lease expired / owner died (rescuer)--> available | dead
 //	running --Stop after the grace period--> available (lease handed back)
 //	available | retryable --cancel--> canceled
 //	running --cancel seen by the worker--> canceled
@@ -34,8 +34,10 @@ const (
 	// Running: claimed by Owner, who holds the lease until LeaseUntil and
 	// extends it by heartbeat. Only the holder of (ID, Attempt, Owner) can
 	// move it on: to Completed, Retryable, Dead, Canceled, or back to
-	// Available when the worker pool stops. The rescuer moves it to
-	// Retryable or Dead when the lease expired or the owner process is gone.
+	// Available when the worker pool stops. The rescuer moves it back to
+	// Available (a crash, counted in Crashes, not Errors) or, after
+	// MaxCrashes crashes, to Dead, when the lease expired or the owner
+	// process is gone.
 	Running State = "running"
 	// Retryable: an attempt failed and attempts are left; the job waits
 	// for RunAt (exponential backoff with jitter) and then becomes
@@ -85,6 +87,10 @@ type Job struct {
 	LastError       string     `json:"lastError,omitempty"`
 	CreatedAt       time.Time  `json:"createdAt"`
 	FinishedAt      *time.Time `json:"finishedAt,omitempty"`
+	// Crashes counts attempts that ended because their worker died or lost
+	// its lease (rescued). They are not failures of the job: they do not
+	// count towards MaxAttempts, only towards Config.MaxCrashes.
+	Crashes int `json:"crashes"`
 }
 
 // Lease is the fencing token of one claim: only the worker holding the
@@ -111,10 +117,11 @@ type NewJob struct {
 
 // Finish says how a running job ends.
 type Finish struct {
-	State     State
-	RunAt     time.Time // Retryable/Available: when it may run again
-	CountErr  bool      // the attempt failed
-	LastError string
+	State      State
+	RunAt      time.Time // Retryable/Available: when it may run again
+	CountErr   bool      // the attempt failed
+	CountCrash bool      // the attempt's worker died (rescuer)
+	LastError  string
 }
 
 // Stats is the queue's state for GET /api/queue and the system channel.

@@ -55,7 +55,7 @@ func toJob(r store.JobRow) Job {
 	return Job{ID: r.ID, ProjectID: r.ProjectID, Kind: r.Kind, Ref: r.Ref, Payload: r.Payload, State: State(r.State),
 		Priority: r.Priority, RunAt: r.RunAt, Attempt: r.Attempt, Errors: r.Errors, MaxAttempts: r.MaxAttempts,
 		Owner: r.Owner, LeaseUntil: r.LeaseUntil, CancelRequested: r.CancelRequested, LastError: r.LastError,
-		CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt}
+		CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt, Crashes: r.Crashes}
 }
 
 func toJobs(rs []store.JobRow) []Job {
@@ -92,7 +92,7 @@ func (s sqliteStore) LeaseHeld(ctx context.Context, tx *store.Tx, l Lease) (bool
 }
 
 func (s sqliteStore) Finish(ctx context.Context, tx *store.Tx, l Lease, f Finish) error {
-	err := tx.FinishJob(ctx, l.JobID, l.Attempt, l.Owner, store.JobFinish{State: string(f.State), RunAt: f.RunAt, CountErr: f.CountErr, LastError: f.LastError})
+	err := tx.FinishJob(ctx, l.JobID, l.Attempt, l.Owner, store.JobFinish{State: string(f.State), RunAt: f.RunAt, CountErr: f.CountErr, CountCrash: f.CountCrash, LastError: f.LastError})
 	if errors.Is(err, store.ErrStaleLease) {
 		return ErrLeaseLost
 	}

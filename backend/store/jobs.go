@@ -39,6 +39,7 @@ type JobRow struct {
 	LastError       string
 	CreatedAt       time.Time
 	FinishedAt      *time.Time
+	Crashes         int // attempts that ended with their worker (rescued); not in Errors
 }
 
 // ErrStaleLease is returned when a job is finished or touched with an
@@ -46,7 +47,7 @@ type JobRow struct {
 // check that keeps a zombie worker from overwriting a newer claim.
 var ErrStaleLease = errors.New("job lease is no longer held")
 
-const jobColumns = "id, project_id, kind, ref, payload, state, priority, run_at, attempt, errors, max_attempts, owner, lease_until, cancel_requested, last_error, created_at, finished_at"
+const jobColumns = "id, project_id, kind, ref, payload, state, priority, run_at, attempt, errors, max_attempts, owner, lease_until, cancel_requested, last_error, created_at, finished_at, crashes"
 
 func scanJob(sc interface{ Scan(...any) error }) (JobRow, error) {
 	var j JobRow
@@ -54,7 +55,7 @@ func scanJob(sc interface{ Scan(...any) error }) (JobRow, error) {
 	var finished sql.NullInt64
 	var cancel int64
 	if err := sc.Scan(&j.ID, &j.ProjectID, &j.Kind, &j.Ref, &j.Payload, &j.State, &j.Priority, &runAt,
-		&j.Attempt, &j.Errors, &j.MaxAttempts, &j.Owner, &lease, &cancel, &j.LastError, &created, &finished); err != nil {
+		&j.Attempt, &j.Errors, &j.MaxAttempts, &j.Owner, &lease, &cancel, &j.LastError, &created, &finished, &j.Crashes); err != nil {
 		return j, err
 	}
 	j.RunAt, j.LeaseUntil, j.CreatedAt = fromMilli(runAt), fromMilli(lease), fromMilli(created)
@@ -152,18 +153,22 @@ func (tx *Tx) JobLeaseHeld(ctx context.Context, id int64, attempt int, owner str
 
 // JobFinish describes how a running job ends (or goes back to the queue).
 type JobFinish struct {
-	State     string    // completed, retryable, dead, canceled or available
-	RunAt     time.Time // for retryable and available
-	CountErr  bool      // this attempt failed: errors + 1
-	LastError string
+	State      string    // completed, retryable, dead, canceled or available
+	RunAt      time.Time // for retryable and available
+	CountErr   bool      // this attempt failed: errors + 1
+	CountCrash bool      // this attempt's worker died (rescued): crashes + 1
+	LastError  string
 }
 
 // FinishJob moves a running job to f.State, but only while (id, attempt,
 // owner) is still the running claim; otherwise ErrStaleLease.
 func (tx *Tx) FinishJob(ctx context.Context, id int64, attempt int, owner string, f JobFinish) error {
-	inc := 0
+	inc, crash := 0, 0
 	if f.CountErr {
 		inc = 1
+	}
+	if f.CountCrash {
+		crash = 1
 	}
 	var finished any
 	switch f.State {
@@ -174,10 +179,10 @@ func (tx *Tx) FinishJob(ctx context.Context, id int64, attempt int, owner string
 	if runAt.IsZero() {
 		runAt = tx.now
 	}
-	res, err := tx.exec(ctx, `UPDATE jobs SET state = ?, owner = '', lease_until = 0, errors = errors + ?,
+	res, err := tx.exec(ctx, `UPDATE jobs SET state = ?, owner = '', lease_until = 0, errors = errors + ?, crashes = crashes + ?,
 		last_error = CASE WHEN ? = '' THEN last_error ELSE ? END, run_at = ?, finished_at = ?
 		WHERE id = ? AND attempt = ? AND owner = ? AND state = 'running'`,
-		f.State, inc, f.LastError, f.LastError, unixMilli(runAt), finished, id, attempt, owner)
+		f.State, inc, crash, f.LastError, f.LastError, unixMilli(runAt), finished, id, attempt, owner)
 	if err != nil {
 		return fmt.Errorf("finish job %d: %w", id, err)
 	}
