@@ -38,6 +38,15 @@ func (d *Daemon) wire(ctx context.Context) error {
 				h.PublishTransient(ev)
 			}
 		},
+		// Recorded so a restart can kill what a crash left of a stdio
+		// server's group; the engine is built below, before any server can
+		// start (servers start on demand once the daemon serves).
+		Started: func(projectID string, pgid int) func() {
+			if en := d.engine; en != nil {
+				return en.ProcessStarted(projectID, pgid)
+			}
+			return nil
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("mcp: %w", err)

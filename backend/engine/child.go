@@ -75,6 +75,9 @@ func (e *Engine) runChild(ctx context.Context, parent *execution, nodeID string,
 		return ChildResult{}, err
 	}
 	x.child = true
+	if err := x.reapInterrupted(ctx); err != nil {
+		return ChildResult{}, err
+	}
 	x.outputs = map[string]json.RawMessage{}
 	for _, n := range row.Nodes {
 		if n.Status == flow.NodeSucceeded && len(n.Output) > 0 {

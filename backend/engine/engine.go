@@ -187,7 +187,15 @@ func New(cfg Config) (*Engine, error) {
 }
 
 // Start rescues runs of dead workers and starts the worker pool.
-func (e *Engine) Start(ctx context.Context) error { return e.q.Start(ctx) }
+//
+// Before any job runs, the process groups that a dead server's nodes and
+// tool servers left behind are killed (see recovery.go).
+func (e *Engine) Start(ctx context.Context) error {
+	if err := e.reapOrphans(ctx); err != nil {
+		return fmt.Errorf("engine start: %w", err)
+	}
+	return e.q.Start(ctx)
+}
 
 // Stop stops the workers: running runs get Queue.StopGrace to finish, then
 // are interrupted and handed back to the queue; they resume from their

@@ -732,14 +732,15 @@ func TestManyConcurrentRuns(t *testing.T) {
 	}
 }
 
-// TestRunFailsWhenItsJobDies: a run whose job exhausts its attempts (here:
-// its only attempt's worker died) ends failed, in the transaction that
-// buries the job, and the dead job is listed.
+// TestRunFailsWhenItsJobDies: a run whose job gives up (here: its worker
+// died and the crash limit is 1) ends failed, in the transaction that
+// buries the job, and the dead job is listed. Its node never started: it
+// is skipped, not canceled (nobody canceled anything).
 func TestRunFailsWhenItsJobDies(t *testing.T) {
 	e := newEnv(t, "p1")
 	e.wfs.put("p1", chain("wf", "log"))
 	gone := "elsewhere/1/gone"
-	en := e.engine(engine.Config{MaxAttempts: 1, Queue: queue.Config{OwnerAlive: func(o string) bool { return o != gone }}})
+	en := e.engine(engine.Config{MaxAttempts: 1, Queue: queue.Config{MaxCrashes: 1, OwnerAlive: func(o string) bool { return o != gone }}})
 	ctx := context.Background()
 	r, err := en.StartRun(ctx, "p1", "wf", nil)
 	if err != nil {
@@ -754,7 +755,7 @@ func TestRunFailsWhenItsJobDies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != flow.RunFailed || !strings.Contains(got.Error, "gone") || node(got, "n1").Status != flow.NodeCanceled {
+	if got.Status != flow.RunFailed || !strings.Contains(got.Error, "gone") || node(got, "n1").Status != flow.NodeSkipped {
 		t.Fatalf("run %+v", got)
 	}
 	dead, err := en.Queue().List(ctx, queue.Filter{State: queue.Dead})

@@ -27,8 +27,11 @@ func (h handler) Dead(ctx context.Context, tx *store.Tx, job *queue.Job, reason 
 	if err != nil || st.Terminal() {
 		return nil
 	}
-	return h.e.finishRunTx(ctx, tx, job.ProjectID, job.Ref, "", flow.RunFailed,
-		fmt.Sprintf("run gave up after %d attempts: %s", job.Attempt, reason), flow.NodeCanceled, nil)
+	msg := fmt.Sprintf("run gave up after %d attempts: %s", job.Attempt, reason)
+	if err := h.e.failInterruptedNodes(ctx, tx, job, msg); err != nil {
+		return err
+	}
+	return h.e.finishRunTx(ctx, tx, job.ProjectID, job.Ref, "", flow.RunFailed, msg, flow.NodeSkipped, nil)
 }
 
 // nodeResult is what a node goroutine reports.
@@ -68,6 +71,11 @@ type execution struct {
 	mask    *secrets.Masker   // applied to log lines, outputs and errors before they are recorded
 	begin   time.Time
 	stepMu  sync.Mutex // orders taking log lines with submitting the step that writes them
+	// prior is, per node, how many attempts of it an interrupted execution
+	// already started (they count: the re-run is attempt prior+1), and
+	// reason why it runs again ("server restarted"); see recovery.go.
+	prior  []int
+	reason []string
 }
 
 // execute runs (or resumes) the run of job.
@@ -109,6 +117,9 @@ func (e *Engine) execute(ctx context.Context, job *queue.Job) error {
 	if err != nil {
 		return err
 	}
+	if err := x.reapInterrupted(ctx); err != nil {
+		return err
+	}
 	return x.loop(ctx)
 }
 
@@ -120,7 +131,8 @@ func (e *Engine) newExecution(job *queue.Job, lease queue.Lease, r *store.RunRow
 		status: make([]flow.NodeStatus, len(g.nodes)), values: map[string]any{},
 		errs: make([]string, len(g.nodes)), branch: make([]string, len(g.nodes)), why: make([]skipCause, len(g.nodes)),
 		logs:    newLogBuffer(e.cfg.LogBatchLines, e.cfg.LogBufferLines, e.cfg.MaxLineBytes, snap.Masker),
-		secrets: snap, mask: snap.Masker, begin: e.cfg.Now()}
+		secrets: snap, mask: snap.Masker, begin: e.cfg.Now(),
+		prior: make([]int, len(g.nodes)), reason: make([]string, len(g.nodes))}
 	for i := range x.status {
 		x.status[i] = flow.NodePending
 	}
@@ -146,6 +158,8 @@ func (e *Engine) newExecution(job *queue.Job, lease queue.Lease, r *store.RunRow
 				x.errs[i] = n.Error
 				x.values[n.NodeID] = map[string]any{"output": nil, "error": n.Error}
 			}
+		case flow.NodeRunning:
+			x.noteInterrupted(i, n.Attempt) // it runs again, as the next attempt
 		}
 	}
 	x.recomputeSkipCauses()
@@ -274,11 +288,7 @@ func (x *execution) loop(ctx context.Context) error {
 				}
 			}
 			for _, i := range start {
-				n := x.g.nodes[i]
-				if err := tx.StartNode(ctx, x.run.ID, n.ID, 1); err != nil {
-					return err
-				}
-				if err := x.event(ctx, tx, flow.EventNodeStarted, map[string]any{"runId": x.run.ID, "nodeId": n.ID, "tool": n.Tool, "attempt": 1}); err != nil {
+				if err := x.writeStart(ctx, tx, i); err != nil {
 					return err
 				}
 			}
@@ -534,11 +544,11 @@ func (x *execution) runNode(ctx context.Context, i int, env map[string]any) (res
 	defer func() { res.err = x.maskError(res.err) }()
 	penv, err := x.paramEnv(n, env)
 	if err != nil {
-		res.attempt, res.err = 1, err
+		res.attempt, res.err = x.prior[i]+1, err
 		return res
 	}
 	if isControl(n.Tool) {
-		res.attempt = 1
+		res.attempt = x.prior[i] + 1
 		out, branch, err := x.control(ctx, i, penv)
 		if err != nil {
 			res.err = err
@@ -550,13 +560,14 @@ func (x *execution) runNode(ctx context.Context, i int, env map[string]any) (res
 	}
 	params, err := resolveParams(n.Params, penv)
 	if err != nil {
-		res.attempt, res.err = 1, err
+		res.attempt, res.err = x.prior[i]+1, err
 		return res
 	}
 	call := tools.Call{Project: x.project, RunID: x.run.ID, NodeID: n.ID, Params: params, Env: env,
-		Log: func(stream, line string) { x.logs.Log(n.ID, stream, line) }}
+		Log:     func(stream, line string) { x.logs.Log(n.ID, stream, line) },
+		Started: x.e.processStarted(x.run.ProjectID, x.run.ID, n.ID)}
 	for attempt := 1; ; attempt++ {
-		res.attempt = attempt
+		res.attempt = x.prior[i] + attempt
 		out, err := x.callTool(ctx, n, call)
 		if err == nil {
 			res.output, res.value, res.err = x.encode(i, out)

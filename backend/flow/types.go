@@ -154,6 +154,9 @@ type NodeRun struct {
 	DurationMs int64           `json:"durationMs,omitempty"`
 	Output     json.RawMessage `json:"output,omitempty"`
 	Error      string          `json:"error,omitempty"`
+	// Reason says why the current attempt runs when an earlier one was
+	// interrupted ("server restarted"); empty for a first attempt.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Tool describes a tool that nodes can invoke. The JSON form is the one of

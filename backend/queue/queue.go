@@ -566,7 +566,7 @@ func (q *Queue) settle(j *Job, h Handler, err, cause error) {
 	case err == nil:
 		f = Finish{State: Completed}
 	case errors.Is(cause, ErrShutdown):
-		f = Finish{State: Available, RunAt: q.cfg.Now(), LastError: "handed back at shutdown"}
+		f = Finish{State: Available, RunAt: q.cfg.Now(), LastError: msgShutdown}
 	case errors.Is(cause, ErrCanceled):
 		f = Finish{State: Canceled, LastError: "canceled"}
 	default:
@@ -594,6 +594,43 @@ func (q *Queue) failure(j *Job, msg string) Finish {
 		return Finish{State: Dead, CountErr: true, LastError: msg}
 	}
 	return Finish{State: Retryable, CountErr: true, LastError: msg, RunAt: q.cfg.Now().Add(q.Backoff(n))}
+}
+
+// The LastError texts of attempts that ended without the handler failing.
+const (
+	msgShutdown     = "handed back at shutdown"
+	msgLeaseExpired = "lease of worker %s expired"
+	msgOwnerGone    = "worker %s is gone"
+)
+
+// Interruption says, for the user, why the previous attempt of a job ended
+// without finishing: "server restarted" (its worker process died),
+// "worker lost its lease", "server stopped" (handed back at shutdown), or
+// "retried after an error: ..." when its handler failed. It is "" for a
+// first attempt.
+func Interruption(j *Job) string {
+	if j.Attempt <= 1 {
+		return ""
+	}
+	msg := j.LastError
+	switch {
+	case msg == msgShutdown:
+		return "server stopped"
+	case strings.HasPrefix(msg, "worker ") && strings.Contains(msg, " is gone"):
+		return "server restarted"
+	case strings.HasPrefix(msg, "lease of worker "):
+		return "worker lost its lease"
+	case msg == "":
+		return "server restarted"
+	}
+	return "retried after an error: " + msg
+}
+
+// OwnerAlive reports whether the worker process owner (a queue owner id)
+// may still be running: this queue, or another one that is alive or
+// cannot be checked (another host).
+func (q *Queue) OwnerAlive(owner string) bool {
+	return owner == q.cfg.Owner || q.cfg.OwnerAlive(owner)
 }
 
 // crash is the Finish of an attempt whose worker died: available again at
@@ -718,10 +755,10 @@ func (q *Queue) rescue(ctx context.Context) (int, error) {
 			switch {
 			case j.Owner == q.cfg.Owner && q.isActive(j.ID):
 				continue // ours and running: the heartbeat keeps it
-			case now.After(j.LeaseUntil):
-				why = fmt.Sprintf("lease of worker %s expired", j.Owner)
 			case j.Owner != q.cfg.Owner && !q.cfg.OwnerAlive(j.Owner):
-				why = fmt.Sprintf("worker %s is gone", j.Owner)
+				why = fmt.Sprintf(msgOwnerGone, j.Owner)
+			case now.After(j.LeaseUntil):
+				why = fmt.Sprintf(msgLeaseExpired, j.Owner)
 			default:
 				continue
 			}

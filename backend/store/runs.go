@@ -130,6 +130,36 @@ func (tx *Tx) StartNode(ctx context.Context, runID, nodeID string, attempt int) 
 	return nil
 }
 
+// SetNodeReason records why a node's current attempt runs (an earlier one
+// was interrupted).
+func (tx *Tx) SetNodeReason(ctx context.Context, runID, nodeID, reason string) error {
+	if _, err := tx.exec(ctx, `UPDATE node_runs SET reason = ? WHERE run_id = ? AND node_id = ?`, reason, runID, nodeID); err != nil {
+		return fmt.Errorf("set reason of node %s: %w", nodeID, err)
+	}
+	return nil
+}
+
+// FailRunningNodes fails the nodes of a run still recorded as running
+// with msg and returns their ids: used when a run gives up while nodes
+// ran, whose outcome nobody recorded (they were not canceled).
+func (tx *Tx) FailRunningNodes(ctx context.Context, runID, msg string) ([]string, error) {
+	rows, err := tx.query(ctx, `UPDATE node_runs SET status = 'failed', error = ?, finished_at = ? WHERE run_id = ? AND status = 'running' RETURNING node_id`,
+		msg, unixMilli(tx.now), runID)
+	if err != nil {
+		return nil, fmt.Errorf("fail running nodes: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
 // FinishNode checkpoints a node's end: status, attempt, duration, the full
 // output (JSON, may be nil) and the error.
 func (tx *Tx) FinishNode(ctx context.Context, runID, nodeID string, status flow.NodeStatus, attempt int, durationMs int64, output []byte, errMsg string) error {
@@ -239,7 +269,7 @@ func (db *DB) nodeRuns(ctx context.Context, runIDs []string) (map[string][]flow.
 	if len(runIDs) == 0 {
 		return out, nil
 	}
-	q := `SELECT run_id, node_id, status, attempt, started_at, finished_at, duration_ms, output, error FROM node_runs WHERE run_id IN (?` +
+	q := `SELECT run_id, node_id, status, attempt, started_at, finished_at, duration_ms, output, error, reason FROM node_runs WHERE run_id IN (?` +
 		strings.Repeat(",?", len(runIDs)-1) + `) ORDER BY run_id, idx`
 	args := make([]any, len(runIDs))
 	for i, id := range runIDs {
@@ -259,7 +289,7 @@ func (db *DB) nodeRuns(ctx context.Context, runIDs []string) (map[string][]flow.
 		var n flow.NodeRun
 		var started, finished sql.NullInt64
 		var output []byte
-		if err := rows.Scan(&runID, &n.NodeID, &st, &n.Attempt, &started, &finished, &n.DurationMs, &output, &n.Error); err != nil {
+		if err := rows.Scan(&runID, &n.NodeID, &st, &n.Attempt, &started, &finished, &n.DurationMs, &output, &n.Error, &n.Reason); err != nil {
 			return nil, fmt.Errorf("scan node run: %w", err)
 		}
 		n.Status = flow.NodeStatus(st)
