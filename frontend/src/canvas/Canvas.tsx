@@ -4,6 +4,7 @@ import {
   Controls,
   MiniMap,
   ReactFlow,
+  MarkerType,
   ReactFlowProvider,
   useReactFlow,
   type ColorMode,
@@ -14,6 +15,7 @@ import { useCallback, useMemo, useState, type DragEvent } from 'react';
 import { useTab } from '../components/hooks';
 import { edgeClass } from './edgeStyle';
 import { CanvasMenu, type MenuTarget } from './Menus';
+import { NodePicker, type PickerTarget } from './NodePicker';
 import { useStore } from '../store/store';
 import { isTriggerNode, TRIGGER_NODE_PREFIX } from '../triggers/model';
 import type { TriggerType } from '../api/types';
@@ -23,6 +25,7 @@ import { nodeKind } from './registry';
 import './controlflow.css';
 
 const nodeTypes = { tool: ToolNode, trigger: TriggerNode };
+const ARROW = { type: MarkerType.ArrowClosed, width: 18, height: 18 } as const;
 
 /** MIME type of a palette item being dragged. */
 export const DRAG_MIME = 'application/x-flowweaver-tool';
@@ -77,7 +80,9 @@ function CanvasInner({ colorMode }: { colorMode: ColorMode }) {
     return { x: e.clientX - (r?.left ?? 0), y: e.clientY - (r?.top ?? 0) };
   }, []);
   // The engine decides which edges were taken; the canvas only draws it.
-  const styledEdges = edges.map((e) => edgeClass(e, nodeStates, edgeStates));
+  // Every edge ends in an arrowhead, so the direction of the flow is visible.
+  const styledEdges = edges.map((e) => ({ ...edgeClass(e, nodeStates, edgeStates), markerEnd: ARROW }));
+  const [picker, setPicker] = useState<PickerTarget | null>(null);
 
   return (
     <div className="fw-canvas" data-testid="canvas" onDragOver={onDragOver} onDrop={onDrop}>
@@ -89,6 +94,18 @@ function CanvasInner({ colorMode }: { colorMode: ColorMode }) {
         onNodesChange={onNodesChange}
         onEdgesChange={tab.onEdgesChange}
         onConnect={tab.connect}
+        onConnectEnd={(ev, c) => {
+          // An edge dropped on empty canvas: offer a node to connect to it.
+          if (c.isValid || !c.fromNode || isTriggerNode(c.fromNode.id) || !(ev.target instanceof Element) || !ev.target.classList.contains('react-flow__pane')) return;
+          const pt = 'changedTouches' in ev ? ev.changedTouches[0] : ev;
+          setPicker({
+            ...box({ clientX: pt.clientX, clientY: pt.clientY, currentTarget: null }),
+            flow: rf.screenToFlowPosition({ x: pt.clientX, y: pt.clientY }),
+            fromNode: c.fromNode.id,
+            fromHandle: c.fromHandle?.id ?? null,
+            fromTarget: c.fromHandle?.type === 'target',
+          });
+        }}
         onNodeContextMenu={(ev, n) => {
           ev.preventDefault();
           if (isTriggerNode(n.id)) return; // edited in its inspector
@@ -102,6 +119,7 @@ function CanvasInner({ colorMode }: { colorMode: ColorMode }) {
         onPaneClick={() => {
           setMenu(null);
           tab.selectTrigger(null);
+          setPicker(null);
         }}
         onNodeDragStart={tab.beginDrag}
         colorMode={colorMode}
@@ -119,6 +137,7 @@ function CanvasInner({ colorMode }: { colorMode: ColorMode }) {
         <MiniMap pannable zoomable nodeColor={(n) => nodeKind(String(n.data?.tool ?? '')).accent} nodeStrokeWidth={2} />
       </ReactFlow>
       {menu && <CanvasMenu target={menu} onClose={() => setMenu(null)} />}
+      {picker && <NodePicker target={picker} onClose={() => setPicker(null)} />}
       {nodes.length === 0 && triggers.length === 0 && (
         <div className="fw-canvas-empty" data-testid="canvas-empty">
           <div className="fw-empty-title">Drag a tool here</div>

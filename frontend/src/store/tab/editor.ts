@@ -24,6 +24,7 @@ import {
 import type { Store } from '../store';
 import type { Connection } from './connection';
 import { Drafts } from './drafts';
+import { freeSpot, placeGroup } from '../placement';
 import { newWorkflowId, type TabDeps, type TabState } from './state';
 
 /** What the editor tells the rest of the tab. */
@@ -291,7 +292,7 @@ export class Editor {
     const node: FlowNode = {
       id,
       type: 'tool',
-      position,
+      position: freeSpot(s.nodes, position),
       selected: true,
       data: { tool: toolName, params: defaultParams(tool?.inputSchema) },
     };
@@ -350,7 +351,10 @@ export class Editor {
 
   paste(): void {
     if (!this.clipboard) return;
-    this.change(pasteInto(this.graph(), this.clipboard));
+    const before = this.graph();
+    const next = pasteInto(before, this.clipboard);
+    const added = next.nodes.slice(before.nodes.length);
+    this.change({ ...next, nodes: [...next.nodes.slice(0, before.nodes.length), ...placeGroup(before.nodes, added)] });
   }
 
   undoChange(): void {
