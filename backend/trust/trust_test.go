@@ -11,7 +11,7 @@ import (
 	"github.com/flowweaver/flowweaver/backend/trust"
 )
 
-func newPolicy(t *testing.T) (*trust.Policy, *store.DB) {
+func newPolicy(t testing.TB) (*trust.Policy, *store.DB) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "fw.db"), store.Options{})
