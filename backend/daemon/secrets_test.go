@@ -443,3 +443,37 @@ func TestSecretChangesAreAnnouncedWithoutValues(t *testing.T) {
 		assertAbsent(t, "frame "+fr.Event, string(fr.Payload), secretForms(secretValue))
 	}
 }
+
+// A line longer than the line limit, cut by the shell tool in the middle
+// of the value: the half before the cut is masked in the log line and in
+// the node's stored output (its stdout tail keeps the cut line).
+func TestSecretCutInHalfByTheLineLimitIsMasked(t *testing.T) {
+	f := newSecretFixture(t)
+	pid := f.project("long")
+	f.setSecret(pid, "API_TOKEN", secretValue)
+	// 16 KiB is the line limit: 16,370 bytes of x, then the value across it.
+	f.workflow(pid, "long", `{"name":"long","nodes":[{"id":"big","tool":"shell","params":{"command":"head -c 16370 /dev/zero | tr '\\0' x; printf '%s\\n' '{{ secrets.API_TOKEN }}'; echo after"}}],"edges":[]}`)
+	c := dial(t, f.d, f.token, pid)
+	runID, frames, lines := f.runToEnd(c, pid, "long")
+	if frames[len(frames)-1].Event != "run.completed" {
+		t.Fatalf("run: %s", frames[len(frames)-1].Payload)
+	}
+	if len(lines) != 2 || !strings.Contains(lines[0], "x***") || lines[1] != "after" {
+		t.Fatalf("%d lines; the cut line ends %q", len(lines), lines[0][max(0, len(lines[0])-60):])
+	}
+	half := secretValue[:8]
+	for _, fr := range frames {
+		if strings.Contains(string(fr.Payload), half) {
+			t.Fatalf("event %s holds the first half of the value", fr.Event)
+		}
+	}
+	// The stored output, not only the preview the API shows.
+	row, err := f.d.Store().GetRun(context.Background(), pid, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(row.Nodes[0].Output)
+	if !strings.Contains(out, "x*** … [line truncated") || strings.Contains(out, half) {
+		t.Fatalf("stored output around the cut: %q", out[max(0, strings.Index(out, "[line")-60):min(len(out), strings.Index(out, "[line")+40)])
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+
+	"github.com/flowweaver/flowweaver/backend/tools"
 )
 
 // Mask is what a secret value is replaced with.
@@ -164,7 +166,13 @@ func (m *Masker) Empty() bool { return m == nil || m.r == nil }
 
 // String masks every occurrence in s.
 func (m *Masker) String(s string) string {
-	if m.Empty() || s == "" || !m.mayContain(s) {
+	if m.Empty() || s == "" {
+		return s
+	}
+	if strings.Contains(s, tools.TruncationMarker) {
+		s = m.maskBeforeCuts(s)
+	}
+	if !m.mayContain(s) {
 		return s
 	}
 	return m.r.Replace(s)
@@ -203,6 +211,22 @@ func (m *Masker) Cut(s string, max int, suffix string) string {
 	return head + suffix
 }
 
+// maskBeforeCuts masks the beginning of a value left right before the
+// shell tool's truncation marker (the rest of that line was dropped).
+func (m *Masker) maskBeforeCuts(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, tools.TruncationMarker)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(m.maskTailPrefix(m.r.Replace(s[:i])))
+		b.WriteString(tools.TruncationMarker)
+		s = s[i+len(tools.TruncationMarker):]
+	}
+}
+
 // maskTailPrefix masks the longest end of s (at least minPartLen bytes)
 // that is the beginning of a pattern.
 func (m *Masker) maskTailPrefix(s string) string {
@@ -228,7 +252,7 @@ func (m *Masker) JSON(b []byte) []byte {
 	if m.Empty() || len(b) == 0 {
 		return b
 	}
-	hit := false
+	hit := bytes.Contains(b, []byte(tools.TruncationMarker))
 	for _, p := range m.jsonForm {
 		if bytes.Contains(b, p) {
 			hit = true

@@ -17,6 +17,11 @@ import (
 // (the tool could not run or was canceled).
 const EToolFailed = "tool_failed"
 
+// TruncationMarker follows the kept head of a line the shell tool cut: the
+// masking of secrets looks for it, so that a value cut in half there is
+// masked too.
+const TruncationMarker = " … [line truncated: "
+
 // stderrLinesInError is how many trailing stderr lines a failed command's
 // error message quotes.
 const stderrLinesInError = 5
@@ -105,7 +110,7 @@ func (s *lineStream) consume(r io.Reader) {
 				}
 			}
 			s.cut++
-			s.emit(fmt.Sprintf("%s … [line truncated: %d more bytes]", validUTF8(head), dropped))
+			s.emit(fmt.Sprintf("%s%s%d more bytes]", validUTF8(head), TruncationMarker, dropped))
 			if err != nil {
 				return
 			}
