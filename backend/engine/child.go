@@ -90,6 +90,17 @@ func (e *Engine) runChild(ctx context.Context, parent *execution, nodeID string,
 		e.inline.Delete(row.ID)
 		cancel(nil)
 	}()
+	// A cancel that came before the registration above ended the run in
+	// the database: do not execute it.
+	if st, err := e.db.RunState(ctx, row.ID); err != nil {
+		return ChildResult{}, err
+	} else if st.Terminal() {
+		r, err := e.db.GetRun(ctx, parent.run.ProjectID, row.ID)
+		if err != nil {
+			return ChildResult{}, err
+		}
+		return resultOf(r), nil
+	}
 	err = x.loop(cctx)
 	res := ChildResult{RunID: row.ID, Outputs: x.outputs}
 	if index >= 0 {
@@ -152,16 +163,17 @@ func (e *Engine) createChild(ctx context.Context, parent *execution, nodeID stri
 	if index >= 0 {
 		r.ItemIndex = &index
 	}
+	wctx := context.WithoutCancel(ctx) // see loop: a step must not fail half-way on cancel
 	err = e.batch.do(func(tx *store.Tx) error {
-		if err := e.q.LeaseHeld(ctx, tx, parent.lease); err != nil {
+		if err := e.q.LeaseHeld(wctx, tx, parent.lease); err != nil {
 			return err
 		}
-		if err := tx.InsertRun(ctx, r, g.ids()); err != nil {
+		if err := tx.InsertRun(wctx, r, g.ids()); err != nil {
 			return err
 		}
 		ev := flow.NewEvent(r.ProjectID, flow.EventRunQueued, r.ID, workflowID,
 			runPayload{RunID: r.ID, WorkflowID: workflowID, Status: flow.RunQueued, ParentRunID: parent.run.ID})
-		return tx.AppendEvent(ctx, &ev)
+		return tx.AppendEvent(wctx, &ev)
 	}, false)
 	if err != nil {
 		return nil, err

@@ -294,3 +294,47 @@ func TestForEachResumesWithoutRerunningFinishedChildren(t *testing.T) {
 		}
 	}
 }
+
+// TestCancelChildAlone: canceling one child run ends that child as
+// canceled; with continueOnError its forEach reports the item failed and
+// the parent goes on.
+func TestCancelChildAlone(t *testing.T) {
+	e := newEnv(t, "p1")
+	e.tt.started = make(chan string, 16)
+	e.tt.release = make(chan struct{})
+	e.wfs.put("p1", &flow.Workflow{ID: "item", Name: "item", Nodes: []flow.Node{{ID: "g", Tool: "gate"}}})
+	e.wfs.put("p1", &flow.Workflow{ID: "loop", Name: "loop", Nodes: []flow.Node{
+		{ID: "each", Tool: "forEach", Params: map[string]any{"items": []any{0.0, 1.0}, "workflowId": "item", "concurrency": 2.0, "continueOnError": true}},
+	}})
+	en := e.engine(engine.Config{})
+	start(t, en)
+	r, err := en.StartRun(context.Background(), "p1", "loop", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		select {
+		case <-e.tt.started:
+		case <-time.After(30 * time.Second):
+			t.Fatal("children did not start")
+		}
+	}
+	var victim flow.Run
+	for _, k := range childRuns(t, en, "p1", r.ID) {
+		if *k.ItemIndex == 0 {
+			victim = k
+		}
+	}
+	if err := en.CancelRun(context.Background(), "p1", victim.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := wait(t, en, victim.ID); got.Status != flow.RunCanceled {
+		t.Fatalf("child %s", got.Status)
+	}
+	close(e.tt.release) // the other item finishes
+	got := wait(t, en, r.ID)
+	each := node(got, "each")
+	if got.Status != flow.RunSucceeded || !strings.Contains(string(each.Output), `"failed":1`) || !strings.Contains(string(each.Output), `"status":"canceled"`) {
+		t.Fatalf("parent %s (%s), each %s %s", got.Status, got.Error, each.Output, each.Error)
+	}
+}

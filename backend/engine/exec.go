@@ -223,6 +223,10 @@ func (e *Engine) failUnrunnable(ctx context.Context, job *queue.Job, r *store.Ru
 // exactly as if it had crashed after the commit). Only the last step, the
 // one that ends the run and its job, is waited for.
 func (x *execution) loop(ctx context.Context) error {
+	// Steps write with a context that a cancel does not cut short: a step
+	// failing half-way would roll back the whole group commit, other
+	// runs' steps included. Cancellation is seen by the loop itself.
+	wctx := context.WithoutCancel(ctx)
 	results := make(chan nodeResult, len(x.g.nodes))
 	running := 0
 	flushDone := make(chan struct{})
@@ -262,37 +266,37 @@ func (x *execution) loop(ctx context.Context) error {
 			if before != nil && before.err != nil {
 				return before.err // an earlier step of this run did not commit
 			}
-			if err := x.e.q.LeaseHeld(ctx, tx, x.lease); err != nil {
+			if err := x.e.q.LeaseHeld(wctx, tx, x.lease); err != nil {
 				return err
 			}
 			if isFirst {
-				if err := tx.SetRunStarted(ctx, x.run.ID); err != nil {
+				if err := tx.SetRunStarted(wctx, x.run.ID); err != nil {
 					return err
 				}
-				if err := x.event(ctx, tx, flow.EventRunStarted, runPayload{RunID: x.run.ID, WorkflowID: x.run.WorkflowID, Status: flow.RunRunning, Attempt: x.attempt(), ParentRunID: x.run.ParentRunID}); err != nil {
+				if err := x.event(wctx, tx, flow.EventRunStarted, runPayload{RunID: x.run.ID, WorkflowID: x.run.WorkflowID, Status: flow.RunRunning, Attempt: x.attempt(), ParentRunID: x.run.ParentRunID}); err != nil {
 					return err
 				}
 			}
-			if err := x.writeLines(ctx, tx, lines); err != nil {
+			if err := x.writeLines(wctx, tx, lines); err != nil {
 				return err
 			}
 			for _, r := range ended {
-				if err := x.writeEnd(ctx, tx, r); err != nil {
+				if err := x.writeEnd(wctx, tx, r); err != nil {
 					return err
 				}
 			}
 			for _, i := range skipped {
-				if err := x.writeSkipped(ctx, tx, i); err != nil {
+				if err := x.writeSkipped(wctx, tx, i); err != nil {
 					return err
 				}
 			}
 			for _, i := range start {
-				if err := x.writeStart(ctx, tx, i); err != nil {
+				if err := x.writeStart(wctx, tx, i); err != nil {
 					return err
 				}
 			}
 			if finished {
-				return x.writeFinish(ctx, tx, end)
+				return x.writeFinish(wctx, tx, end)
 			}
 			return nil
 		}, false)

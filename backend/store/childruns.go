@@ -71,3 +71,12 @@ func (db *DB) RunParent(ctx context.Context, runID string) (parentID, workflowID
 	}
 	return parentID, workflowID, nil
 }
+
+// RunState reads a run's status (outside a transaction).
+func (db *DB) RunState(ctx context.Context, runID string) (flow.RunStatus, error) {
+	var st string
+	if err := db.read.QueryRowContext(ctx, `SELECT status FROM runs WHERE id = ?`, runID).Scan(&st); err != nil {
+		return "", fmt.Errorf("read run status: %w", err)
+	}
+	return flow.RunStatus(st), nil
+}
