@@ -247,7 +247,7 @@ func TestSecretResolvedInShellNodeAndMaskedEverywhere(t *testing.T) {
 	scanDir(t, "project folder", projectDir, forms)
 	scanDir(t, "data dir (running)", f.dataDir, forms)
 	if _, err := os.Stat(filepath.Join(f.dataDir, "flowweaver.db-wal")); err != nil {
-		t.Logf("no WAL file while running: %v", err)
+		t.Fatalf("no WAL file to scan while running: %v", err)
 	}
 	stopDaemon(t, f.d)
 	scanDir(t, "data dir (stopped)", f.dataDir, forms)
