@@ -63,8 +63,13 @@ func TestSecondServeOnHeldDataDirExits4(t *testing.T) {
 func TestServeAfterKill9IgnoresStaleRuntimeFile(t *testing.T) {
 	dataDir := t.TempDir()
 	s := startServe(t, dataDir)
-	s.cmd.Process.Signal(syscall.SIGKILL)
-	<-s.done
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case err := <-s.done:
+		_ = err // killed: the exit status is the signal
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not die on SIGKILL")
+	}
 	stale := readRuntimeFile(t, dataDir)
 	if datadir.Live(dataDir, &stale) {
 		t.Fatal("the runtime file of a killed server looks live")
@@ -97,7 +102,7 @@ func TestServesStartedTogetherExactlyOneServes(t *testing.T) {
 		}
 		done := make(chan int, 2)
 		for i, c := range cmds {
-			go func() { c.Wait(); done <- i }()
+			go func() { _ = c.Wait(); done <- i }()
 		}
 		// One of them exits 4; the other is then the one serving.
 		var loser int
@@ -120,7 +125,7 @@ func TestServesStartedTogetherExactlyOneServes(t *testing.T) {
 		if !strings.Contains(outs[loser].String(), fmt.Sprintf("pid %d", cmds[winner].Process.Pid)) {
 			t.Fatalf("round %d: refusal does not name pid %d: %s", round, cmds[winner].Process.Pid, outs[loser])
 		}
-		cmds[winner].Process.Signal(syscall.SIGTERM)
+		_ = cmds[winner].Process.Signal(syscall.SIGTERM)
 		select {
 		case <-done:
 		case <-time.After(60 * time.Second):

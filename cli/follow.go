@@ -152,7 +152,7 @@ func (f *follower) session(ctx context.Context, a *api, onLive func()) (done boo
 					f.h.snapshot(&r)
 					f.since = max(f.since, s.LastSeq)
 					if terminal(r.Status) {
-						c.Close(websocket.StatusNormalClosure, "")
+						_ = c.Close(websocket.StatusNormalClosure, "")
 						return true, nil
 					}
 				}
@@ -167,7 +167,7 @@ func (f *follower) session(ctx context.Context, a *api, onLive func()) (done boo
 		if st, ok := strings.CutPrefix(ev.Event, "run."); ok && st != "queued" && st != "started" {
 			f.status = map[string]string{"completed": "succeeded", "failed": "failed", "canceled": "canceled"}[st]
 			if terminal(f.status) {
-				c.Close(websocket.StatusNormalClosure, "")
+				_ = c.Close(websocket.StatusNormalClosure, "")
 				return true, nil
 			}
 		}

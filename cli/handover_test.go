@@ -169,7 +169,7 @@ func TestRunHandOverSurvivesServeRestart(t *testing.T) {
 	p := startCLI(t, proj, "run", "--data-dir", dataDir, "restart")
 	waitFor(t, "the first node to start", func() bool { return fileExists(filepath.Join(proj, "started.marker")) })
 	s.kill()
-	os.Remove(filepath.Join(proj, "started.marker"))
+	_ = os.Remove(filepath.Join(proj, "started.marker"))
 	s2 := startServe(t, dataDir)
 	defer s2.stop(t)
 
@@ -204,7 +204,7 @@ func TestRunHandOverSIGINTCancels(t *testing.T) {
 
 	p := startCLI(t, proj, "run", "--data-dir", dataDir, "long")
 	waitFor(t, "the node to start", func() bool { return fileExists(filepath.Join(proj, "started.marker")) })
-	p.cmd.Process.Signal(syscall.SIGINT)
+	_ = p.cmd.Process.Signal(syscall.SIGINT)
 	if code := p.wait(t); code != cli.ExitInterrupted {
 		t.Fatalf("exit %d, want 130\n%s\n%s", code, p.stdout, p.stderr)
 	}

@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }
 
@@ -94,12 +94,12 @@ func startCLI(t *testing.T, dir string, args ...string) *cliProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { cmd.Wait(); close(p.done) }()
+	go func() { _ = cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
 		select {
 		case <-p.done:
 		default:
-			cmd.Process.Kill()
+			_ = cmd.Process.Kill()
 			<-p.done
 		}
 	})
@@ -166,7 +166,7 @@ func startServe(t *testing.T, dataDir string) *server {
 				urls <- u
 			}
 		}
-		cmd.Wait()
+		_ = cmd.Wait()
 		close(s.done)
 	}()
 	t.Cleanup(func() { s.kill() })
@@ -184,13 +184,13 @@ func (s *server) kill() {
 	select {
 	case <-s.done:
 	default:
-		s.cmd.Process.Signal(syscall.SIGKILL)
+		_ = s.cmd.Process.Signal(syscall.SIGKILL)
 		<-s.done
 	}
 }
 
 func (s *server) stop(t *testing.T) {
-	s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-s.done:
 	case <-time.After(60 * time.Second):
@@ -225,6 +225,6 @@ func call(t *testing.T, method, url, tok, body string) (int, map[string]any) {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	var m map[string]any
-	json.Unmarshal(b, &m)
+	_ = json.Unmarshal(b, &m)
 	return res.StatusCode, m
 }

@@ -71,7 +71,7 @@ const (
 )
 
 // nodePalette avoids red and green, which mean failure and success.
-var nodePalette = []string{"\x1b[36m", "\x1b[35m", "\x1b[33m", "\x1b[34m", "\x1b[96m", "\x1b[95m", "\x1b[93m", "\x1b[94m"}
+var nodePalette = [...]string{"\x1b[36m", "\x1b[35m", "\x1b[33m", "\x1b[34m", "\x1b[96m", "\x1b[95m", "\x1b[93m", "\x1b[94m"}
 
 // nodeColor is stable per node id: the same node has the same colour in
 // every run.
@@ -102,13 +102,13 @@ func (p *printer) write(w io.Writer, s string) {
 		return
 	}
 	if p.spin == nil {
-		io.WriteString(w, s)
+		_, _ = io.WriteString(w, s)
 		return
 	}
 	p.spin.mu.Lock()
 	defer p.spin.mu.Unlock()
 	p.spin.clearLocked()
-	io.WriteString(w, s)
+	_, _ = io.WriteString(w, s)
 }
 
 func (p *printer) notice(msg string) {
@@ -350,7 +350,7 @@ func (s *spinner) draw() {
 	if s.color {
 		line = ansiDim + line + ansiReset
 	}
-	io.WriteString(s.w, "\r\x1b[K"+line)
+	_, _ = io.WriteString(s.w, "\r\x1b[K"+line)
 	s.shown = true
 }
 
@@ -362,7 +362,7 @@ func (s *spinner) clear() {
 
 func (s *spinner) clearLocked() {
 	if s.shown {
-		io.WriteString(s.w, "\r\x1b[K")
+		_, _ = io.WriteString(s.w, "\r\x1b[K")
 		s.shown = false
 	}
 }

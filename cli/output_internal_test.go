@@ -40,7 +40,7 @@ func TestFormatDuration(t *testing.T) {
 }
 
 func TestNodeColorStable(t *testing.T) {
-	if nodeColor("build") != nodeColor("build") {
+	if a, b := nodeColor("build"), nodeColor(strings.Clone("build")); a != b {
 		t.Fatal("colour not stable")
 	}
 	seen := map[string]bool{}

@@ -225,7 +225,7 @@ func (r *runner) finish(runID string, interrupted bool) error {
 	}
 	r.out.stop()
 	if r.opts.json {
-		r.env.Stdout.Write(append(raw, '\n'))
+		_, _ = r.env.Stdout.Write(append(raw, '\n'))
 	} else {
 		r.out.summary(run)
 	}
@@ -250,7 +250,7 @@ func (r *runner) detached(ctx context.Context, a *api, runID string) error {
 	if err != nil {
 		return err
 	}
-	r.env.Stdout.Write(append(raw, '\n'))
+	_, _ = r.env.Stdout.Write(append(raw, '\n'))
 	return nil
 }
 

@@ -51,7 +51,7 @@ func TestRunInProcessSucceeds(t *testing.T) {
 	if err != nil {
 		t.Fatalf("data dir still held after the run: %v", err)
 	}
-	l.Release()
+	_ = l.Release()
 
 	// `logs` without a run id replays the project's latest run from the
 	// event log, in the same format.
@@ -189,7 +189,7 @@ func TestRunUntrustedRefusedWithoutTerminal(t *testing.T) {
 		t.Fatalf("with --trust: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	// Trusted now: the next run needs no flag.
-	os.Remove(filepath.Join(proj, "ran.marker"))
+	_ = os.Remove(filepath.Join(proj, "ran.marker"))
 	if _, stderr, code := runCLI(t, proj, "run", "--data-dir", dataDir, "build"); code != 0 {
 		t.Fatalf("after trust: exit %d: %s", code, stderr)
 	}
@@ -214,7 +214,7 @@ func TestSecondInProcessRunExits4(t *testing.T) {
 	if !strings.Contains(stderr, fmt.Sprintf("pid %d", first.cmd.Process.Pid)) {
 		t.Fatalf("second run does not name pid %d: %s", first.cmd.Process.Pid, stderr)
 	}
-	os.WriteFile(filepath.Join(proj, "release.marker"), nil, 0o644)
+	_ = os.WriteFile(filepath.Join(proj, "release.marker"), nil, 0o644)
 	if code := first.wait(t); code != 0 {
 		t.Fatalf("first run: exit %d\n%s\n%s", code, first.stdout, first.stderr)
 	}
@@ -233,7 +233,7 @@ func TestRunInProcessSIGINTCancels(t *testing.T) {
 	})
 	p := startCLI(t, proj, "run", "--data-dir", dataDir, "--trust", "long")
 	waitFor(t, "the node to start", func() bool { return fileExists(filepath.Join(proj, "started.marker")) })
-	p.cmd.Process.Signal(syscall.SIGINT)
+	_ = p.cmd.Process.Signal(syscall.SIGINT)
 	if code := p.wait(t); code != cli.ExitInterrupted {
 		t.Fatalf("exit %d, want 130\n%s\n%s", code, p.stdout, p.stderr)
 	}

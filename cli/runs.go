@@ -52,7 +52,7 @@ func withTarget(ctx context.Context, env *Env, dataDir string, fn func(target) e
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		t.close(cctx)
+		_ = t.close(cctx)
 	}()
 	return fn(t)
 }
@@ -75,7 +75,7 @@ func listRuns(ctx context.Context, env *Env, a *api, dir string, limit int, json
 		return err
 	}
 	if jsonOut {
-		env.Stdout.Write(append(raw, '\n'))
+		_, _ = env.Stdout.Write(append(raw, '\n'))
 		return nil
 	}
 	if len(runs) == 0 {

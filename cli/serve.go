@@ -55,7 +55,7 @@ func serve(ctx context.Context, env *Env, cfg daemon.Config) error {
 		return err
 	}
 	if err := d.Start(ctx); err != nil {
-		d.Stop(context.Background())
+		_ = d.Stop(context.Background())
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "flowweaver listening on %s\n", d.URL())

@@ -164,7 +164,7 @@ type inProcess struct {
 func startInProcess(ctx context.Context, env *Env, lock *datadir.Lock, opts targetOptions) (_ target, err error) {
 	defer func() {
 		if err != nil {
-			lock.Release()
+			_ = lock.Release()
 		}
 	}()
 	// Only warnings of the engine reach the terminal; the run's own
@@ -186,7 +186,7 @@ func startInProcess(ctx context.Context, env *Env, lock *datadir.Lock, opts targ
 		return nil, err
 	}
 	if err := d.Start(bg); err != nil {
-		d.Stop(context.Background())
+		_ = d.Stop(context.Background())
 		return nil, err
 	}
 	tok := func() (string, error) { t, _, err := d.Token(time.Hour); return t, err }

@@ -49,12 +49,12 @@ func startTTY(t *testing.T, dir string, env []string, args ...string) *ttyProc {
 				break
 			}
 		}
-		cmd.Wait()
+		_ = cmd.Wait()
 		close(p.done)
 	}()
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		f.Close()
+		_ = cmd.Process.Kill()
+		_ = f.Close()
 	})
 	return p
 }
@@ -90,7 +90,7 @@ func TestRunTerminalPromptsForTrust(t *testing.T) {
 	if !strings.Contains(no.output(), "MCP server marker (.mcp.json): sh -c touch mcp.marker  env: TOKEN") {
 		t.Errorf("the question does not show the MCP server:\n%q", no.output())
 	}
-	io.WriteString(no.tty, "n\n")
+	_, _ = io.WriteString(no.tty, "n\n")
 	if code := no.wait(t); code != cli.ExitUsage {
 		t.Fatalf("answer n: exit %d\n%q", code, no.output())
 	}
@@ -103,7 +103,7 @@ func TestRunTerminalPromptsForTrust(t *testing.T) {
 
 	yes := startTTY(t, proj, []string{"NO_COLOR=", "TERM=xterm"}, "run", "--data-dir", dataDir, "build")
 	waitFor(t, "the trust question", func() bool { return strings.Contains(yes.output(), "[y/N]") })
-	io.WriteString(yes.tty, "y\n")
+	_, _ = io.WriteString(yes.tty, "y\n")
 	if code := yes.wait(t); code != 0 {
 		t.Fatalf("answer y: exit %d\n%q", code, yes.output())
 	}

@@ -76,7 +76,7 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		d.ownLock = true
 		defer func() {
 			if err != nil {
-				d.lock.Release()
+				_ = d.lock.Release()
 			}
 		}()
 	}
@@ -91,7 +91,7 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	if err := d.wire(ctx); err != nil {
-		d.db.Close()
+		_ = d.db.Close()
 		return nil, err
 	}
 	return d, nil
@@ -106,15 +106,15 @@ func (d *Daemon) Start(ctx context.Context) error {
 	d.ln = ln
 	if !d.cfg.Passive {
 		if err := d.workflows.Start(ctx); err != nil {
-			ln.Close()
+			_ = ln.Close()
 			return fmt.Errorf("start workflow watcher: %w", err)
 		}
 		if err := d.engine.Start(ctx); err != nil {
-			ln.Close()
+			_ = ln.Close()
 			return fmt.Errorf("start workers: %w", err)
 		}
 		if err := d.triggers.Start(ctx); err != nil {
-			ln.Close()
+			_ = ln.Close()
 			return fmt.Errorf("start triggers: %w", err)
 		}
 	}

@@ -56,7 +56,7 @@ func TestSecondDaemonOnHeldDataDirRefused(t *testing.T) {
 	if err != nil {
 		t.Fatalf("data dir not free after stop: %v", err)
 	}
-	d2.Stop(sctx)
+	_ = d2.Stop(sctx)
 }
 
 // TestDaemonWithCallersLock: a daemon given the caller's lock uses it and
@@ -68,7 +68,7 @@ func TestDaemonWithCallersLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Release()
+	defer func() { _ = l.Release() }()
 	d, err := daemon.New(ctx, daemon.Config{Addr: "127.0.0.1:0", DataDir: dir, Workers: 1, Lock: l})
 	if err != nil {
 		t.Fatal(err)

@@ -37,7 +37,7 @@ func TestAcquireRefusesSecondHolderNamingFirst(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after release: %v", err)
 	}
-	l2.Release()
+	_ = l2.Release()
 }
 
 func TestAcquireConcurrentExactlyOne(t *testing.T) {
@@ -65,7 +65,7 @@ func TestAcquireConcurrentExactlyOne(t *testing.T) {
 	got := 0
 	for l := range locks {
 		got++
-		l.Release()
+		_ = l.Release()
 	}
 	if got != 1 {
 		t.Fatalf("%d holders, want 1", got)
@@ -99,7 +99,7 @@ func TestRuntimeFile(t *testing.T) {
 	if Live(dir, &Runtime{PID: rt.PID + 1, URL: rt.URL}) {
 		t.Fatal("foreign pid is live")
 	}
-	l.Release()
+	_ = l.Release()
 	if _, err := os.Stat(filepath.Join(dir, RuntimeFileName)); !os.IsNotExist(err) {
 		t.Fatalf("runtime file left after release: %v", err)
 	}
@@ -110,11 +110,11 @@ func TestRuntimeFile(t *testing.T) {
 
 func TestRuntimeFileGarbageIsAnError(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, RuntimeFileName), []byte("{not json"), 0o600)
+	_ = os.WriteFile(filepath.Join(dir, RuntimeFileName), []byte("{not json"), 0o600)
 	if _, err := ReadRuntime(dir); err == nil {
 		t.Fatal("garbage runtime file accepted")
 	}
-	os.WriteFile(filepath.Join(dir, RuntimeFileName), []byte(`{"pid":1}`), 0o600)
+	_ = os.WriteFile(filepath.Join(dir, RuntimeFileName), []byte(`{"pid":1}`), 0o600)
 	if _, err := ReadRuntime(dir); err == nil {
 		t.Fatal("runtime file without url accepted")
 	}
@@ -123,10 +123,10 @@ func TestRuntimeFileGarbageIsAnError(t *testing.T) {
 func TestReadHolderWaitsForName(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, LockFileName)
-	os.WriteFile(path, nil, 0o600)
+	_ = os.WriteFile(path, nil, 0o600)
 	go func() {
 		time.Sleep(50 * time.Millisecond)
-		os.WriteFile(path, []byte(`{"pid":42,"kind":"desktop"}`+"\n"), 0o600)
+		_ = os.WriteFile(path, []byte(`{"pid":42,"kind":"desktop"}`+"\n"), 0o600)
 	}()
 	if h := readHolder(path, 10*time.Second); h.PID != 42 || h.Kind != "desktop" {
 		t.Fatalf("holder %+v", h)

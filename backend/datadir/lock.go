@@ -93,11 +93,11 @@ func Acquire(dir, kind string) (*Lock, error) {
 	}
 	ok, err := tryLock(f)
 	if err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	if !ok {
-		f.Close()
+		_ = f.Close()
 		return nil, &LockedError{Dir: dir, Holder: readHolder(path, time.Second)}
 	}
 	h := Holder{PID: os.Getpid(), Kind: kind, Since: time.Now().UTC().Truncate(time.Second)}
@@ -105,12 +105,13 @@ func Acquire(dir, kind string) (*Lock, error) {
 	// The name is written in place (not by rename: the lock belongs to
 	// this inode); a reader racing with it sees nothing or a partial line
 	// and retries.
-	if err := f.Truncate(0); err == nil {
+	err = f.Truncate(0)
+	if err == nil {
 		_, err = f.WriteAt(append(b, '\n'), 0)
 	}
 	if err != nil {
 		_ = unlock(f)
-		f.Close()
+		_ = f.Close()
 		return nil, fmt.Errorf("write lock file: %w", err)
 	}
 	return &Lock{dir: dir, f: f, holder: h}, nil

@@ -89,8 +89,8 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	name := tmp.Name()
 	fail := func(err error) error {
-		tmp.Close()
-		os.Remove(name)
+		_ = tmp.Close()
+		_ = os.Remove(name)
 		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
 	if err := tmp.Chmod(0o600); err != nil {
@@ -106,7 +106,7 @@ func writeFileAtomic(path string, data []byte) error {
 		return fail(err)
 	}
 	if err := os.Rename(name, path); err != nil {
-		os.Remove(name)
+		_ = os.Remove(name)
 		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
 	return nil
