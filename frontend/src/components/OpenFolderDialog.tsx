@@ -186,6 +186,11 @@ export function OpenFolderDialog({
               <button key={p.id} className="fw-known-item" data-testid={`known-project-${p.id}`} onClick={() => onOpen(p)}>
                 <Icon.folder size={14} />
                 <span className="fw-known-name">{p.name}</span>
+                {p.trusted === false && (
+                  <span className="fw-tab-restricted" title="Restricted mode: not trusted" data-testid={`known-restricted-${p.id}`}>
+                    <Icon.shield size={12} />
+                  </span>
+                )}
                 <span className="fw-muted mono small fw-ellipsis">{p.path}</span>
               </button>
             ))}
