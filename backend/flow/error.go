@@ -3,6 +3,7 @@ package flow
 import (
 	"errors"
 	"fmt"
+	"syscall"
 )
 
 // Error codes. They are the "error" field of every JSON error body and the
@@ -22,7 +23,15 @@ const (
 	// EUNTRUSTED refuses something that would execute what an untrusted
 	// project's folder brings (a run, an MCP server); HTTP 403.
 	EUNTRUSTED = "untrusted"
+	// EDISKFULL: the disk (or the database's size limit) is full, so
+	// nothing could be saved; HTTP 507. Nothing half-written is kept: the
+	// transaction that hit it rolled back.
+	EDISKFULL = "disk_full"
 )
+
+// diskFullMessage is what the user reads when a write failed for lack of
+// space: the cause and what to do, never a path or SQL.
+const diskFullMessage = "the disk is full: Flow Weaver could not save this change (nothing was lost); free some disk space and try again"
 
 // Error is the one application error type. Code is machine readable, Message
 // is safe to show to the user. Details carries structured extras (for example
@@ -50,7 +59,34 @@ func ErrorCode(err error) string {
 	if errors.As(err, &e) {
 		return e.Code
 	}
+	if IsDiskFull(err) {
+		return EDISKFULL
+	}
 	return EINTERNAL
+}
+
+// sqliteFull is SQLITE_FULL, the primary result code SQLite returns when
+// the disk or max_page_count is exhausted (extended codes keep it in the
+// low byte).
+const sqliteFull = 13
+
+// IsDiskFull reports whether err comes from a full disk: ENOSPC (or
+// EDQUOT, a full quota) from the OS, or SQLITE_FULL from the database
+// driver (any error with a Code() int, as modernc.org/sqlite's has, so
+// this package needs no driver import). This and ErrorCode are the one
+// place where such low-level errors get their meaning.
+func IsDiskFull(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, syscall.ENOSPC) || isQuota(err) {
+		return true
+	}
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		return coded.Code()&0xff == sqliteFull
+	}
+	return false
 }
 
 // ErrorMessage returns the user-facing message of err. Internal errors are
@@ -62,6 +98,9 @@ func ErrorMessage(err error) string {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Message
+	}
+	if IsDiskFull(err) {
+		return diskFullMessage
 	}
 	return "internal error"
 }

@@ -32,6 +32,8 @@ func StatusOf(code string) int {
 		return http.StatusTooManyRequests
 	case flow.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
+	case flow.EDISKFULL:
+		return http.StatusInsufficientStorage
 	}
 	return http.StatusInternalServerError
 }
@@ -65,7 +67,7 @@ func ErrorBody(err error) map[string]any {
 func writeError(w http.ResponseWriter, r *http.Request, err error, log *slog.Logger) {
 	code := flow.ErrorCode(err)
 	status := StatusOf(code)
-	if status == http.StatusInternalServerError && log != nil {
+	if (status == http.StatusInternalServerError || status == http.StatusInsufficientStorage) && log != nil {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if status == http.StatusUnauthorized {

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package flow
+
+func isQuota(error) bool { return false }
