@@ -33,6 +33,12 @@ export interface ClientOptions {
   baseUrl: string;
   auth: AuthSource;
   fetch?: typeof fetch;
+  /**
+   * Called when the server answers 507 `disk_full`: nothing was saved and
+   * the user must free space, whatever the action was, so the app shows it
+   * once, globally (a toast), besides the caller's own error handling.
+   */
+  onDiskFull?: (message: string) => void;
 }
 
 /** Typed wrapper of the REST routes the UI uses. */
@@ -40,11 +46,13 @@ export class Api {
   private base: string;
   private auth: AuthSource;
   private doFetch: typeof fetch;
+  private onDiskFull?: (message: string) => void;
 
   constructor(o: ClientOptions) {
     this.base = o.baseUrl.replace(/\/$/, '');
     this.auth = o.auth;
     this.doFetch = o.fetch ?? ((...a) => fetch(...a));
+    this.onDiskFull = o.onDiskFull;
   }
 
   async call<T>(method: string, path: string, body?: unknown, retried = false): Promise<T> {
@@ -73,7 +81,12 @@ export class Api {
     if (res.status === 401) {
       this.auth.expired('the server no longer accepts this session');
     }
-    return parse<T>(res);
+    try {
+      return await parse<T>(res);
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'disk_full') this.onDiskFull?.(e.message);
+      throw e;
+    }
   }
 
   // --- projects and workspace ---

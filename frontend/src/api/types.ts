@@ -173,6 +173,8 @@ export interface NodeRun {
   nodeId: string;
   status: NodeStatus;
   attempt?: number;
+  /** Why the current attempt runs when an earlier one was interrupted ("server restarted"). */
+  reason?: string;
   startedAt?: string;
   finishedAt?: string;
   durationMs?: number;

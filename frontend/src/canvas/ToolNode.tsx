@@ -66,7 +66,13 @@ function ToolNodeView({ id, data, selected }: NodeProps<FlowNode>) {
           title={stale ? 'Not live: disconnected from the server' : undefined}
         >
           <Icon.clock size={12} /> {formatDuration(elapsed)}
-          {state?.attempt && state.attempt > 1 ? <span> · attempt {state.attempt}</span> : null}
+          {state?.attempt && state.attempt > 1 ? (
+            <span data-testid={`node-attempt-${id}`} title={state.attemptReason ? `attempt ${state.attempt}: ${state.attemptReason}` : undefined}>
+              {' '}
+              · attempt {state.attempt}
+              {state.attemptReason ? ` (${state.attemptReason})` : ''}
+            </span>
+          ) : null}
         </div>
       )}
       {status === 'failed' && state?.error && (

@@ -89,6 +89,7 @@ export function SessionExpired({ reason, code, desktop }: { reason: string; code
 function Shell({ session }: { session: Session }) {
   const ref = useRef<{ api: Api; toasts: ToastStore; ws: Workspace } | null>(null);
   if (!ref.current) {
+    const toasts = new ToastStore();
     const api = new Api({
       baseUrl: session.platform.baseUrl(),
       auth: {
@@ -96,8 +97,8 @@ function Shell({ session }: { session: Session }) {
         refresh: () => session.refresh(),
         expired: (r) => session.expire(r),
       },
+      onDiskFull: (message) => toasts.push({ level: 'error', title: 'Disk full', message }),
     });
-    const toasts = new ToastStore();
     const ws = new Workspace({
       api,
       toasts,

@@ -93,7 +93,7 @@ export function LogViewer({ logs, nodeIds, selectedNode }: { logs: LogBuffer; no
     const l = lineAt(r);
     if (!l) continue;
     rows.push(
-      <div key={r} className={`fw-log-row ${l.stream === 'stderr' ? 'stderr' : ''} ${r === current ? 'current' : ''}`} style={{ top: r * ROW }} data-testid="log-line">
+      <div key={r} className={`fw-log-row ${l.stream === 'stderr' ? 'stderr' : l.stream === 'marker' ? 'marker' : ''} ${r === current ? 'current' : ''}`} style={{ top: r * ROW }} data-testid="log-line">
         <span className="fw-log-no">{(view ? view[r] : r) + 1}</span>
         <span className="fw-log-node" title={l.nodeId}>
           {l.nodeId}

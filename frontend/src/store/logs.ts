@@ -2,7 +2,8 @@ import type { NodeLogPayload } from '../api/types';
 
 export interface LogLine {
   nodeId: string;
-  stream: 'stdout' | 'stderr';
+  /** 'marker': a line of the app's own, e.g. where a re-run attempt begins. */
+  stream: 'stdout' | 'stderr' | 'marker';
   text: string;
 }
 
@@ -27,6 +28,12 @@ export class LogBuffer {
       if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
       for (const text of parts) this.lines.push({ nodeId: p.nodeId, stream, text });
     }
+    this.changed();
+  }
+
+  /** Adds a line of the app's own (not output of the node), e.g. "attempt 2 — server restarted". */
+  mark(nodeId: string, text: string): void {
+    this.lines.push({ nodeId, stream: 'marker', text });
     this.changed();
   }
 

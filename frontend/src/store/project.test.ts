@@ -138,6 +138,32 @@ describe('ProjectTab', () => {
     ws.dispose();
   });
 
+  it('marks a re-run attempt after a crash in the log and on the node', async () => {
+    const { projects, ws, servers } = setup(1);
+    await ws.restore();
+    const tab = ws.open(projects[0]);
+    await advance();
+    tab.addNode('shell', { x: 0, y: 0 });
+    tab.setParam('shell', 'command', 'sleep 5');
+    const srv = servers.get('p0')!;
+    srv.handlers.set('run.start', (_c, f) => ({ event: 'run.queued', payload: { runId: 'r1', workflowId: f.payload.workflowId } }));
+    const started = tab.startRun();
+    await advance();
+    await started;
+    srv.publish('run:r1', 'node.started', { runId: 'r1', nodeId: 'shell', attempt: 1 });
+    srv.publish('run:r1', 'node.log', { runId: 'r1', nodeId: 'shell', stream: 'stdout', lines: ['first try'] });
+    srv.publish('run:r1', 'node.started', { runId: 'r1', nodeId: 'shell', attempt: 2, reason: 'server restarted', interruptedAttempt: 1 });
+    srv.publish('run:r1', 'node.log', { runId: 'r1', nodeId: 'shell', stream: 'stdout', lines: ['second try'] });
+    await advance(100);
+    expect(tab.logs.lines.map((l) => [l.stream, l.text])).toEqual([
+      ['stdout', 'first try'],
+      ['marker', 'attempt 2 — server restarted'],
+      ['stdout', 'second try'],
+    ]);
+    expect(tab.get().nodeStates.shell).toMatchObject({ status: 'running', attempt: 2, attemptReason: 'server restarted' });
+    ws.dispose();
+  });
+
   it('shows validation problems on nodes and a version conflict with reload/overwrite', async () => {
     const { projects, ws, servers, rest } = setup(1);
     await ws.restore();

@@ -189,6 +189,8 @@ export class Runs {
       const p = f.payload as NodeEventPayload;
       if (!p?.nodeId) return;
       const prev = this.tab.get().nodeStates[p.nodeId] ?? { status: 'pending' };
+      // A re-run of an interrupted node: the lines above are the earlier attempt's.
+      if (f.event === 'node.started' && (p.attempt ?? 1) > 1) this.logs.mark(p.nodeId, `attempt ${p.attempt}${p.reason ? ` — ${p.reason}` : ''}`);
       const patch: Partial<TabState> = { nodeStates: { ...this.tab.get().nodeStates, [p.nodeId]: nextNodeState(f.event, p, prev, at) } };
       if (p.edges?.length) {
         const edgeStates = { ...this.tab.get().edgeStates };
@@ -343,7 +345,7 @@ export function activeRunsOf(active: Record<string, ActiveRun>, workflowId: stri
 function nextNodeState(event: string, p: NodeEventPayload, prev: NodeState, at: number): NodeState {
   switch (event) {
     case 'node.started':
-      return { status: 'running', startedAt: at, attempt: p.attempt };
+      return { status: 'running', startedAt: at, attempt: p.attempt, attemptReason: p.reason };
     case 'node.completed':
       return { ...prev, status: 'succeeded', durationMs: p.durationMs, output: p.output, error: undefined };
     case 'node.failed':
@@ -369,6 +371,7 @@ function nodeStateOf(n: NodeRun): NodeState {
     error: n.error,
     output: n.output,
     attempt: n.attempt,
+    attemptReason: n.reason,
   };
 }
 

@@ -13,6 +13,8 @@ export interface NodeState {
   attempt?: number;
   /** Why the engine skipped the node. */
   reason?: string;
+  /** Why this attempt runs, when an earlier one was interrupted ("server restarted"). */
+  attemptReason?: string;
   /** A forEach node: items done of total. */
   progress?: { done: number; total: number; failed: number };
 }
