@@ -732,6 +732,40 @@ func TestManyConcurrentRuns(t *testing.T) {
 	}
 }
 
+// A run that gives up while a node was running (its worker died one time
+// too many) does not show that node as canceled: nobody canceled it, and
+// whether it finished is unknown, so it is failed with that said.
+func TestGivingUpFailsRunningNodeAsInterrupted(t *testing.T) {
+	e := newEnv(t, "p1")
+	e.wfs.put("p1", chain("wf", "log", "log"))
+	gone := "elsewhere/1/gone"
+	en := e.engine(engine.Config{Queue: queue.Config{MaxCrashes: 1, OwnerAlive: func(o string) bool { return o != gone }}})
+	ctx := context.Background()
+	r, err := en.StartRun(ctx, "p1", "wf", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if c, err := en.Queue().Store().Claim(ctx, gone, 1, now, now.Add(time.Hour), 0); err != nil || len(c) != 1 {
+		t.Fatalf("claim %v %v", c, err)
+	}
+	if err := e.db.Write(ctx, func(tx *store.Tx) error { return tx.StartNode(ctx, r.ID, "n1", 1) }); err != nil {
+		t.Fatal(err)
+	}
+	start(t, en)
+	got, err := en.Run(ctx, "p1", r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n1, n2 := node(got, "n1"), node(got, "n2")
+	if got.Status != flow.RunFailed || n1.Status != flow.NodeFailed || !strings.Contains(n1.Error, "interrupted, outcome unknown") || n2.Status != flow.NodeSkipped {
+		t.Fatalf("run %s %q; n1 %s %q; n2 %s", got.Status, got.Error, n1.Status, n1.Error, n2.Status)
+	}
+	if ts := types(runEvents(t, e.db, "p1", r.ID)); ts != "run.queued node.failed:n1 run.failed" {
+		t.Fatal(ts)
+	}
+}
+
 // TestRunFailsWhenItsJobDies: a run whose job gives up (here: its worker
 // died and the crash limit is 1) ends failed, in the transaction that
 // buries the job, and the dead job is listed. Its node never started: it
