@@ -235,6 +235,10 @@ type StartOptions struct {
 	// its error aborts the start and writes nothing. A schedule claims its
 	// slot here, so the slot and its run commit together or not at all.
 	InTx func(ctx context.Context, tx *store.Tx) error
+	// Workflow is the workflow as the caller already read it (a trigger
+	// that read it to find its own definition): the run executes exactly
+	// that version, and it is not read twice. nil reads it now.
+	Workflow *flow.Workflow
 }
 
 // StartRun implements flow.Runs.
@@ -249,9 +253,12 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 	if err := e.checkTrust(ctx, projectID); err != nil {
 		return nil, err
 	}
-	wf, err := e.cfg.Workflows.Get(ctx, projectID, workflowID)
-	if err != nil {
-		return nil, err
+	wf := opts.Workflow
+	if wf == nil {
+		var err error
+		if wf, err = e.cfg.Workflows.Get(ctx, projectID, workflowID); err != nil {
+			return nil, err
+		}
 	}
 	g, err := newGraph(wf)
 	if err != nil {

@@ -71,7 +71,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	in := map[string]any{"type": flow.TriggerWebhook, "id": t.ID, "method": r.Method,
 		"headers": headerMap(r.Header), "query": queryMap(r), "body": parseBody(r.Header.Get("Content-Type"), body)}
 	run, err := s.cfg.Runs.StartRunWith(ctx, k.ProjectID, k.WorkflowID, map[string]any{}, engine.StartOptions{
-		Trigger: &flow.RunTrigger{Type: flow.TriggerWebhook, ID: t.ID, Method: r.Method}, TriggerInputs: in})
+		Trigger: &flow.RunTrigger{Type: flow.TriggerWebhook, ID: t.ID, Method: r.Method}, TriggerInputs: in, Workflow: wf})
 	if err != nil {
 		writeFlowErr(w, err)
 		return
