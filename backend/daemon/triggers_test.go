@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -109,6 +110,12 @@ func TestWebhookImmediatelyAnswers202(t *testing.T) {
 	}
 	runID := body[strings.Index(body, `"r_`)+1 : strings.LastIndex(body, `"`)]
 	eventually(t, "the run ends", func() bool { return f.runStatus(runID) == "succeeded" })
+	// Background tabs poll GET /api/projects: lastRunAt tells them a run
+	// started by itself, even one that is already over.
+	_, proj, _ := do(t, "GET", f.d.URL()+"/api/projects/"+p, f.token, "")
+	if at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(proj["lastRunAt"])); err != nil || time.Since(at) > time.Minute {
+		t.Fatalf("lastRunAt = %v (%v)", proj["lastRunAt"], err)
+	}
 }
 
 func TestWebhookFailingRunAnswers500(t *testing.T) {
