@@ -241,8 +241,12 @@ func openLocalSecrets(ctx context.Context, lock *datadir.Lock) (*localSecrets, e
 		lock.Release()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	svc, err := secrets.New(db, func() ([]byte, error) {
-		k, _, err := secrets.LoadKey(lock.Dir(), secrets.StoreAuto, nil)
+	svc, err := secrets.New(db, func(create bool) ([]byte, error) {
+		find := secrets.FindKey
+		if create {
+			find = secrets.LoadKey
+		}
+		k, _, err := find(lock.Dir(), secrets.StoreAuto, nil)
 		return k, err
 	}, secrets.Options{
 		// The command line only stores and lists: nothing is resolved.

@@ -19,8 +19,12 @@ const EventSecretsChanged = "secrets.changed"
 // lives is logged once.
 func (d *Daemon) newSecrets() (*secrets.Service, error) {
 	var once sync.Once
-	load := func() ([]byte, error) {
-		key, info, err := secrets.LoadKey(d.cfg.DataDir, d.cfg.SecretKeyStore, d.cfg.Keychain)
+	load := func(create bool) ([]byte, error) {
+		find := secrets.FindKey
+		if create {
+			find = secrets.LoadKey
+		}
+		key, info, err := find(d.cfg.DataDir, d.cfg.SecretKeyStore, d.cfg.Keychain)
 		if err != nil {
 			return nil, err
 		}

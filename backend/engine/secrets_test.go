@@ -19,7 +19,7 @@ const engineSecret = "eng-Secret-Value-4f1d2c"
 func (e *env) withSecrets(trusted bool, values map[string]string) *secrets.Service {
 	e.t.Helper()
 	dir := e.t.TempDir()
-	svc, err := secrets.New(e.db, func() ([]byte, error) {
+	svc, err := secrets.New(e.db, func(bool) ([]byte, error) {
 		k, _, err := secrets.LoadKey(filepath.Join(dir), secrets.StoreFile, nil)
 		return k, err
 	}, secrets.Options{Trust: secrets.TrustFunc(func(context.Context, string) (bool, error) { return trusted, nil })})

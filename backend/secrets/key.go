@@ -88,33 +88,61 @@ type KeyInfo struct {
 // key goes to the keychain if one is available and accepts it, else to
 // <data-dir>/secrets.key with mode 0600.
 func LoadKey(dataDir, mode string, kc Keychain) ([]byte, KeyInfo, error) {
+	return loadKey(dataDir, mode, kc, true)
+}
+
+// FindKey is LoadKey without creating a key: when secrets are already
+// stored, a missing key must be reported, not silently replaced by a new
+// one that cannot decrypt them.
+func FindKey(dataDir, mode string, kc Keychain) ([]byte, KeyInfo, error) {
+	return loadKey(dataDir, mode, kc, false)
+}
+
+// ErrKeyMissing is FindKey's error when no key exists where it is looked for.
+var ErrKeyMissing = errors.New("the secrets key is missing")
+
+func loadKey(dataDir, mode string, kc Keychain, create bool) ([]byte, KeyInfo, error) {
 	if kc == nil {
 		kc = OSKeychain{}
 	}
 	path := filepath.Join(dataDir, KeyFile)
 	fileInfo := KeyInfo{Store: StoreFile, Path: path}
+	missing := func(where string) error {
+		return fmt.Errorf("%w (looked in %s): the stored secrets cannot be decrypted; restore the key, or delete the secrets and set them again", ErrKeyMissing, where)
+	}
+	_, statErr := os.Stat(path)
+	fileExists := statErr == nil
 	switch mode {
 	case "", StoreAuto:
 	case StoreFile:
+		if !create && !fileExists {
+			return nil, KeyInfo{}, missing(path)
+		}
 		k, err := loadKeyFile(path)
 		return k, fileInfo, err
 	case StoreKeychain:
 		if !kc.Available() {
 			return nil, KeyInfo{}, errors.New("secrets key: no OS keychain is reachable (on Linux the Secret Service needs a D-Bus session); use the key file instead")
 		}
-		k, err := keychainKey(dataDir, kc, true)
+		k, err := keychainKey(dataDir, kc, create)
+		if errors.Is(err, ErrNoKey) {
+			err = missing("the OS keychain")
+		}
 		return k, KeyInfo{Store: StoreKeychain}, err
 	default:
 		return nil, KeyInfo{}, fmt.Errorf("secrets key: unknown key store %q (use auto, keychain or file)", mode)
 	}
-	if _, err := os.Stat(path); err == nil {
+	if fileExists {
 		k, err := loadKeyFile(path)
 		return k, fileInfo, err
 	}
 	if kc.Available() {
-		if k, err := keychainKey(dataDir, kc, true); err == nil {
+		if k, err := keychainKey(dataDir, kc, create); err == nil {
 			return k, KeyInfo{Store: StoreKeychain}, nil
 		}
+	}
+	if !create {
+		return nil, KeyInfo{}, missing(path + " and the OS keychain")
 	}
 	k, err := loadKeyFile(path)
 	return k, fileInfo, err
@@ -140,7 +168,10 @@ func keychainKey(dataDir string, kc Keychain, create bool) ([]byte, error) {
 		}
 		return k, nil
 	}
-	if !errors.Is(err, ErrNoKey) || !create {
+	if errors.Is(err, ErrNoKey) && !create {
+		return nil, ErrNoKey
+	}
+	if !errors.Is(err, ErrNoKey) {
 		return nil, fmt.Errorf("read secrets key from the OS keychain: %w", err)
 	}
 	k := make([]byte, keySize)

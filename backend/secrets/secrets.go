@@ -51,7 +51,7 @@ type Info struct {
 // Service stores, lists and resolves secrets.
 type Service struct {
 	db      *store.DB
-	loadKey func() ([]byte, error)
+	loadKey KeyLoader
 	o       Options
 
 	mu   sync.Mutex
@@ -63,11 +63,15 @@ type projectSecrets struct {
 	masker *Masker
 }
 
-// New builds a Service. loadKey returns the data dir's key (see LoadKey);
-// it is called when a value is first written or read, not before, so a
-// desktop user without secrets is never asked to unlock a keychain. A
-// failing call is retried the next time.
-func New(db *store.DB, loadKey func() ([]byte, error), o Options) (*Service, error) {
+// KeyLoader returns the data dir's key; create says whether a missing key
+// may be made (LoadKey) or must be reported (FindKey).
+type KeyLoader func(create bool) ([]byte, error)
+
+// New builds a Service. loadKey is called when a value is first written or
+// read, not before, so a desktop user without secrets is never asked to
+// unlock a keychain. A failing call is retried the next time. A key is only
+// created while the database holds no secret at all.
+func New(db *store.DB, loadKey KeyLoader, o Options) (*Service, error) {
 	if loadKey == nil {
 		return nil, flow.Errorf(flow.EINTERNAL, "secrets: a key loader is required")
 	}
@@ -81,13 +85,17 @@ func New(db *store.DB, loadKey func() ([]byte, error), o Options) (*Service, err
 }
 
 // sealer returns the cipher, loading the key on first use.
-func (s *Service) sealer() (*sealer, error) {
+func (s *Service) sealer(ctx context.Context) (*sealer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.seal != nil {
 		return s.seal, nil
 	}
-	key, err := s.loadKey()
+	stored, err := s.db.HasSecrets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key, err := s.loadKey(!stored)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +130,7 @@ func (s *Service) Set(ctx context.Context, projectID, name, value string) error 
 	if err := CheckValue(value); err != nil {
 		return err
 	}
-	seal, err := s.sealer()
+	seal, err := s.sealer(ctx)
 	if err != nil {
 		return err
 	}
@@ -174,7 +182,7 @@ func (s *Service) load(ctx context.Context, projectID string) (*projectSecrets, 
 	if len(rows) == 0 {
 		return ps, nil
 	}
-	seal, err := s.sealer()
+	seal, err := s.sealer(ctx)
 	if err != nil {
 		return nil, err
 	}

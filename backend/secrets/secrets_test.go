@@ -90,7 +90,7 @@ func newService(t *testing.T, trusted bool) (*Service, *store.DB) {
 	if err := db.CreateProject(ctx, &flow.Project{ID: "p1", Name: "p", Path: dir}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(db, func() ([]byte, error) { k, _, err := LoadKey(dir, StoreFile, nil); return k, err }, Options{Trust: TrustFunc(func(context.Context, string) (bool, error) { return trusted, nil })})
+	s, err := New(db, func(bool) ([]byte, error) { k, _, err := LoadKey(dir, StoreFile, nil); return k, err }, Options{Trust: TrustFunc(func(context.Context, string) (bool, error) { return trusted, nil })})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,3 +150,54 @@ func TestUntrustedProjectResolvesNothing(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// A lost key is reported, never silently replaced while secrets made with
+// it are stored; once they are deleted, a new key is made.
+func TestLostKeyIsReportedNotReplaced(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := store.Open(ctx, filepath.Join(dir, "fw.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CreateProject(ctx, &flow.Project{ID: "p1", Name: "p", Path: dir}); err != nil {
+		t.Fatal(err)
+	}
+	loader := func(create bool) ([]byte, error) {
+		find := FindKey
+		if create {
+			find = LoadKey
+		}
+		k, _, err := find(dir, StoreAuto, &memKeychain{data: map[string]string{}})
+		return k, err
+	}
+	trusted := Options{Trust: TrustFunc(func(context.Context, string) (bool, error) { return true, nil })}
+	s1, _ := New(db, loader, trusted)
+	if err := s1.Set(ctx, "p1", "A", "value-a"); err != nil {
+		t.Fatal(err)
+	}
+	keyPath := filepath.Join(dir, KeyFile)
+	if err := os.Remove(keyPath); err != nil {
+		t.Fatal(err)
+	}
+	s2, _ := New(db, loader, trusted) // a restart: the key is read again
+	if _, err := s2.Lookup(ctx, "p1", "A"); !errors.Is(err, ErrKeyMissing) {
+		t.Fatalf("lookup without the key: %v", err)
+	}
+	if err := s2.Set(ctx, "p1", "B", "value-b"); !errors.Is(err, ErrKeyMissing) {
+		t.Fatalf("set without the key: %v", err)
+	}
+	if _, err := os.Stat(keyPath); !os.IsNotExist(err) {
+		t.Fatal("a new key was made although secrets of the old one are stored")
+	}
+	if err := s2.Delete(ctx, "p1", "A"); err != nil {
+		t.Fatalf("delete needs no key: %v", err)
+	}
+	if err := s2.Set(ctx, "p1", "A", "value-a2"); err != nil {
+		t.Fatalf("set after every secret was deleted: %v", err)
+	}
+	if v, err := s2.Lookup(ctx, "p1", "A"); err != nil || v != "value-a2" {
+		t.Fatalf("%q %v", v, err)
+	}
+}

@@ -71,3 +71,13 @@ func (db *DB) Secrets(ctx context.Context, projectID string) ([]SecretRow, error
 	}
 	return out, rows.Err()
 }
+
+// HasSecrets reports whether any project has a secret (the secrets key may
+// only be created while none is stored).
+func (db *DB) HasSecrets(ctx context.Context) (bool, error) {
+	var n int
+	if err := db.read.QueryRowContext(ctx, "SELECT EXISTS(SELECT 1 FROM secrets)").Scan(&n); err != nil {
+		return false, fmt.Errorf("count secrets: %w", err)
+	}
+	return n == 1, nil
+}
