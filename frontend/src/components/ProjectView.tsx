@@ -72,6 +72,9 @@ function Toolbar() {
         <button className="fw-btn ghost sm" data-testid="workflow-new" onClick={() => tab.newWorkflow()} title="New workflow">
           <Icon.plus size={14} /> New
         </button>
+        <button className="fw-btn ghost sm icon" data-testid="workflow-delete" onClick={() => void tab.deleteWorkflow()} title="Delete this workflow (with Undo)">
+          <Icon.trash size={14} />
+        </button>
       </div>
       <div className="fw-sep" />
       <button className="fw-btn ghost sm icon" data-testid="undo" disabled={!s.canUndo} onClick={() => tab.undoChange()} title="Undo (Ctrl+Z)">

@@ -16,6 +16,18 @@ export function Toasts({ toasts }: { toasts: ToastStore }) {
             </div>
             {t.message && <div className="fw-toast-msg">{t.message}</div>}
           </div>
+          {t.action && (
+            <button
+              className="fw-btn sm"
+              data-testid="toast-action"
+              onClick={() => {
+                toasts.dismiss(t.id);
+                t.action!.run();
+              }}
+            >
+              {t.action.label}
+            </button>
+          )}
           <button className="fw-btn ghost xs icon" onClick={() => toasts.dismiss(t.id)} title="Dismiss">
             <Icon.x size={12} />
           </button>

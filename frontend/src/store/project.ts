@@ -159,6 +159,7 @@ export class ProjectTab extends Store<TabState> {
 
   dismissResync = () => this.set({ resync: null });
   discardDraft = () => this.editor.discardDraft();
+  deleteWorkflow = () => this.editor.deleteWorkflow();
   /** Writes the pending draft now (the page is going away). */
   flushDraft = () => this.editor.flushDraft();
   /** Whether closing this tab would lose something: unsaved edits or a run in progress. */

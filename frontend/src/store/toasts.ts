@@ -7,6 +7,10 @@ export interface Toast {
   message?: string;
   /** Label of the project tab it came from, if any. */
   source?: string;
+  /** A button on the toast (e.g. Undo); clicking it runs `run` and dismisses the toast. */
+  action?: { label: string; run: () => void };
+  /** How long it stays (ms); default 6 s, errors twice as long. */
+  ttlMs?: number;
 }
 
 /** Toast queue of the whole window; each toast dismisses itself. */
@@ -19,7 +23,7 @@ export class Toasts extends Store<{ items: Toast[] }> {
     const id = this.next++;
     const level = (['info', 'success', 'warning', 'error'] as const).includes(t.level as any) ? t.level : 'info';
     this.set((s) => ({ items: [...s.items.slice(-4), { ...t, level, id }] }));
-    setTimeout(() => this.dismiss(id), t.level === 'error' ? this.ttlMs * 2 : this.ttlMs);
+    setTimeout(() => this.dismiss(id), t.ttlMs ?? (t.level === 'error' ? this.ttlMs * 2 : this.ttlMs));
     return id;
   }
   dismiss(id: number): void {

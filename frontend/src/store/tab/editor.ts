@@ -131,6 +131,54 @@ export class Editor {
     else this.newWorkflow();
   }
 
+  /**
+   * Deletes the open workflow (its file) and offers Undo for a while: Undo
+   * writes the saved version back under the same id. A never-saved workflow
+   * only loses its draft. Another workflow of the project (or an empty one)
+   * takes the canvas.
+   */
+  async deleteWorkflow(): Promise<void> {
+    const s = this.tab.get();
+    const name = s.name;
+    this.tab.set({ dirty: false, draftRestored: null });
+    this.drafts.remove(s.workflowId);
+    let saved: Workflow | null = null;
+    if (s.version) {
+      try {
+        saved = await this.deps.api.getWorkflow(this.id, s.workflowId);
+        await this.deps.api.deleteWorkflow(this.id, s.workflowId);
+      } catch (e) {
+        this.tab.set({ dirty: s.dirty });
+        this.deps.toasts.push({ level: 'error', title: `“${name}” not deleted`, message: (e as Error).message });
+        return;
+      }
+    }
+    this.hooks.workflowsChanged();
+    const rest = s.workflows.filter((w) => w.id !== s.workflowId && w.id);
+    if (rest.length) await this.openWorkflow(rest[0].id!).catch(() => this.newWorkflow());
+    else this.newWorkflow();
+    const restore = saved;
+    this.deps.toasts.push({
+      level: 'success',
+      title: `Deleted “${name}”`,
+      message: restore ? 'The workflow file was removed from the project folder.' : 'The unsaved workflow was discarded.',
+      ttlMs: 10_000,
+      action: restore ? { label: 'Undo', run: () => void this.undoDelete(s.workflowId, restore) } : undefined,
+    });
+  }
+
+  private async undoDelete(workflowId: string, wf: Workflow): Promise<void> {
+    const { version: _v, ...doc } = wf;
+    try {
+      await this.deps.api.putWorkflow(this.id, workflowId, { ...doc, id: workflowId });
+      this.hooks.workflowsChanged();
+      await this.openWorkflow(workflowId);
+      this.deps.toasts.push({ level: 'success', title: `Restored “${wf.name || workflowId}”` });
+    } catch (e) {
+      this.deps.toasts.push({ level: 'error', title: `“${wf.name || workflowId}” not restored`, message: (e as Error).message });
+    }
+  }
+
   dispose(): void {
     this.flushDraft();
     this.offDrafts();
