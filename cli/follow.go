@@ -164,7 +164,7 @@ func (f *follower) session(ctx context.Context, a *api, onLive func()) (done boo
 		}
 		f.since = ev.Seq
 		f.h.event(ev)
-		if st, ok := strings.CutPrefix(ev.Event, "run."); ok && st != "queued" && st != "started" {
+		if st, ok := strings.CutPrefix(ev.Event, "run."); ok && st != "queued" && st != "started" && payloadRunID(ev) == f.runID {
 			f.status = map[string]string{"completed": "succeeded", "failed": "failed", "canceled": "canceled"}[st]
 			if terminal(f.status) {
 				_ = c.Close(websocket.StatusNormalClosure, "")
@@ -193,4 +193,14 @@ func dialProject(ctx context.Context, a *api, projectID string) (*websocket.Conn
 		return nil, err
 	}
 	return c, nil
+}
+
+// payloadRunID is the runId of an event's payload: a run's channel only
+// carries that run's events, but its end must be its own, not a child's.
+func payloadRunID(ev event) string {
+	var p struct {
+		RunID string `json:"runId"`
+	}
+	_ = json.Unmarshal(ev.Payload, &p)
+	return p.RunID
 }
