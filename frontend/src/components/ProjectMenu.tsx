@@ -31,7 +31,7 @@ export function ProjectMenu() {
   };
 
   return (
-    <div className="fw-menu-root" ref={root}>
+    <div className="fw-pmenu-root" ref={root}>
       <button
         className={`fw-btn ghost sm icon ${open ? 'on' : ''}`}
         data-testid="project-menu"
@@ -43,13 +43,13 @@ export function ProjectMenu() {
         <Icon.more size={15} />
       </button>
       {open && (
-        <div className="fw-menu" role="menu" onKeyDown={(e) => e.key === 'Escape' && setOpen(false)}>
-          <div className="fw-menu-note" data-testid="project-menu-trust-state">
+        <div className="fw-pmenu" role="menu" onKeyDown={(e) => e.key === 'Escape' && setOpen(false)}>
+          <div className="fw-pmenu-note" data-testid="project-menu-trust-state">
             {trusted ? 'Trusted folder' : 'Restricted mode (not trusted)'}
           </div>
           <button
             role="menuitem"
-            className="fw-menu-item"
+            className="fw-pmenu-item"
             data-testid="project-menu-review"
             onClick={() => {
               setOpen(false);
@@ -59,7 +59,7 @@ export function ProjectMenu() {
             {trusted ? 'Show what this folder runs…' : 'Trust folder…'}
           </button>
           {trusted && (
-            <button role="menuitem" className="fw-menu-item danger" data-testid="project-menu-revoke" onClick={() => void revoke()}>
+            <button role="menuitem" className="fw-pmenu-item danger" data-testid="project-menu-revoke" onClick={() => void revoke()}>
               Revoke trust
             </button>
           )}
