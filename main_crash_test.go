@@ -256,3 +256,61 @@ func TestSixCrashesStillSucceed(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 }
+
+// kill -9 of serve while a project's stdio MCP server runs, the server
+// having started a helper of its own: the server dies with serve at once
+// (parent-death signal), and the restarted serve kills the helper it
+// recorded, before serving, although nothing asks for that project again.
+func TestKill9LeavesNoMCPServerBehind(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "mcptestserver")
+	build := exec.Command("go", "build", "-o", bin, "./backend/tools/mcp/internal/testserver/mcptestserver")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build MCP test server: %v\n%s", err, out)
+	}
+	dataDir, projectDir := t.TempDir(), t.TempDir()
+	script := fmt.Sprintf(`sleep 1000 >/dev/null 2>&1 & echo $! > %s/helper.pid; echo $$ > %s/server.pid; exec %s`, projectDir, projectDir, bin)
+	cfg := fmt.Sprintf(`{"mcpServers": {"test": {"command": "/bin/sh", "args": ["-c", %q]}}}`, script)
+	if err := os.WriteFile(filepath.Join(projectDir, ".mcp.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, dataDir)
+	out, err := exec.Command(binary, "token", "--data-dir", dataDir, "--ttl", "10m").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := strings.TrimSpace(string(out))
+	code, p := sendJSON(t, "POST", s.url+"/api/projects", tok, `{"name":"mcp","path":"`+projectDir+`","trusted":true}`)
+	if code != 201 {
+		t.Fatalf("project: %d %v", code, p)
+	}
+	pid := p["id"].(string)
+	readPid := func(name string) int {
+		b, _ := os.ReadFile(filepath.Join(projectDir, name))
+		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		return n
+	}
+	waitUntil(t, "the MCP server to list its tools", func() bool {
+		_, res := getJSON(t, s.url+"/api/projects/"+pid+"/tools", tok)
+		return strings.Contains(fmt.Sprint(res["tools"]), "mcp:test/echo")
+	})
+	server, helper := readPid("server.pid"), readPid("helper.pid")
+	if !running(server) || !running(helper) {
+		t.Fatalf("server %d (running %v), helper %d (running %v)", server, running(server), helper, running(helper))
+	}
+	t.Cleanup(func() {
+		if running(helper) {
+			_ = syscall.Kill(helper, syscall.SIGKILL)
+		}
+	})
+
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	<-s.done
+	waitUntil(t, "the MCP server to die with serve", func() bool { return !running(server) })
+
+	s = startServe(t, dataDir)
+	waitUntil(t, "the restarted serve to kill the MCP server's helper", func() bool { return !running(helper) })
+	if code := s.stop(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
