@@ -28,7 +28,9 @@ func TestKill9MidForEachKeepsFinishedChildren(t *testing.T) {
 		t.Fatalf("project: %d %v", code, p)
 	}
 	pid := p["id"].(string)
-	item := `{"name":"item","nodes":[{"id":"work","tool":"shell","params":{"command":"echo {{ inputs.index }} >> items.txt && sleep 0.2"}}],"edges":[]}`
+	// Items from 10 on wait for go.txt, which appears only after the kill:
+	// the kill always lands mid-loop, whatever the machine's speed.
+	item := `{"name":"item","nodes":[{"id":"work","tool":"shell","params":{"command":"echo {{ inputs.index }} >> items.txt; [ {{ inputs.index }} -lt 10 ] || while [ ! -f go.txt ]; do sleep 0.05; done"}}],"edges":[]}`
 	loop := `{"name":"loop","nodes":[
 		{"id":"list","tool":"transform","params":{"expression":"1..40"}},
 		{"id":"each","tool":"forEach","params":{"items":"{{ nodes.list.output }}","workflowId":"item","concurrency":4}}],
@@ -73,6 +75,9 @@ func TestKill9MidForEachKeepsFinishedChildren(t *testing.T) {
 	}
 	lines, _ := os.ReadFile(filepath.Join(projectDir, "items.txt"))
 	before := strings.Count(string(lines), "\n")
+	if err := os.WriteFile(filepath.Join(projectDir, "go.txt"), []byte("go"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	s2 := startServe(t, dataDir, "--workers", "2")
 	deadline = time.Now().Add(120 * time.Second)

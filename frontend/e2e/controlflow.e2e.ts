@@ -133,7 +133,8 @@ test('a forEach shows its progress and links to its child runs', async ({ fw, pa
   const p = await fw.project('loop');
   await fw.putWorkflow(p.id, 'item', {
     name: 'Item',
-    nodes: [{ id: 'work', tool: 'shell', params: { command: 'sleep 0.3; echo item {{ inputs.item }}' }, position: { x: 0, y: 0 } }],
+    // Each item waits until the test lets it go: progress is observed, not raced.
+    nodes: [{ id: 'work', tool: 'shell', params: { command: 'while [ ! -f go.txt ]; do sleep 0.05; done; echo item {{ inputs.item }}' }, position: { x: 0, y: 0 } }],
     edges: [],
   });
   await fw.putWorkflow(p.id, 'loop', {
@@ -147,8 +148,10 @@ test('a forEach shows its progress and links to its child runs', async ({ fw, pa
   await view.getByTestId('workflow-select').selectOption('loop');
   await expect(node(view, 'each')).toBeVisible();
   await view.getByTestId('run').click();
-  // Progress while it runs, then all five.
-  await expect(view.getByTestId('node-progress-each')).toContainText(/[0-4]\/5/, { timeout: 30_000 });
+  // Progress while it runs (held at 0/5 until the items may go), then all five.
+  await expect(view.getByTestId('node-progress-each')).toContainText('0/5', { timeout: 30_000 });
+  await expect(view.getByTestId('run-status')).toHaveText('running');
+  writeFileSync(path.join(p.path, 'go.txt'), 'go');
   await expect(view.getByTestId('run-status')).toHaveText('succeeded', { timeout: 60_000 });
   await expect(view.getByTestId('node-progress-each')).toContainText('5/5');
   await screen(page, '42-foreach-progress');
