@@ -2,7 +2,9 @@ package datadir
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -130,5 +132,53 @@ func TestReadHolderWaitsForName(t *testing.T) {
 	}()
 	if h := readHolder(path, 10*time.Second); h.PID != 42 || h.Kind != "desktop" {
 		t.Fatalf("holder %+v", h)
+	}
+}
+
+// holdAsDeadProcess takes the lock on a second open file description
+// (flock conflicts across descriptions, also within one process) and
+// names a process that has exited as its holder: what a restart meets when
+// a SIGKILLed server's half-started child still shares the lock file.
+func holdAsDeadProcess(t *testing.T, dir string) *os.File {
+	t.Helper()
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, LockFileName), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, err := tryLock(f)
+	if err != nil || !ok {
+		t.Fatalf("lock: %v %v", ok, err)
+	}
+	if _, err := fmt.Fprintf(f, `{"pid":%d,"kind":"serve"}`+"\n", cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestAcquireWaitsOutALockWhoseNamedHolderIsDead(t *testing.T) {
+	dir := t.TempDir()
+	f := holdAsDeadProcess(t, dir)
+	go func() {
+		time.Sleep(300 * time.Millisecond) // the orphan dies
+		_ = f.Close()
+	}()
+	l, err := Acquire(dir, "serve")
+	if err != nil {
+		t.Fatalf("acquire after the orphan died: %v", err)
+	}
+	_ = l.Release()
+}
+
+func TestAcquireRefusesWhenALockOfADeadHolderStaysHeld(t *testing.T) {
+	dir := t.TempDir()
+	f := holdAsDeadProcess(t, dir)
+	defer f.Close()
+	_, err := Acquire(dir, "serve")
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("want ErrLocked after %v, got %v", orphanWait, err)
 	}
 }

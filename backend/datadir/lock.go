@@ -91,7 +91,7 @@ func Acquire(dir, kind string) (*Lock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open lock file: %w", err)
 	}
-	ok, err := tryLock(f)
+	ok, err := tryLockOrOrphan(f, path)
 	if err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("lock %s: %w", path, err)
@@ -115,6 +115,31 @@ func Acquire(dir, kind string) (*Lock, error) {
 		return nil, fmt.Errorf("write lock file: %w", err)
 	}
 	return &Lock{dir: dir, f: f, holder: h}, nil
+}
+
+// orphanWait bounds how long Acquire waits for a lock whose named holder
+// is already dead.
+const orphanWait = 3 * time.Second
+
+// tryLockOrOrphan takes the lock without waiting, except in one case: the
+// holder named in the lock file is dead. A process killed with SIGKILL
+// while it was starting a child leaves that child, between fork and exec,
+// sharing the open lock file for the few milliseconds it takes the
+// parent-death signal to kill it. The lock is then held by nobody that
+// will serve, so a restart waits for it to go instead of refusing.
+func tryLockOrOrphan(f *os.File, path string) (bool, error) {
+	deadline := time.Now().Add(orphanWait)
+	for {
+		ok, err := tryLock(f)
+		if ok || err != nil {
+			return ok, err
+		}
+		h := readHolder(path, 0)
+		if h.PID <= 0 || pidAlive(h.PID) || time.Now().After(deadline) {
+			return false, nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Dir is the data dir this lock holds.
