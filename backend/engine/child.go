@@ -206,7 +206,7 @@ const EventNodeProgress = "node.progress"
 // forEach runs the node's workflow once per item, at most concurrency at
 // a time, and outputs the results in item order.
 func (x *execution) forEach(ctx context.Context, n flow.Node, params map[string]any) (any, error) {
-	items, ok := params["items"].([]any)
+	items, ok := asList(params["items"])
 	if !ok {
 		return nil, flow.Errorf(flow.EINVALID, "forEach %s: items must be a list, not %T", n.ID, params["items"])
 	}
@@ -219,9 +219,13 @@ func (x *execution) forEach(ctx context.Context, n flow.Node, params map[string]
 		return nil, err
 	}
 	conc := 4
-	if v, ok := params["concurrency"].(float64); ok && v >= 1 {
-		conc = min(int(v), 64)
+	switch v := params["concurrency"].(type) {
+	case float64:
+		conc = int(v)
+	case int:
+		conc = v
 	}
+	conc = max(1, min(conc, 64))
 	continueOnError, _ := params["continueOnError"].(bool)
 	kids, err := x.e.db.ChildRuns(ctx, x.run.ID, n.ID)
 	if err != nil {
@@ -289,6 +293,23 @@ func (x *execution) forEach(ctx context.Context, n flow.Node, params map[string]
 		return nil, firstErr
 	}
 	return map[string]any{"results": results, "count": len(items), "succeeded": len(items) - int(failed.Load()), "failed": int(failed.Load())}, nil
+}
+
+// asList returns v as a list of JSON values: references give []any, but
+// an expression such as {{ 1..10 }} gives []int, which JSON turns into one.
+func asList(v any) ([]any, bool) {
+	if l, ok := v.([]any); ok {
+		return l, true
+	}
+	b, err := json.Marshal(v)
+	if err != nil || len(b) == 0 || b[0] != '[' {
+		return nil, false
+	}
+	var l []any
+	if err := json.Unmarshal(b, &l); err != nil {
+		return nil, false
+	}
+	return l, true
 }
 
 // progress writes throttled node.progress events.

@@ -126,7 +126,8 @@ func TestForEachFirstFailureFailsNodeUnlessContinueOnError(t *testing.T) {
 	}, Edges: []flow.Edge{{Source: "check", Target: "boom", On: "true"}}})
 	for _, cont := range []bool{false, true} {
 		e.wfs.put("p1", &flow.Workflow{ID: "loop", Name: "loop", Nodes: []flow.Node{
-			{ID: "each", Tool: "forEach", Params: map[string]any{"items": []any{1.0, 2.0, 3.0, 4.0, 5.0}, "workflowId": "item", "concurrency": 1.0, "continueOnError": cont}},
+			// items from an expression that gives []int; concurrency as an int
+		{ID: "each", Tool: "forEach", Params: map[string]any{"items": "{{ 1..5 }}", "workflowId": "item", "concurrency": "{{ 1 }}", "continueOnError": cont}},
 		}})
 		en := e.engine(engine.Config{})
 		start(t, en)

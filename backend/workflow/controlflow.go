@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/flowweaver/flowweaver/backend/cond"
 	"github.com/flowweaver/flowweaver/backend/flow"
@@ -54,7 +55,7 @@ func checkControlFlow(p *problems, wf *flow.Workflow, index map[string]int) {
 			default:
 				p.add(flow.Problem{Field: field + ".items", Node: node, Message: "is required: a list or a reference such as \"{{ nodes.list.output.items }}\""})
 			}
-			if v, ok := n.Params["concurrency"]; ok {
+			if v, ok := n.Params["concurrency"]; ok && !isRef(v) {
 				f, isNum := v.(float64)
 				if iv, isInt := v.(int); isInt {
 					f, isNum = float64(iv), true
@@ -63,7 +64,7 @@ func checkControlFlow(p *problems, wf *flow.Workflow, index map[string]int) {
 					p.add(flow.Problem{Field: field + ".concurrency", Node: node, Message: fmt.Sprintf("must be an integer between 1 and %d", MaxForEachWorkers)})
 				}
 			}
-			if v, ok := n.Params["continueOnError"]; ok {
+			if v, ok := n.Params["continueOnError"]; ok && !isRef(v) {
 				if _, isBool := v.(bool); !isBool {
 					p.add(flow.Problem{Field: field + ".continueOnError", Node: node, Message: "must be true or false"})
 				}
@@ -95,6 +96,12 @@ func checkControlFlow(p *problems, wf *flow.Workflow, index map[string]int) {
 			p.add(flow.Problem{Field: field, Node: e.Source, Edge: intp(i), Message: fmt.Sprintf("node %q has no branch %q; its branches are %v", e.Source, printable(e.On), branches)})
 		}
 	}
+}
+
+// isRef reports whether a param is a {{ }} reference, resolved at run time.
+func isRef(v any) bool {
+	s, ok := v.(string)
+	return ok && strings.Contains(s, "{{")
 }
 
 func checkExpr(p *problems, field, node string, v any, asBool bool) {
