@@ -43,7 +43,7 @@ func TestKill9AtTheFiringMomentNeverFiresASlotTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	count := func() int {
 		var n int
 		if err := db.QueryRow(`SELECT COUNT(*) FROM runs`).Scan(&n); err != nil {
@@ -60,8 +60,10 @@ func TestKill9AtTheFiringMomentNeverFiresASlotTwice(t *testing.T) {
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
-		s.cmd.Process.Signal(syscall.SIGKILL) // right after the slot's commit
-		<-s.done
+		_ = s.cmd.Process.Signal(syscall.SIGKILL) // right after the slot's commit
+		if err := <-s.done; err == nil {
+			t.Fatal("serve exited cleanly after SIGKILL")
+		}
 		s = startServe(t, dataDir)
 	}
 	// Let the last server fire a few more, then stop it cleanly.

@@ -179,8 +179,10 @@ func startInProcess(ctx context.Context, env *Env, lock *datadir.Lock, opts targ
 		Lock:    lock,
 		Role:    "run",
 		Passive: opts.Passive,
-		Version: env.Version,
-		Logger:  logger,
+		// One run, not a server: the projects' triggers wait for the app or serve.
+		NoTriggers: true,
+		Version:    env.Version,
+		Logger:     logger,
 	})
 	if err != nil {
 		return nil, err

@@ -75,6 +75,11 @@ type Config struct {
 	// data dir once Start listens, so `flowweaver run` can hand its runs
 	// over to this process. Stop removes it first thing.
 	Announce bool
+	// NoTriggers leaves schedules and file watchers off. A `flowweaver run`
+	// process exists for one run: it must not fire the triggers of every
+	// project (their slots stay for the app or serve, which fire missed
+	// ones at their next start).
+	NoTriggers bool
 	// Passive serves the API and the event log but starts no run workers
 	// and no workflow watcher: `flowweaver runs` and `flowweaver logs`
 	// read a data dir that no server holds without executing the runs

@@ -113,9 +113,11 @@ func (d *Daemon) Start(ctx context.Context) error {
 			_ = ln.Close()
 			return fmt.Errorf("start workers: %w", err)
 		}
-		if err := d.triggers.Start(ctx); err != nil {
-			_ = ln.Close()
-			return fmt.Errorf("start triggers: %w", err)
+		if !d.cfg.NoTriggers {
+			if err := d.triggers.Start(ctx); err != nil {
+				_ = ln.Close()
+				return fmt.Errorf("start triggers: %w", err)
+			}
 		}
 	}
 	d.srv = &http.Server{

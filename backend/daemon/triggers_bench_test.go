@@ -22,8 +22,8 @@ func postHook(b *testing.B, url string) int {
 	if err != nil {
 		b.Fatal(err)
 	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
 	return resp.StatusCode
 }
 
@@ -40,7 +40,7 @@ func newBenchFixture(b *testing.B) *fixture {
 	b.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		d.Stop(ctx)
+		_ = d.Stop(ctx)
 	})
 	tok, _, err := d.Token(time.Hour)
 	if err != nil {

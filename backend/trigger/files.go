@@ -161,7 +161,7 @@ func (w *watcher) notify(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer fw.Close()
+	defer func() { _ = fw.Close() }()
 	addTree := func(dir string, announce bool) error {
 		return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {

@@ -71,9 +71,10 @@ func TestScheduleMissedSlotsFireOnceAfterDowntime(t *testing.T) {
 	h.svc.reconcileAll(ctx)
 	h.svc.sched.tick(ctx)
 	h.svc.sched.tick(ctx)
-	runs := h.waitRuns(1)
+	h.waitRuns(1)
 	h.waitIdle()
-	if runs = h.runs(); len(runs) != 1 {
+	runs := h.runs()
+	if len(runs) != 1 {
 		t.Fatalf("%d runs, want one for all missed slots", len(runs))
 	}
 	tr := runs[0].Trigger

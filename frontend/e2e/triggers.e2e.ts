@@ -5,6 +5,11 @@
 import { expect, screen, test } from './fixtures';
 import { activate, openKnown } from './ui';
 
+/** The part of a saved workflow these tests read. */
+interface SavedWorkflow {
+  triggers?: { cron?: string; enabled?: boolean }[];
+}
+
 test('a schedule trigger added on the canvas starts runs by itself', async ({ fw, page }) => {
   const a = await fw.project('alpha');
   await fw.putWorkflow(a.id, 'tick', {
@@ -44,7 +49,7 @@ test('a schedule trigger added on the canvas starts runs by itself', async ({ fw
 
   // Saved: the trigger is in the workflow file, and runs start by themselves.
   await view.getByTestId('save').click();
-  await expect.poll(async () => (await fw.api('GET', `/api/projects/${a.id}/workflows/tick`)).triggers?.[0]?.cron).toBe('*/4 * * * * *');
+  await expect.poll(async () => (await fw.api<SavedWorkflow>('GET', `/api/projects/${a.id}/workflows/tick`)).triggers?.[0]?.cron).toBe('*/4 * * * * *');
   await expect(view.getByTestId('run-trigger')).toContainText('started by schedule schedule', { timeout: 60_000 });
   await expect(view.getByTestId('run-status')).toHaveText('succeeded', { timeout: 60_000 });
   await view.getByTestId('panel-history').click();
@@ -59,7 +64,7 @@ test('a schedule trigger added on the canvas starts runs by itself', async ({ fw
   await insp.getByTestId('trigger-enabled').uncheck();
   await expect(trig).toHaveAttribute('data-enabled', 'false');
   await view.getByTestId('save').click();
-  await expect.poll(async () => (await fw.api('GET', `/api/projects/${a.id}/workflows/tick`)).triggers?.[0]?.enabled).toBe(false);
+  await expect.poll(async () => (await fw.api<SavedWorkflow>('GET', `/api/projects/${a.id}/workflows/tick`)).triggers?.[0]?.enabled).toBe(false);
   await page.waitForTimeout(1500); // a tick in flight may still land
   const before = (await fw.runs(a.id)).length;
   await page.waitForTimeout(6000);

@@ -1,5 +1,5 @@
 import { Handle, Position, type Edge, type Node, type NodeProps } from '@xyflow/react';
-import { memo, type ReactNode } from 'react';
+import { memo, type CSSProperties, type ReactNode } from 'react';
 import type { Trigger } from '../api/types';
 import { Icon } from '../components/icons';
 import type { FlowNode } from '../store/graph';
@@ -77,7 +77,7 @@ function TriggerNodeView({ data }: NodeProps<TriggerFlowNode>) {
   return (
     <div
       className={`fw-node fw-trigger-node ${data.selected ? 'is-selected' : ''} ${on ? '' : 'is-off'}`}
-      style={{ ['--accent' as any]: triggerAccent[t.type] ?? '#64748b', width: WIDTH, height: HEIGHT }}
+      style={{ '--accent': triggerAccent[t.type] ?? '#64748b', width: WIDTH, height: HEIGHT } as CSSProperties}
       data-testid={`trigger-node-${t.id}`}
       data-enabled={on ? 'true' : 'false'}
       title={on ? undefined : 'Switched off: this trigger does not fire'}

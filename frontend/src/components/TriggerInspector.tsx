@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState, type CSSProperties } from 'react';
 import type { Trigger, TriggerInfo } from '../api/types';
 import { triggerAccent } from '../canvas/TriggerNode';
 import { useStore } from '../store/store';
@@ -17,7 +17,7 @@ export function TriggerInspector({ triggerId }: { triggerId: string }) {
   const fieldError = (f: string) => problems.find((p) => p.field === `triggers[${index}].${f}`)?.message;
   return (
     <div className="fw-insp" data-testid="trigger-inspector">
-      <div className="fw-insp-head" style={{ ['--accent' as any]: triggerAccent[t.type] }}>
+      <div className="fw-insp-head" style={{ '--accent': triggerAccent[t.type] } as CSSProperties}>
         <div>
           <div className="fw-insp-title">{triggerTitle[t.type] ?? t.type} trigger</div>
           <div className="fw-muted mono small">{t.id}</div>
@@ -79,7 +79,7 @@ function ScheduleFields({ t, set, error }: FieldsProps) {
   // The times of the expression they were computed for: stale ones are never shown.
   const [preview, setPreview] = useState<{ key: string; times: string[] }>({ key: '', times: [] });
   const key = `${t.cron ?? ''}\u0000${t.timezone ?? ''}`;
-  const times = preview.key === key ? preview.times : [];
+  const times = useMemo(() => (preview.key === key ? preview.times : []), [preview, key]);
   const setTimes = (ts: string[], k = key) => setPreview({ key: k, times: ts });
   const [previewError, setPreviewError] = useState<string | null>(null);
   // Once the first listed time has passed, ask again, so the list stays the next five.
@@ -171,20 +171,21 @@ function useTriggerInfo(id: string): [TriggerInfo | null, (i: TriggerInfo) => vo
   const tab = useTab();
   const workflowId = useStore(tab, (s) => s.workflowId);
   const version = useStore(tab, (s) => s.version);
-  const [info, setInfo] = useState<TriggerInfo | null>(null);
+  // What the server said, for the workflow version and trigger it was asked about.
+  const key = `${workflowId}\u0000${version}\u0000${id}`;
+  const [got, setGot] = useState<{ key: string; info: TriggerInfo | null }>({ key: '', info: null });
   useEffect(() => {
     let alive = true;
-    setInfo(null);
     if (!version) return;
     tab.api
       .listTriggers(tab.id, workflowId)
-      .then((list) => alive && setInfo(list.find((x) => x.id === id) ?? null))
+      .then((list) => alive && setGot({ key, info: list.find((x) => x.id === id) ?? null }))
       .catch(() => undefined);
     return () => {
       alive = false;
     };
-  }, [tab, workflowId, version, id]);
-  return [info, setInfo];
+  }, [tab, workflowId, version, id, key]);
+  return [got.key === key ? got.info : null, (info: TriggerInfo) => setGot({ key, info })];
 }
 
 function WebhookFields({ t, set }: FieldsProps) {

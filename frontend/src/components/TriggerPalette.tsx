@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import type { CSSProperties, ReactNode } from 'react';
 import type { TriggerType } from '../api/types';
 import { DRAG_MIME } from '../canvas/Canvas';
 import { triggerAccent } from '../canvas/TriggerNode';
@@ -31,7 +31,7 @@ export function TriggerPaletteGroup() {
           draggable
           data-testid={`palette-trigger-${type}`}
           title={`${blurb[type]}.\nDrag onto the canvas, or double-click to add.`}
-          style={{ ['--accent' as any]: triggerAccent[type] }}
+          style={{ '--accent': triggerAccent[type] } as CSSProperties}
           onDragStart={(e) => {
             e.dataTransfer.setData(DRAG_MIME, TRIGGER_NODE_PREFIX + type);
             e.dataTransfer.effectAllowed = 'copy';
