@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -24,6 +25,13 @@ import (
 // maxListedFiles caps inputs.trigger.files; the count is still exact.
 const maxListedFiles = 1000
 
+// MaxChainedRuns bounds how many runs in a row a files trigger starts only
+// for changes made while its previous run was active. A run whose shell or
+// MCP nodes write into the trigger's own glob (writes that cannot be told
+// from the user's) would otherwise start itself forever; after this many
+// the trigger waits for a change made while it is idle, and says so.
+const MaxChainedRuns = 3
+
 // filesDef is one enabled files trigger of a trusted project.
 type filesDef struct {
 	workflowID string
@@ -38,6 +46,10 @@ type fileTrigger struct {
 	timer    *time.Timer     // debounce; nil when none is pending
 	running  string          // the active run's id, "" when none
 	own      map[string]time.Time
+	// fromRun: the pending changes were all made while a run was active;
+	// chain counts the runs in a row started that way (MaxChainedRuns).
+	fromRun bool
+	chain   int
 }
 
 // watcher watches one project folder for its files triggers: fsnotify on
@@ -314,6 +326,7 @@ func (w *watcher) changed(rel string) {
 		if ft.running != "" {
 			continue // collected for the run after the active one
 		}
+		ft.fromRun = false // a change while idle: someone else's
 		w.arm(key, ft)
 	}
 }
@@ -342,8 +355,20 @@ func (w *watcher) fire(key string) {
 	sort.Strings(files)
 	ft.pending = map[string]bool{}
 	ft.timer = nil
-	ft.running = "starting"
 	def := ft.def
+	if ft.fromRun {
+		ft.chain++
+	} else {
+		ft.chain = 0
+	}
+	if ft.chain > MaxChainedRuns {
+		ft.chain, ft.fromRun = 0, false
+		w.mu.Unlock()
+		w.s.notify(w.id, "warning", fmt.Sprintf("Files trigger %q of workflow %q stopped a loop: its last %d runs were started only by changes made while the previous run was active "+
+			"(probably its own writes to %s). It fires again on the next change made while it is idle.", def.trigger.ID, def.workflowID, MaxChainedRuns, def.trigger.Glob))
+		return
+	}
+	ft.running = "starting"
 	w.mu.Unlock()
 
 	ctx := context.Background()
@@ -411,6 +436,7 @@ func (s *Service) runEnded(ctx context.Context, ev flow.Event) {
 		ft.own[p] = until
 	}
 	if len(ft.pending) > 0 && !w.stopped {
+		ft.fromRun = true
 		w.arm(o.key, ft)
 	}
 }

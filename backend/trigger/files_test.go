@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -198,4 +199,32 @@ func TestFilesUntrustedNeverFires(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	h.write("a.txt", "x")
 	h.quiet(0, 1500*time.Millisecond)
+}
+
+// A shell node writing into its own glob cannot be told from the user: the
+// trigger still stops after MaxChainedRuns runs in a row, tells the tab,
+// and fires again for a change made while it is idle.
+func TestFilesShellWritesIntoOwnGlobStopAfterAFewRuns(t *testing.T) {
+	h := newHarness(t)
+	sh := flow.Node{ID: "sh", Tool: "shell", Params: map[string]any{"command": "sleep 0.3; date +%s%N >> notes/log.txt"}}
+	h.save("w", filesWorkflow("notes/**", 100, sh))
+	h.start()
+	h.watching(1)
+	h.write("notes/today.txt", "hello")
+	h.waitRuns(1 + MaxChainedRuns)
+	h.waitIdle()
+	h.quiet(1+MaxChainedRuns, 3*time.Second)
+	evs, err := h.db.EventsAfter(t.Context(), "p1", "project:p1", 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range evs {
+		found = found || e.Type == flow.EventNotification && strings.Contains(string(e.Payload), "stopped a loop")
+	}
+	if !found {
+		t.Fatal("no notification about the stopped loop")
+	}
+	h.write("notes/today.txt", "again") // the user again: it fires
+	h.waitRuns(2 + MaxChainedRuns)
 }

@@ -382,4 +382,14 @@ func (s *Service) trusted(ctx context.Context, projectID string) bool {
 	return err == nil && ok
 }
 
+// notify tells the project's tabs something through a durable
+// notification event.
+func (s *Service) notify(projectID, level, message string) {
+	ev := flow.NewEvent(projectID, flow.EventNotification, "", "", map[string]any{"level": level, "message": message})
+	if err := s.db.AppendEvent(context.Background(), &ev); err != nil {
+		s.log.Warn("triggers: notify", "project", projectID, "err", err)
+	}
+	s.log.Warn("triggers: "+message, "project", projectID)
+}
+
 func triggerKey(workflowID, triggerID string) string { return workflowID + "/" + triggerID }
