@@ -112,3 +112,37 @@ func TestMakeDoesNotReinstallNodeModules(t *testing.T) {
 		t.Fatalf("make would reinstall node_modules although nothing changed:\n%s", out)
 	}
 }
+
+// A save reports the params that do not fit their tool's schema (the
+// registry's ParamProblems) without refusing the save.
+func TestSaveReportsParamProblems(t *testing.T) {
+	dataDir, projectDir := t.TempDir(), t.TempDir()
+	s := startServe(t, dataDir)
+	defer s.stop(t, os.Interrupt)
+	out, err := exec.Command(binary, "token", "--data-dir", dataDir).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := strings.TrimSpace(string(out))
+	code, p := sendJSON(t, "POST", s.url+"/api/projects", tok, `{"name":"params","path":"`+projectDir+`","trusted":true}`)
+	if code != 201 {
+		t.Fatalf("project: %d %v", code, p)
+	}
+	url := s.url + "/api/projects/" + p["id"].(string) + "/workflows/w"
+	code, body := sendJSON(t, "PUT", url, tok, `{"name":"W","nodes":[{"id":"sh","tool":"shell","params":{}},{"id":"wait","tool":"delay","params":{"ms":"{{ inputs.ms }}"}}],"edges":[]}`)
+	if code != 200 || body["version"] != float64(1) {
+		t.Fatalf("save with a missing param: %d %v (want 200: saved as a draft)", code, body)
+	}
+	probs, _ := body["problems"].([]any)
+	if len(probs) != 1 {
+		t.Fatalf("problems = %v, want exactly the missing command of sh", body["problems"])
+	}
+	pr := probs[0].(map[string]any)
+	if pr["node"] != "sh" || !strings.Contains(pr["message"].(string), "command is required") {
+		t.Fatalf("problem = %v", pr)
+	}
+	code, body = sendJSON(t, "PUT", url, tok, `{"name":"W","nodes":[{"id":"sh","tool":"shell","params":{"command":"true"}}],"edges":[]}`)
+	if code != 200 || body["problems"] != nil {
+		t.Fatalf("save of valid params: %d %v (want no problems)", code, body)
+	}
+}

@@ -66,6 +66,16 @@ func (c *commands) SaveWorkflow(ctx context.Context, projectID, workflowID strin
 	return c.d.workflows.Save(ctx, projectID, workflowID, wf, baseVersion, by)
 }
 
+// ParamProblems lists the params of a saved workflow that do not fit their
+// tools' schemas (reported with the save, never blocking it).
+func (c *commands) ParamProblems(raw json.RawMessage) []flow.Problem {
+	wf, err := workflow.ParseJSON(raw)
+	if err != nil {
+		return nil
+	}
+	return c.d.workflows.ParamProblems(wf)
+}
+
 func (c *commands) Snapshot(ctx context.Context, projectID, channel string) (any, error) {
 	kind, id := flow.SplitChannel(channel)
 	switch kind {

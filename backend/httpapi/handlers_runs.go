@@ -65,7 +65,17 @@ func (s *Server) putWorkflow(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err, s.cfg.Logger)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int64{"version": v})
+	// Params that do not fit their tool's schema do not block the save;
+	// they are reported with it, so the editor flags them before a run.
+	resp := map[string]any{"version": v}
+	if pc, ok := s.cfg.Workflows.(interface {
+		ParamProblems(*flow.Workflow) []flow.Problem
+	}); ok {
+		if probs := pc.ParamProblems(&wf); len(probs) > 0 {
+			resp["problems"] = probs
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (s *Server) deleteWorkflow(w http.ResponseWriter, r *http.Request) {

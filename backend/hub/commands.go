@@ -166,7 +166,16 @@ func (c *conn) command(ctx context.Context, env envelope) {
 			c.fail(env, err)
 			return
 		}
-		c.reply(EventAck, env, map[string]int64{"version": v})
+		ack := map[string]any{"version": v}
+		// Params that do not fit their tools' schemas ride along (the save stands).
+		if pc, ok := cmds.(interface {
+			ParamProblems(json.RawMessage) []flow.Problem
+		}); ok {
+			if probs := pc.ParamProblems(p.Workflow); len(probs) > 0 {
+				ack["problems"] = probs
+			}
+		}
+		c.reply(EventAck, env, ack)
 	}
 }
 

@@ -355,9 +355,13 @@ export class Editor {
       },
       coalesceKey ? `${nodeId}:${coalesceKey}` : '',
     );
-    // A fixed field clears its problem.
+    // A fixed field clears its problem, and the error an earlier run left on the node is stale now.
     if (this.tab.get().problems.some((p) => p.node === nodeId)) {
       this.tab.set({ problems: this.tab.get().problems.filter((p) => p.node !== nodeId) });
+    }
+    const st = this.tab.get().nodeStates[nodeId];
+    if (st?.error && 'params' in patch) {
+      this.tab.set({ nodeStates: { ...this.tab.get().nodeStates, [nodeId]: { ...st, error: undefined } } });
     }
   }
 
@@ -470,8 +474,12 @@ export class Editor {
     this.tab.set({ saving: true });
     try {
       let version: number;
+      // Params that do not fit their tools' schemas come back with the save (which stands).
+      let paramProblems: Problem[] = [];
       if (!s.version || !this.conn.canUseSocket()) {
-        version = (await this.deps.api.putWorkflow(this.id, s.workflowId, wf)).version;
+        const r = (await this.deps.api.putWorkflow(this.id, s.workflowId, wf)) as { version: number; problems?: Problem[] };
+        version = r.version;
+        paramProblems = r.problems ?? [];
       } else {
         const reply = await this.socket.request('workflow.update', {
           workflowId: s.workflowId,
@@ -479,11 +487,20 @@ export class Editor {
           workflow: wf,
         });
         version = Number(reply.payload?.version ?? s.version + 1);
+        paramProblems = reply.payload?.problems ?? [];
       }
       // Edits made while the save was in flight stay dirty.
       const now = this.tab.get();
       const changed = now.nodes !== s.nodes || now.edges !== s.edges || now.triggers !== s.triggers || now.name !== s.name;
-      this.tab.set({ version, dirty: changed, problems: [], banner: null, conflict: null, saving: false, draftRestored: null });
+      this.tab.set({ version, dirty: changed, problems: paramProblems, banner: null, conflict: null, saving: false, draftRestored: null });
+      if (paramProblems.length) {
+        const n = paramProblems.length;
+        this.deps.toasts.push({
+          level: 'warning',
+          title: `Saved “${now.name}” as a draft`,
+          message: `${n === 1 ? '1 problem' : `${n} problems`} to fix before it can run: see the marked nodes and the Problems tab.`,
+        });
+      }
       this.watchWorkflow();
       this.hooks.workflowsChanged();
       return true;

@@ -52,6 +52,17 @@ export class Runs {
       if (s.dirty || !s.version) {
         if (!(await this.hooks.save())) return;
       }
+      // Problems found at save time would fail the run: say so before starting it.
+      const problems = this.tab.get().problems.filter((p) => p.node);
+      if (problems.length) {
+        const first = problems[0];
+        this.deps.toasts.push({
+          level: 'error',
+          title: 'Run not started',
+          message: `${problems.length === 1 ? '1 problem' : `${problems.length} problems`} to fix first (Problems tab): ${first.node}: ${first.message}`,
+        });
+        return;
+      }
       const workflowId = this.tab.get().workflowId;
       let runId: string;
       if (this.conn.canUseSocket()) {
