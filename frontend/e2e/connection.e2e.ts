@@ -35,7 +35,7 @@ test('server stopped: banner, stale timers, Run refused at once; back: resynchro
   const frozen = await elapsed.textContent();
   await page.waitForTimeout(2_500);
   expect(await elapsed.textContent()).toBe(frozen);
-  await screen(page, '10-disconnected');
+  await screen(page, '20-disconnected');
 
   // Run (Ctrl+Enter) and Cancel are refused at once, with a message; nothing hangs in "Starting…".
   await view.getByTestId('canvas').click({ position: { x: 5, y: 5 } });
@@ -62,7 +62,7 @@ test('server stopped: banner, stale timers, Run refused at once; back: resynchro
   await expect(resynced).toContainText('active runs');
   await expect(resynced).toContainText(`run ${run.id.slice(0, 8)}`);
   await expect(resynced).toContainText('workflow “Build”');
-  await screen(page, '11-back-online');
+  await screen(page, '21-back-online');
   await expect(elapsed).not.toHaveAttribute('data-stale', 'true');
 
   // Live again: Cancel goes through.
