@@ -117,6 +117,7 @@ test('re-run from a failed node reuses what ran before it', async ({ fw, page })
   await expectNodeStatus(view, 'test', 'succeeded');
   await expectNodeStatus(view, 'ship', 'succeeded');
   await expectNodeStatus(view, 'build', 'succeeded');
+  await expect(view.getByTestId('run-rerun-of')).toHaveText('re-run from test');
   await screen(page, '41-rerun-from-failed-node');
 
   const runs = await fw.runs(p.id);
@@ -163,4 +164,9 @@ test('a forEach shows its progress and links to its child runs', async ({ fw, pa
   await expect(node(view, 'work')).toBeVisible();
   await expectNodeStatus(view, 'work', 'succeeded');
   await expect(view.getByTestId('run-status')).toHaveText('succeeded');
+  // and leads back to its parent.
+  await expect(view.getByTestId('run-parent')).toHaveText('child of each #2');
+  await view.getByTestId('run-parent').click();
+  await expect(node(view, 'each')).toBeVisible();
+  await expect(view.getByTestId('node-progress-each')).toContainText('5/5');
 });

@@ -105,3 +105,37 @@ export function ChildRunsLink({ nodeId }: { nodeId: string }) {
     </div>
   );
 }
+
+/**
+ * Where the run on display comes from: the parent run of a child run
+ * (workflow/forEach node, item) or the run a re-run started from; each
+ * opens that run on its workflow.
+ */
+export function RunLineage({ run }: { run: Run }) {
+  const tab = useTab();
+  const open = async (runId: string) => {
+    try {
+      const r = await tab.api.getRun(runId);
+      await tab.openWorkflow(r.workflowId);
+      tab.showRun(r.id);
+    } catch {
+      /* the run is gone: nothing to open */
+    }
+  };
+  if (run.parentRunId) {
+    return (
+      <button className="fw-link small" data-testid="run-parent" title={`Open the parent run ${run.parentRunId}`} onClick={() => void open(run.parentRunId!)}>
+        child of {run.parentNodeId}
+        {run.itemIndex !== undefined ? ` #${run.itemIndex}` : ''}
+      </button>
+    );
+  }
+  if (run.rerunOf) {
+    return (
+      <button className="fw-link small" data-testid="run-rerun-of" title={`Open the run ${run.rerunOf} this one re-ran`} onClick={() => void open(run.rerunOf!)}>
+        re-run from {run.rerunFrom}
+      </button>
+    );
+  }
+  return null;
+}

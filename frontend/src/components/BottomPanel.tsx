@@ -1,4 +1,5 @@
 import { describeRunTrigger } from '../triggers/model';
+import { RunLineage } from '../canvas/ControlParts';
 import { useState } from 'react';
 import { useStore } from '../store/store';
 import { formatDuration, runDuration } from './format';
@@ -48,6 +49,7 @@ export function BottomPanel() {
         {run && (
           <span className="fw-run-summary" data-testid="run-summary">
             <span className="mono small">{run.id}</span>
+            <RunLineage run={run} />
             {run.trigger && run.trigger.type !== 'manual' && (
               <span className="fw-muted small" data-testid="run-trigger">
                 {describeRunTrigger(run.trigger)}
