@@ -94,3 +94,49 @@ test('a background tab learns of runs a trigger started', async ({ fw, page }) =
   await view.getByTestId('panel-history').click();
   await expect(view.getByTestId('history-trigger').first()).toContainText('schedule often', { timeout: 30_000 });
 });
+
+test('webhook and files triggers: URL with curl and a new URL, glob with the files it matches', async ({ fw, page }) => {
+  const a = await fw.project('alpha');
+  await fw.putWorkflow(a.id, 'hook', {
+    name: 'Hook',
+    nodes: [{ id: 'say', tool: 'log', params: { message: 'hi' }, position: { x: 0, y: 0 } }],
+    edges: [],
+  });
+  for (const f of ['src/a.go', 'src/deep/b.go', 'src/readme.md', '.git/x.go']) {
+    const p = `${a.path}/${f}`;
+    await import('node:fs').then((fs) => {
+      fs.mkdirSync(p.slice(0, p.lastIndexOf('/')), { recursive: true });
+      fs.writeFileSync(p, 'x');
+    });
+  }
+  await fw.openUI(page);
+  await openKnown(page, a);
+  const view = page.getByTestId(`project-view-${a.id}`);
+  await expect(view.getByTestId('node-say')).toBeVisible();
+
+  // Webhook: the URL appears once saved, with a curl example; a new URL retires the old one.
+  await view.getByTestId('palette-trigger-webhook').dblclick();
+  const insp = view.getByTestId('trigger-inspector');
+  await insp.getByTestId('trigger-respond').selectOption('onCompleted');
+  await view.getByTestId('save').click();
+  const url = insp.getByTestId('trigger-url');
+  await expect(url).toContainText('/hooks/');
+  const first = (await url.textContent())!.trim();
+  await expect(insp.getByTestId('trigger-curl')).toContainText(`curl -X POST '${first}'`);
+  const answer = await fetch(first, { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } });
+  expect(answer.status).toBe(200);
+  expect(await answer.json()).toEqual({ message: 'hi' });
+  page.once('dialog', (d) => void d.accept());
+  await insp.getByTestId('trigger-rotate').click();
+  await expect(url).not.toHaveText(first);
+  expect((await fetch(first, { method: 'POST', body: '{}' })).status).toBe(404);
+  await screen(page, '32-webhook-trigger-inspector');
+
+  // Files: the glob lists what it matches now (never .git/).
+  await view.getByTestId('palette-trigger-files').dblclick();
+  await insp.getByTestId('trigger-glob').fill('src/**/*.go');
+  const files = insp.getByTestId('trigger-files').locator('li');
+  await expect(files).toHaveText(['src/a.go', 'src/deep/b.go']);
+  await insp.getByTestId('trigger-glob').fill('src/[a');
+  await expect(insp.locator('.fw-field-error')).toContainText('not a valid glob');
+});
