@@ -139,4 +139,11 @@ test('webhook and files triggers: URL with curl and a new URL, glob with the fil
   await expect(files).toHaveText(['src/a.go', 'src/deep/b.go']);
   await insp.getByTestId('trigger-glob').fill('src/[a');
   await expect(insp.locator('.fw-field-error')).toContainText('not a valid glob');
+
+  // Delete (on the canvas, not in a field) removes the selected trigger; Ctrl+Z brings it back.
+  await view.getByTestId('trigger-node-files').click();
+  await page.keyboard.press('Delete');
+  await expect(view.getByTestId('trigger-node-files')).toHaveCount(0);
+  await page.keyboard.press('Control+z');
+  await expect(view.getByTestId('trigger-node-files')).toBeVisible();
 });

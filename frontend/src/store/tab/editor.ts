@@ -389,6 +389,11 @@ export class Editor {
 
   deleteSelection(): void {
     const s = this.tab.get();
+    // A trigger shown in the inspector is the selection (nodes were deselected when it was picked).
+    if (s.selectedTrigger && !s.nodes.some((n) => n.selected)) {
+      this.removeTrigger(s.selectedTrigger);
+      return;
+    }
     const gone = new Set(s.nodes.filter((n) => n.selected).map((n) => n.id));
     const edges = s.edges.filter((e) => !e.selected && !gone.has(e.source) && !gone.has(e.target));
     if (!gone.size && edges.length === s.edges.length) return;
