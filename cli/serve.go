@@ -26,6 +26,7 @@ func serveCommand() *Command {
 			fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a non-loopback --addr")
 			fs.StringVar(&cfg.SecretKeyStore, "secrets-key", "auto", "where the secrets key is kept: auto (OS keychain if reachable, else the key file), keychain or file")
 			fs.Var(&dev, "dev", "allowed development `origin` (repeatable)")
+			pprofAddr := fs.String("pprof", "", "serve Go runtime profiles (/debug/pprof/) on this loopback `address`, e.g. 127.0.0.1:6060")
 			return func(ctx context.Context, env *Env, args []string) error {
 				if len(args) > 0 {
 					return UsageError(fmt.Errorf("serve takes no arguments, got %q", args))
@@ -40,7 +41,7 @@ func serveCommand() *Command {
 				cfg.Version = env.Version
 				cfg.Role = "serve"
 				cfg.Announce = true
-				return serve(ctx, env, cfg)
+				return withPprof(env, *pprofAddr, func() error { return serve(ctx, env, cfg) })
 			}
 		},
 	}
