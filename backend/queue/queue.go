@@ -223,6 +223,7 @@ type Queue struct {
 	workCtx     context.Context
 	workCancel  context.CancelCauseFunc
 	loops       sync.WaitGroup // fetcher and maintenance
+	fetched     chan struct{}  // closed when the fetch loop has exited: no jobs.Add after it
 	jobs        sync.WaitGroup // running jobs
 }
 
@@ -404,6 +405,7 @@ func (q *Queue) Start(ctx context.Context) error {
 	q.mu.Lock()
 	q.state = 1
 	q.mu.Unlock()
+	q.fetched = make(chan struct{})
 	q.loops.Add(2)
 	go q.fetchLoop(fetchCtx)
 	go q.maintainLoop(fetchCtx)
@@ -441,7 +443,7 @@ func (q *Queue) Stop(ctx context.Context) error {
 
 	q.fetchCancel()
 	done := make(chan struct{})
-	go func() { q.jobs.Wait(); close(done) }()
+	go func() { q.waitJobs(); close(done) }()
 	grace := time.NewTimer(q.cfg.StopGrace)
 	defer grace.Stop()
 	select {
@@ -455,9 +457,18 @@ func (q *Queue) Stop(ctx context.Context) error {
 	return nil
 }
 
+// waitJobs waits for every running job once the fetch loop has stopped.
+// A WaitGroup's Wait may not race with an Add that starts from zero, and
+// only the fetch loop adds jobs, so it must be gone first.
+func (q *Queue) waitJobs() {
+	<-q.fetched
+	q.jobs.Wait()
+}
+
 // fetchLoop claims jobs while workers are free.
 func (q *Queue) fetchLoop(ctx context.Context) {
 	defer q.loops.Done()
+	defer close(q.fetched)
 	poll := time.NewTicker(q.cfg.PollInterval)
 	defer poll.Stop()
 	cool := time.NewTimer(0)
@@ -674,7 +685,7 @@ func (q *Queue) heartbeatUntilIdle() {
 	hb := time.NewTicker(q.cfg.HeartbeatInterval)
 	defer hb.Stop()
 	done := make(chan struct{})
-	go func() { q.jobs.Wait(); close(done) }()
+	go func() { q.waitJobs(); close(done) }()
 	for {
 		select {
 		case <-done:
