@@ -58,8 +58,16 @@ test("closing a project's tab frees its connection at once, even with a run goin
   await expect(viewA.getByTestId('run-status')).toHaveText(/queued|running/);
   await expect.poll(() => fw.connectionsOf(a.id)).toBe(1);
 
+  // Closing a tab with a run going asks first (the run goes on without it).
+  const asked: string[] = [];
+  page.once('dialog', (d) => {
+    asked.push(d.message());
+    void d.accept();
+  });
   await page.getByTestId(`tab-close-${a.id}`).click();
   await expect(tab(page, a.id)).toHaveCount(0);
+  expect(asked).toHaveLength(1);
+  expect(asked[0]).toContain('1 run in progress');
   // B is the foreground tab now; A's socket is gone although its run goes on.
   await expect(tab(page, b.id)).toHaveAttribute('aria-selected', 'true');
   await expect.poll(() => fw.connectionMap()).toEqual({ total: 1, byProject: { [b.id]: 1 } });

@@ -94,7 +94,7 @@ function TabButton({
       )}
       {dirty && <span className="fw-dirty" />}
       {runs > 0 && (
-        <span className="fw-tab-runs" data-testid={`tab-runs-${tab.id}`} title={`${runs} active run(s)`}>
+        <span className="fw-tab-runs" data-testid={`tab-runs-${tab.id}`} title={runs === 1 ? '1 active run' : `${runs} active runs`}>
           <span className="fw-spinner" /> {runs}
         </span>
       )}

@@ -530,9 +530,9 @@ export class Editor {
       const general = problems.filter((p) => !p.node);
       this.tab.set({
         problems,
-        banner: general.length ? general.map((p) => p.message).join(' · ') : `${problems.length} problem(s) on the nodes marked in red`,
+        banner: general.length ? general.map((p) => p.message).join(' · ') : `${problems.length === 1 ? '1 problem' : `${problems.length} problems`} on the nodes marked in red`,
       });
-      this.deps.toasts.push({ level: 'error', title: 'Workflow not saved', message: `${problems.length} validation problem(s)` });
+      this.deps.toasts.push({ level: 'error', title: 'Workflow not saved', message: problems.length === 1 ? '1 validation problem' : `${problems.length} validation problems` });
       return;
     }
     const msg = (e as Error).message ?? String(e);

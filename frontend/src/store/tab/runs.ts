@@ -285,7 +285,7 @@ export class Runs {
         this.deps.toasts.push({
           level: status === 'succeeded' ? 'success' : status === 'failed' ? 'error' : 'warning',
           title: `Run ${status}`,
-          message: `${known.workflowId} in ${s.project.name}${p.error ? `: ${p.error}` : ''}`,
+          message: `${s.workflows.find((w) => w.id === known.workflowId)?.name || known.workflowId} in ${s.project.name}${p.error ? `: ${p.error}` : ''}`,
           source: s.project.name,
         });
       }
