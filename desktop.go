@@ -60,7 +60,7 @@ func runDesktop(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer inst.Close()
+	defer func() { _ = inst.Close() }()
 
 	d, err := daemon.New(ctx, daemon.Config{
 		Addr:    "127.0.0.1:0",

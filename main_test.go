@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }
 
@@ -42,7 +42,7 @@ type server struct {
 	cmd      *exec.Cmd
 	url      string
 	loginURL string
-	done     chan error
+	done     chan struct{} // closed when the process has exited
 }
 
 // startServe runs `flowweaver serve` on a free port and waits for the
@@ -59,7 +59,7 @@ func startServe(t *testing.T, dataDir string, extra ...string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, done: make(chan error, 1)}
+	s := &server{cmd: cmd, done: make(chan struct{})}
 	lines := make(chan string)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -67,11 +67,12 @@ func startServe(t *testing.T, dataDir string, extra ...string) *server {
 			lines <- sc.Text()
 		}
 		close(lines)
-		s.done <- cmd.Wait()
+		_ = cmd.Wait() // the exit status is read from cmd.ProcessState
+		close(s.done)
 	}()
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
+			_ = cmd.Process.Kill()
 		}
 	})
 	deadline := time.After(60 * time.Second)
@@ -101,7 +102,7 @@ func startServe(t *testing.T, dataDir string, extra ...string) *server {
 // stop sends sig and returns the exit code.
 func (s *server) stop(t *testing.T, sig os.Signal) int {
 	t.Helper()
-	s.cmd.Process.Signal(sig)
+	_ = s.cmd.Process.Signal(sig)
 	select {
 	case <-s.done:
 	case <-time.After(60 * time.Second):
@@ -134,7 +135,9 @@ func sendJSON(t *testing.T, method, url, token, body string) (int, map[string]an
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	var m map[string]any
-	json.Unmarshal(b, &m)
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
 	return resp.StatusCode, m
 }
 
@@ -183,7 +186,9 @@ func TestServeRefusesRemoteAddr(t *testing.T) {
 
 func TestServeRefusesCorruptDatabase(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "flowweaver.db"), []byte(strings.Repeat("not a database ", 1000)), 0o600)
+	if err := os.WriteFile(filepath.Join(dir, "flowweaver.db"), []byte(strings.Repeat("not a database ", 1000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir)
 	out, err := cmd.CombinedOutput()
 	if err == nil || cmd.ProcessState.ExitCode() != cli.ExitCorrupt || !strings.Contains(string(out), "corrupt") {
@@ -249,7 +254,7 @@ func TestKill9MidRunResumes(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	s.cmd.Process.Signal(syscall.SIGKILL)
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
 	<-s.done
 
 	s2 := startServe(t, dataDir)

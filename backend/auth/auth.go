@@ -79,11 +79,11 @@ func LoadKey(dataDir string) ([]byte, error) {
 			return nil, fmt.Errorf("create jwt key: %w", err)
 		}
 		if _, err := f.Write(key); err != nil {
-			f.Close()
+			_ = f.Close()
 			return nil, fmt.Errorf("write jwt key: %w", err)
 		}
 		if err := f.Sync(); err != nil {
-			f.Close()
+			_ = f.Close()
 			return nil, fmt.Errorf("sync jwt key: %w", err)
 		}
 		return key, f.Close()

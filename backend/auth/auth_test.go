@@ -226,12 +226,18 @@ func TestKeyFile(t *testing.T) {
 	if err != nil || string(k1) != string(k2) {
 		t.Fatalf("reload: %v", err)
 	}
-	os.Chmod(filepath.Join(dir, "jwt.key"), 0o644)
+	if err := os.Chmod(filepath.Join(dir, "jwt.key"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := LoadKey(dir); err == nil {
 		t.Fatal("world-readable key accepted")
 	}
-	os.Chmod(filepath.Join(dir, "jwt.key"), 0o600)
-	os.WriteFile(filepath.Join(dir, "jwt.key"), []byte("short"), 0o600)
+	if err := os.Chmod(filepath.Join(dir, "jwt.key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "jwt.key"), []byte("short"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := LoadKey(dir); err == nil || !strings.Contains(err.Error(), "5 bytes") {
 		t.Fatal("short key accepted")
 	}

@@ -31,7 +31,9 @@ func BenchmarkShellMillionLinesToClient(b *testing.B) {
 			}
 			if fr.Event == "node.log" {
 				var p struct{ Lines []string }
-				json.Unmarshal(fr.Payload, &p)
+				if err := json.Unmarshal(fr.Payload, &p); err != nil {
+					b.Fatal(err)
+				}
 				lines += len(p.Lines)
 			}
 			if fr.Event == "run.completed" || fr.Event == "run.failed" {

@@ -48,7 +48,9 @@ func TestMCPWorkflowOverWebSocket(t *testing.T) {
 	var list struct {
 		Tools []struct{ Name, Source string }
 	}
-	json.Unmarshal(fs[len(fs)-1].Payload, &list)
+	if err := json.Unmarshal(fs[len(fs)-1].Payload, &list); err != nil {
+		t.Fatal(err)
+	}
 	names := map[string]string{}
 	for _, tl := range list.Tools {
 		names[tl.Name] = tl.Source
@@ -68,7 +70,9 @@ func TestMCPWorkflowOverWebSocket(t *testing.T) {
 	ref = c.send("run.start", "project:"+a, map[string]any{"workflowId": "mixed", "inputs": map[string]any{}})
 	fs = c.until(func(fr frame) bool { return fr.Ref == ref })
 	var queued struct{ RunID string }
-	json.Unmarshal(fs[len(fs)-1].Payload, &queued)
+	if err := json.Unmarshal(fs[len(fs)-1].Payload, &queued); err != nil {
+		t.Fatal(err)
+	}
 	if fs[len(fs)-1].Event != "run.queued" || queued.RunID == "" {
 		t.Fatalf("run.start reply: %+v %s", fs[len(fs)-1], fs[len(fs)-1].Payload)
 	}
@@ -77,7 +81,9 @@ func TestMCPWorkflowOverWebSocket(t *testing.T) {
 	end := c.until(func(fr frame) bool {
 		if fr.Event == "node.log" {
 			var p struct{ Lines []string }
-			json.Unmarshal(fr.Payload, &p)
+			if err := json.Unmarshal(fr.Payload, &p); err != nil {
+				t.Fatal(err)
+			}
 			logs = append(logs, p.Lines...)
 		}
 		return fr.Channel == "run:"+queued.RunID && strings.HasPrefix(fr.Event, "run.") &&
@@ -104,7 +110,9 @@ func TestMCPWorkflowOverWebSocket(t *testing.T) {
 			var o struct {
 				Structured struct{ PID int }
 			}
-			json.Unmarshal(out, &o)
+			if err := json.Unmarshal(out, &o); err != nil {
+				t.Fatal(err)
+			}
 			pid = o.Structured.PID
 		}
 	}
@@ -133,7 +141,9 @@ func TestMCPWorkflowOverWebSocket(t *testing.T) {
 func TestMCPBrokenConfigReported(t *testing.T) {
 	f := newFixture(t)
 	projectDir := t.TempDir()
-	os.WriteFile(filepath.Join(projectDir, ".mcp.json"), []byte(`{"mcpServers": {"x": {"command": }`), 0o644)
+	if err := os.WriteFile(filepath.Join(projectDir, ".mcp.json"), []byte(`{"mcpServers": {"x": {"command": }`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	code, p, _ := do(t, "POST", f.d.URL()+"/api/projects", f.token, `{"path":"`+projectDir+`"}`)
 	if code != 201 {
 		t.Fatalf("project: %d", code)

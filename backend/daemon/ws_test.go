@@ -197,7 +197,9 @@ func TestScenarioTwoProjectsTwoConnections(t *testing.T) {
 		Connections int            `json:"connections"`
 		Projects    map[string]int `json:"projects"`
 	}
-	json.Unmarshal(fs[len(fs)-1].Payload, &sys)
+	if err := json.Unmarshal(fs[len(fs)-1].Payload, &sys); err != nil {
+		t.Fatal(err)
+	}
 	if sys.Connections != 2 || sys.Projects[a] != 1 || sys.Projects[b] != 1 {
 		t.Fatalf("system frame %s", fs[len(fs)-1].Payload)
 	}
@@ -244,7 +246,7 @@ func TestScenarioClosingReleases(t *testing.T) {
 	a, b := f.project("project-a"), f.project("project-b")
 	ca := dial(t, f.d, f.token, a)
 	dial(t, f.d, f.token, b)
-	ca.c.Close(websocket.StatusNormalClosure, "tab closed")
+	_ = ca.c.Close(websocket.StatusNormalClosure, "tab closed")
 	eventually(t, "A's connection released", func() bool {
 		total, per := f.connections()
 		_, hasA := per[a]
@@ -260,7 +262,7 @@ func TestScenarioRunContinuesWithoutConnection(t *testing.T) {
 	f.workflow(a, "wf", slowWorkflow)
 	ca := dial(t, f.d, f.token, a)
 	run := f.startRun(a, "wf")
-	ca.c.Close(websocket.StatusNormalClosure, "switched tab")
+	_ = ca.c.Close(websocket.StatusNormalClosure, "switched tab")
 	eventually(t, "run finished while the tab was away", func() bool { return f.runStatus(run) == "succeeded" })
 	back := dial(t, f.d, f.token, a)
 	sub := back.subscribe("run:"+run, nil)
@@ -273,7 +275,9 @@ func TestScenarioRunContinuesWithoutConnection(t *testing.T) {
 			} `json:"nodes"`
 		} `json:"snapshot"`
 	}
-	json.Unmarshal(sub.Payload, &p)
+	if err := json.Unmarshal(sub.Payload, &p); err != nil {
+		t.Fatal(err)
+	}
 	if p.Snapshot.Status != "succeeded" || len(p.Snapshot.Nodes) != 3 {
 		t.Fatalf("snapshot %s", sub.Payload)
 	}
@@ -475,7 +479,9 @@ func TestNodeDurationRecorded(t *testing.T) {
 	for _, ev := range evs {
 		if ev.Type == "node.completed" {
 			var p struct{ DurationMs int64 }
-			json.Unmarshal(ev.Payload, &p)
+			if err := json.Unmarshal(ev.Payload, &p); err != nil {
+				t.Fatal(err)
+			}
 			if p.DurationMs < 60 {
 				t.Fatalf("node.completed durationMs = %d: %s", p.DurationMs, ev.Payload)
 			}

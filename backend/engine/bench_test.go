@@ -36,7 +36,7 @@ func benchRuns(b *testing.B, wf *flow.Workflow, workers int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	if err := db.CreateProject(ctx, &flow.Project{ID: "p1", Name: "p1", Path: b.TempDir()}); err != nil {
 		b.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func benchRuns(b *testing.B, wf *flow.Workflow, workers int) {
 	if err := en.Start(ctx); err != nil {
 		b.Fatal(err)
 	}
-	defer en.Stop(ctx)
+	defer func() { _ = en.Stop(ctx) }()
 	target.Store(int64(b.N))
 	b.ResetTimer()
 	var wg sync.WaitGroup
@@ -132,8 +132,10 @@ func BenchmarkLog1MLines(b *testing.B) {
 		}
 		<-done
 		el := time.Since(startT)
-		en.Stop(ctx)
-		db.Close()
+		if err := en.Stop(ctx); err != nil {
+			b.Fatal(err)
+		}
+		_ = db.Close()
 		if lines.Load() != 1000000 {
 			b.Fatalf("%d lines published", lines.Load())
 		}

@@ -51,10 +51,9 @@ func (w *workflows) put(projectID string, wf *flow.Workflow) {
 // testTools are tools for the engine tests; calls counts invocations per
 // run/node so a test can prove a node never ran twice.
 type testTools struct {
-	calls    sync.Map // "run/node" -> *atomic.Int32
-	started  chan string
-	release  chan struct{}
-	flakyErr atomic.Int32
+	calls   sync.Map // "run/node" -> *atomic.Int32
+	started chan string
+	release chan struct{}
 }
 
 func (tt *testTools) count(call tools.Call) int32 {
@@ -138,7 +137,7 @@ func newEnv(t *testing.T, projects ...string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { _ = db.Close() })
 	for _, p := range projects {
 		if err := db.CreateProject(ctx, &flow.Project{ID: p, Name: p, Path: t.TempDir()}); err != nil {
 			t.Fatal(err)
@@ -614,7 +613,9 @@ func TestLogBatching(t *testing.T) {
 		}
 		for _, l := range p.Lines {
 			var i int
-			fmt.Sscanf(l, "line %d", &i)
+			if _, err := fmt.Sscanf(l, "line %d", &i); err != nil {
+				t.Fatal(err)
+			}
 			if want := map[bool]string{true: "stderr", false: "stdout"}[i%10 == 9]; p.Stream != want {
 				t.Fatalf("%s on %s", l, p.Stream)
 			}

@@ -118,7 +118,7 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	if brw.Writer.Buffered() > 0 {
 		if err := brw.Writer.Flush(); err != nil {
-			c.Close()
+			_ = c.Close()
 			return nil, nil, fmt.Errorf("flush handshake: %w", err)
 		}
 	}
@@ -131,7 +131,7 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		small := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(pending)), w.bc), readBufSize)
 		if n > 0 {
 			if _, err := small.Peek(n); err != nil {
-				c.Close()
+				_ = c.Close()
 				return nil, nil, fmt.Errorf("carry buffered bytes: %w", err)
 			}
 		}

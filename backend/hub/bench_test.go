@@ -141,14 +141,14 @@ func BenchmarkIdleConnection(b *testing.B) {
 		if path := os.Getenv("HUB_HEAP_PROFILE"); path != "" {
 			if f, err := os.Create(path); err == nil {
 				_ = pprof.WriteHeapProfile(f)
-				f.Close()
+				_ = f.Close()
 			}
 		}
 		mem := float64((after.HeapAlloc+after.StackInuse)-(before.HeapAlloc+before.StackInuse)) / conns
 		b.ReportMetric(mem, "bytes/conn")
 		b.ReportMetric(float64(g1-g0)/conns, "goroutines/conn")
 		for _, r := range raws {
-			r.Close()
+			_ = r.Close()
 		}
 		waitFor(b, "connections closed", func() bool { total, _ := e.hub.Connections(); return total == 0 })
 	}

@@ -203,7 +203,7 @@ func newEnvTB(t testing.TB, mod func(*Config), projects ...string) *env {
 			t.Errorf("shutdown: %v", err)
 		}
 		srv.Close()
-		db.Close()
+		_ = db.Close()
 	})
 	return e
 }

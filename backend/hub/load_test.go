@@ -151,7 +151,7 @@ func TestResumeAfterDrops(t *testing.T) {
 		wg.Add(1)
 		go func(r int) {
 			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(r), 7))
+			rng := rand.New(rand.NewPCG(uint64(r), 7)) //nolint:gosec // G115: r is a loop index, never negative
 			channel := "project:p1"
 			if r == 2 {
 				channel = "run:r1"

@@ -35,7 +35,7 @@ func openDB(t testing.TB, projects ...string) *store.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { _ = db.Close() })
 	for _, p := range projects {
 		if err := db.CreateProject(ctx, &flow.Project{ID: p, Name: p, Path: "/tmp/" + p + t.Name()}); err != nil {
 			t.Fatal(err)

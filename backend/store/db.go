@@ -100,7 +100,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 
 	db := &DB{path: path, opts: opts, write: write, onCommit: opts.OnCommit, lastSeq: map[string]int64{}}
 	if err := db.init(ctx); err != nil {
-		write.Close()
+		_ = write.Close() // the open error is the one to report
 		return nil, classify(err)
 	}
 
@@ -109,7 +109,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	rq.Add("_pragma", "query_only(1)")
 	read, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
 	if err != nil {
-		write.Close()
+		_ = write.Close() // the open error is the one to report
 		return nil, fmt.Errorf("open read pool: %w", err)
 	}
 	read.SetMaxOpenConns(opts.ReadConns)

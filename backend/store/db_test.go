@@ -19,7 +19,11 @@ func openTest(t *testing.T, path string, opts Options) *DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close db: %v", err)
+		}
+	})
 	return db
 }
 
@@ -42,17 +46,23 @@ func TestMigrationsFreshAndReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	var mode string
-	db.Read().QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode)
+	if err := db.Read().QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
 	if mode != "wal" {
 		t.Fatalf("journal mode %q", mode)
 	}
-	db.Close()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	db2 := openTest(t, path, Options{})
 	if _, err := db2.Project(ctx, "p1"); err != nil {
 		t.Fatalf("data lost on reopen: %v", err)
 	}
-	db2.Read().QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&n)
+	if err := db2.Read().QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if n != len(ms) {
 		t.Fatalf("reopen re-ran migrations: %d rows", n)
 	}
@@ -68,7 +78,9 @@ func TestNewerSchemaRefused(t *testing.T) {
 	if _, err := db.write.Exec("INSERT INTO schema_migrations(version, name) VALUES (9999, '9999_future.sql')"); err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
 	_, err = Open(ctx, path, Options{})
 	if !errors.Is(err, ErrTooNew) {
 		t.Fatalf("newer schema: err = %v, want ErrTooNew", err)
@@ -81,7 +93,9 @@ func TestCorruptFileRefused(t *testing.T) {
 	for i := range junk {
 		junk[i] = byte(i * 7)
 	}
-	os.WriteFile(path, junk, 0o600)
+	if err := os.WriteFile(path, junk, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	_, err := Open(context.Background(), path, Options{})
 	if !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("corrupt file: err = %v, want ErrCorrupt", err)
@@ -152,7 +166,9 @@ func TestFailedTransactionPublishesNothing(t *testing.T) {
 	ctx := context.Background()
 	calls := 0
 	db := openTest(t, filepath.Join(t.TempDir(), "fw.db"), Options{OnCommit: func([]flow.Event) { calls++ }})
-	db.CreateProject(ctx, &flow.Project{ID: "a", Name: "a", Path: "/a"})
+	if err := db.CreateProject(ctx, &flow.Project{ID: "a", Name: "a", Path: "/a"}); err != nil {
+		t.Fatal(err)
+	}
 	boom := errors.New("boom")
 	err := db.Write(ctx, func(tx *Tx) error {
 		ev := flow.NewEvent("a", flow.EventNotification, "", "", nil)
@@ -182,12 +198,12 @@ func TestLockedByAnotherWriter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer other.Close()
+	defer func() { _ = other.Close() }() // after the test; nothing left to check
 	other.SetMaxOpenConns(1)
 	if _, err := other.ExecContext(ctx, "BEGIN EXCLUSIVE; CREATE TABLE x(a);"); err != nil {
 		t.Fatal(err)
 	}
-	defer other.ExecContext(ctx, "ROLLBACK")
+	defer func() { _, _ = other.ExecContext(ctx, "ROLLBACK") }() // releases the lock; the test is over
 	_, err = Open(ctx, path, Options{BusyTimeout: 100 * time.Millisecond})
 	if !errors.Is(err, ErrLocked) {
 		t.Fatalf("locked database: err = %v, want ErrLocked", err)

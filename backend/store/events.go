@@ -98,7 +98,8 @@ func (db *DB) EventsAfter(ctx context.Context, projectID, channel string, since 
 	if err != nil {
 		return nil, err
 	}
-	q := "SELECT seq, type, run_id, workflow_id, ts, payload FROM events WHERE project_id = ? AND seq > ? AND " + cond + " ORDER BY seq LIMIT ?"
+	// cond is one of channelFilter's constant fragments; values go in args.
+	q := "SELECT seq, type, run_id, workflow_id, ts, payload FROM events WHERE project_id = ? AND seq > ? AND " + cond + " ORDER BY seq LIMIT ?" //nolint:gosec // G202: constant fragments and ? placeholders only
 	all := append([]any{projectID, since}, args...)
 	all = append(all, limit)
 	rows, err := db.read.QueryContext(ctx, q, all...)

@@ -93,11 +93,11 @@ func migrate(ctx context.Context, db *sql.DB) error {
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			tx.Rollback()
+			_ = tx.Rollback() // the exec error is the one to report
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations(version, name) VALUES (?, ?)", m.version, m.name); err != nil {
-			tx.Rollback()
+			_ = tx.Rollback() // the exec error is the one to report
 			return fmt.Errorf("migration %s: record: %w", m.name, err)
 		}
 		if err := tx.Commit(); err != nil {

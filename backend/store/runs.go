@@ -362,7 +362,8 @@ func (db *DB) ListRuns(ctx context.Context, f flow.RunFilter) (flow.RunPage, err
 		args = append(args, c.created, c.created, c.id)
 	}
 	args = append(args, f.Limit+1)
-	rows, err := db.read.QueryContext(ctx, "SELECT "+runColumns+" FROM runs WHERE "+strings.Join(conds, " AND ")+
+	// conds are constant fragments with ? placeholders; values go in args.
+	rows, err := db.read.QueryContext(ctx, "SELECT "+runColumns+" FROM runs WHERE "+strings.Join(conds, " AND ")+ //nolint:gosec // G202: see above
 		" ORDER BY created_at DESC, id DESC LIMIT ?", args...)
 	if err != nil {
 		return flow.RunPage{}, fmt.Errorf("list runs: %w", err)

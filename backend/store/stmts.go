@@ -107,7 +107,7 @@ func (db *DB) readStmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old := c.read[q]; old != nil {
-		st.Close()
+		_ = st.Close() // lost a race to prepare the same query; ours is unused
 		return old, nil
 	}
 	if c.read == nil {
@@ -122,11 +122,13 @@ func (db *DB) closeStmts() {
 	c := &db.stmts
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// Closing a prepared statement only frees it; the pools close next and
+	// report what matters.
 	for _, st := range c.write {
-		st.Close()
+		_ = st.Close()
 	}
 	for _, st := range c.read {
-		st.Close()
+		_ = st.Close()
 	}
 	c.write, c.read, c.wanted = nil, nil, nil
 }

@@ -126,7 +126,7 @@ func (t *fileReadTool) Run(ctx context.Context, call Call) (any, error) {
 	if err != nil {
 		return nil, rootError("file.read", "path", rel, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, rootError("file.read", "path", rel, err)
@@ -243,7 +243,7 @@ func (t *fileWriteTool) Run(ctx context.Context, call Call) (any, error) {
 	committed := false
 	defer func() {
 		if !committed {
-			f.Close()
+			_ = f.Close()
 			_ = root.Remove(tmp)
 		}
 	}()
@@ -274,7 +274,7 @@ func syncDir(root *os.Root, dir string) {
 		return
 	}
 	_ = d.Sync()
-	d.Close()
+	_ = d.Close()
 }
 
 // contentBytes turns the content param into the bytes to write.

@@ -13,7 +13,7 @@ import (
 func TestFileWriteRead(t *testing.T) {
 	reg := NewRegistry(Options{})
 	p := testProject(t)
-	out, err, _ := run(t, reg, p, "file.write", map[string]any{"path": "out/deep/report.md", "content": "# hi\n"})
+	out, _, err := run(t, reg, p, "file.write", map[string]any{"path": "out/deep/report.md", "content": "# hi\n"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func TestFileWriteRead(t *testing.T) {
 	if err != nil || string(b) != "# hi\n" {
 		t.Fatalf("file = %q, %v", b, err)
 	}
-	out, err, _ = run(t, reg, p, "file.read", map[string]any{"path": "./out/../out/deep/report.md"})
+	out, _, err = run(t, reg, p, "file.read", map[string]any{"path": "./out/../out/deep/report.md"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestFileWriteRead(t *testing.T) {
 	if err := os.Chmod(filepath.Join(p.Path, "out", "deep", "report.md"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err, _ := run(t, reg, p, "file.write", map[string]any{"path": "out/deep/report.md", "content": map[string]any{"a": 1.0}}); err != nil {
+	if _, _, err := run(t, reg, p, "file.write", map[string]any{"path": "out/deep/report.md", "content": map[string]any{"a": 1.0}}); err != nil {
 		t.Fatal(err)
 	}
 	fi, _ := os.Stat(filepath.Join(p.Path, "out", "deep", "report.md"))
@@ -54,17 +54,17 @@ func TestFileBinary(t *testing.T) {
 	p := testProject(t)
 	raw := []byte{0, 1, 0xff, 0xfe, 'x'}
 	enc := base64.StdEncoding.EncodeToString(raw)
-	if _, err, _ := run(t, reg, p, "file.write", map[string]any{"path": "bin", "content": enc, "encoding": "base64"}); err != nil {
+	if _, _, err := run(t, reg, p, "file.write", map[string]any{"path": "bin", "content": enc, "encoding": "base64"}); err != nil {
 		t.Fatal(err)
 	}
-	out, err, _ := run(t, reg, p, "file.read", map[string]any{"path": "bin"})
+	out, _, err := run(t, reg, p, "file.read", map[string]any{"path": "bin"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m := out.(map[string]any); m["content"] != enc || m["encoding"] != "base64" {
 		t.Errorf("read = %v", m)
 	}
-	_, err, _ = run(t, reg, p, "file.write", map[string]any{"path": "bin", "content": "%%%", "encoding": "base64"})
+	_, _, err = run(t, reg, p, "file.write", map[string]any{"path": "bin", "content": "%%%", "encoding": "base64"})
 	wantCode(t, err, flow.EINVALID, "not valid base64")
 }
 
@@ -74,9 +74,9 @@ func TestFileLimits(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(p.Path, "big"), []byte(strings.Repeat("x", 11)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err, _ := run(t, reg, p, "file.read", map[string]any{"path": "big"})
+	_, _, err := run(t, reg, p, "file.read", map[string]any{"path": "big"})
 	wantCode(t, err, flow.EPAYLOADTOOLARGE, "limit of 10")
-	_, err, _ = run(t, reg, p, "file.write", map[string]any{"path": "w", "content": strings.Repeat("y", 11)})
+	_, _, err = run(t, reg, p, "file.write", map[string]any{"path": "w", "content": strings.Repeat("y", 11)})
 	wantCode(t, err, flow.EPAYLOADTOOLARGE, "limit of 10")
 	if _, err := os.Stat(filepath.Join(p.Path, "w")); err == nil {
 		t.Error("oversized content was written")
@@ -114,11 +114,11 @@ func TestFileErrors(t *testing.T) {
 		{"file.write", map[string]any{"path": "inlink", "content": "a"}, flow.EINVALID, "is a symbolic link"},
 	}
 	for _, c := range cases {
-		_, err, _ := run(t, reg, p, c.tool, c.params)
+		_, _, err := run(t, reg, p, c.tool, c.params)
 		t.Run(c.tool+" "+c.msg, func(t *testing.T) { wantCode(t, err, c.code, c.msg) })
 	}
 	// A symlink inside the project is followed for reading.
-	out, err, _ := run(t, reg, p, "file.read", map[string]any{"path": "inlink"})
+	out, _, err := run(t, reg, p, "file.read", map[string]any{"path": "inlink"})
 	if err != nil || out.(map[string]any)["content"] != "x" {
 		t.Errorf("read through in-project link: %v %v", out, err)
 	}
@@ -178,7 +178,7 @@ func TestFileHostilePaths(t *testing.T) {
 				if tool == "file.write" {
 					params["content"] = "pwned"
 				}
-				out, err, _ := run(t, reg, p, tool, params)
+				out, _, err := run(t, reg, p, tool, params)
 				if out != nil {
 					t.Errorf("%s returned output %v", tool, out)
 				}

@@ -67,7 +67,7 @@ func testProject(t *testing.T) flow.Project {
 }
 
 // run invokes a tool through a fresh registry with a hang guard.
-func run(t *testing.T, reg *Registry, p flow.Project, name string, params map[string]any) (any, error, *logRecorder) {
+func run(t *testing.T, reg *Registry, p flow.Project, name string, params map[string]any) (any, *logRecorder, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -77,7 +77,7 @@ func run(t *testing.T, reg *Registry, p flow.Project, name string, params map[st
 	if late := rec.close(); late > 0 {
 		t.Errorf("%s: Log called %d times after Run returned", name, late)
 	}
-	return out, err, rec
+	return out, rec, err
 }
 
 func wantCode(t *testing.T, err error, code string, contains ...string) {

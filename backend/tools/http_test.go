@@ -52,7 +52,7 @@ func TestHTTP(t *testing.T) {
 	reg := NewRegistry(Options{MaxHTTPBody: 50})
 	p := testProject(t)
 
-	out, err, _ := run(t, reg, p, "http", map[string]any{
+	out, _, err := run(t, reg, p, "http", map[string]any{
 		"method": "post", "url": srv.URL + "/json",
 		"headers": map[string]any{"X-Token": "t1"},
 		"body":    map[string]any{"a": 1.0},
@@ -73,7 +73,7 @@ func TestHTTP(t *testing.T) {
 	}
 
 	// Non-2xx is an output, not an error...
-	out, err, _ = run(t, reg, p, "http", map[string]any{"url": srv.URL + "/text", "body": "raw", "headers": map[string]any{"Content-Type": "text/plain"}})
+	out, _, err = run(t, reg, p, "http", map[string]any{"url": srv.URL + "/text", "body": "raw", "headers": map[string]any{"Content-Type": "text/plain"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestHTTP(t *testing.T) {
 		t.Errorf("404 output = %v", m)
 	}
 	// ...unless failOnStatus says so; the response is still returned.
-	out, err, _ = run(t, reg, p, "http", map[string]any{"url": srv.URL + "/text", "failOnStatus": true})
+	out, _, err = run(t, reg, p, "http", map[string]any{"url": srv.URL + "/text", "failOnStatus": true})
 	wantCode(t, err, EToolFailed, "returned 404 Not Found")
 	if out.(map[string]any)["body"] != "not here" {
 		t.Errorf("failOnStatus output = %v", out)
@@ -118,7 +118,7 @@ func TestHTTPBadParams(t *testing.T) {
 		{map[string]any{"url": "http://127.0.0.1/", "timeout": 5.0}, `"timeout" is not a param of http`},
 	}
 	for _, c := range cases {
-		_, err, _ := run(t, reg, p, "http", c.params)
+		_, _, err := run(t, reg, p, "http", c.params)
 		wantCode(t, err, flow.EINVALID, c.msg)
 	}
 }
@@ -130,9 +130,9 @@ func TestHTTPUnavailableAndCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
-	l.Close()
+	_ = l.Close()
 	reg := NewRegistry(Options{})
-	_, err, _ = run(t, reg, testProject(t), "http", map[string]any{"url": "http://user:pw@" + addr + "/"})
+	_, _, err = run(t, reg, testProject(t), "http", map[string]any{"url": "http://user:pw@" + addr + "/"})
 	wantCode(t, err, flow.EUNAVAILABLE, "GET http://user:xxxxx@"+addr)
 	if strings.Contains(err.Error(), "pw@") {
 		t.Errorf("password leaked in error: %v", err)

@@ -127,13 +127,13 @@ func TestRegistryRouting(t *testing.T) {
 		t.Error("duplicate built-in accepted")
 	}
 
-	out, err, rec := run(t, reg, testProject(t), "mcp:git/status", nil)
+	out, rec, err := run(t, reg, testProject(t), "mcp:git/status", nil)
 	if err != nil || out.(map[string]any)["tool"] != "mcp:git/status" || len(rec.get("stdout")) != 1 {
 		t.Errorf("source run: %v %v %v", out, err, rec.get("stdout"))
 	}
-	_, err, _ = run(t, reg, testProject(t), "nope", nil)
+	_, _, err = run(t, reg, testProject(t), "nope", nil)
 	wantCode(t, err, flow.EINVALID, `unknown tool "nope"`)
-	_, err, _ = run(t, reg, testProject(t), "mcp:", nil)
+	_, _, err = run(t, reg, testProject(t), "mcp:", nil)
 	wantCode(t, err, flow.EINVALID, `unknown tool "mcp:"`)
 
 	for name, want := range map[string]bool{"shell": true, "file.read": true, "mcp:any/thing": true, "mcp:": false, "shel": false, "": false} {
@@ -167,7 +167,7 @@ func TestRunRecoversPanic(t *testing.T) {
 	if err := reg.Add(panicTool{}); err != nil {
 		t.Fatal(err)
 	}
-	_, err, _ := run(t, reg, testProject(t), "panic", nil)
+	_, _, err := run(t, reg, testProject(t), "panic", nil)
 	if err == nil || flow.ErrorCode(err) != flow.EINTERNAL || !strings.Contains(err.Error(), "tool bug") {
 		t.Errorf("err = %v", err)
 	}
@@ -195,13 +195,13 @@ func TestDelay(t *testing.T) {
 	var asked time.Duration
 	reg := NewRegistry(Options{After: func(d time.Duration) <-chan time.Time { asked = d; return fire }})
 	fire <- time.Now()
-	out, err, _ := run(t, reg, testProject(t), "delay", map[string]any{"ms": 1500.0})
+	out, _, err := run(t, reg, testProject(t), "delay", map[string]any{"ms": 1500.0})
 	if err != nil || asked != 1500*time.Millisecond || out.(map[string]any)["ms"] != int64(1500) {
 		t.Errorf("delay: %v %v asked %v", out, err, asked)
 	}
 	// A string from a {{ }} template is accepted.
 	fire <- time.Now()
-	if _, err, _ := run(t, reg, testProject(t), "delay", map[string]any{"ms": "20"}); err != nil || asked != 20*time.Millisecond {
+	if _, _, err := run(t, reg, testProject(t), "delay", map[string]any{"ms": "20"}); err != nil || asked != 20*time.Millisecond {
 		t.Errorf("string ms: %v asked %v", err, asked)
 	}
 
@@ -215,7 +215,7 @@ func TestDelay(t *testing.T) {
 		{map[string]any{"ms": -5.0}, "ms must be at least 0"},
 		{map[string]any{"ms": 1e12}, "ms must be at most 604800000"},
 	} {
-		_, err, _ := run(t, reg, testProject(t), "delay", c.params)
+		_, _, err := run(t, reg, testProject(t), "delay", c.params)
 		wantCode(t, err, flow.EINVALID, c.msg)
 	}
 
@@ -231,25 +231,25 @@ func TestDelay(t *testing.T) {
 
 func TestDelayRealTimer(t *testing.T) {
 	reg := NewRegistry(Options{})
-	if _, err, _ := run(t, reg, testProject(t), "delay", map[string]any{"ms": 1.0}); err != nil {
+	if _, _, err := run(t, reg, testProject(t), "delay", map[string]any{"ms": 1.0}); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestLog(t *testing.T) {
 	reg := NewRegistry(Options{})
-	out, err, rec := run(t, reg, testProject(t), "log", map[string]any{"message": "line 1\r\nline 2\n"})
+	out, rec, err := run(t, reg, testProject(t), "log", map[string]any{"message": "line 1\r\nline 2\n"})
 	if err != nil || out.(map[string]any)["message"] != "line 1\r\nline 2\n" {
 		t.Fatalf("log: %v %v", out, err)
 	}
 	if got := rec.get("stdout"); strings.Join(got, "|") != "line 1|line 2" {
 		t.Errorf("lines = %q", got)
 	}
-	_, _, rec = run(t, reg, testProject(t), "log", map[string]any{"message": map[string]any{"a": []any{1.0}}})
+	_, rec, _ = run(t, reg, testProject(t), "log", map[string]any{"message": map[string]any{"a": []any{1.0}}})
 	if got := rec.get("stdout"); len(got) != 1 || got[0] != `{"a":[1]}` {
 		t.Errorf("lines = %q", got)
 	}
-	_, err, _ = run(t, reg, testProject(t), "log", map[string]any{})
+	_, _, err = run(t, reg, testProject(t), "log", map[string]any{})
 	wantCode(t, err, flow.EINVALID, "message is required")
 	// Log may be nil: the registry substitutes a no-op.
 	if _, err := reg.Run(context.Background(), "log", Call{Params: map[string]any{"message": "x"}}); err != nil {

@@ -20,7 +20,7 @@ import (
 func TestShellOutputAndStreaming(t *testing.T) {
 	reg := NewRegistry(Options{})
 	p := testProject(t)
-	out, err, rec := run(t, reg, p, "shell", map[string]any{
+	out, rec, err := run(t, reg, p, "shell", map[string]any{
 		"command": `echo one; echo two >&2; printf 'three\r\n'; printf 'no newline'; pwd; echo "$FLOWWEAVER_NODE_ID"`,
 	})
 	if err != nil {
@@ -44,7 +44,7 @@ func TestShellOutputAndStreaming(t *testing.T) {
 
 func TestShellNonZeroExit(t *testing.T) {
 	reg := NewRegistry(Options{})
-	out, err, _ := run(t, reg, testProject(t), "shell", map[string]any{
+	out, _, err := run(t, reg, testProject(t), "shell", map[string]any{
 		"command": `for i in 1 2 3 4 5 6 7; do echo "err $i" >&2; done; exit 3`,
 	})
 	wantCode(t, err, EToolFailed, "exited with code 3", "err 7", "err 3")
@@ -62,7 +62,7 @@ func TestShellEnvAndCwd(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(p.Path, "sub", "dir"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	out, err, _ := run(t, reg, p, "shell", map[string]any{
+	out, _, err := run(t, reg, p, "shell", map[string]any{
 		"command": `echo "$KEEP $OVER $NUM"; pwd`,
 		"cwd":     "sub/dir",
 		"env":     map[string]any{"OVER": "node", "NUM": float64(42)},
@@ -108,11 +108,11 @@ func TestShellBadParams(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err, _ := run(t, reg, p, "shell", c.params)
+			_, _, err := run(t, reg, p, "shell", c.params)
 			wantCode(t, err, c.code, c.msg)
 		})
 	}
-	_, err, _ := run(t, reg, flow.Project{ID: "gone", Path: filepath.Join(p.Path, "missing")}, "shell", map[string]any{"command": "true"})
+	_, _, err := run(t, reg, flow.Project{ID: "gone", Path: filepath.Join(p.Path, "missing")}, "shell", map[string]any{"command": "true"})
 	wantCode(t, err, flow.EUNAVAILABLE, "not accessible")
 }
 
@@ -190,7 +190,7 @@ func TestShellTimeout(t *testing.T) {
 // not hang the node: after the pipe grace it is killed.
 func TestShellBackgroundHolderAfterExit(t *testing.T) {
 	reg := NewRegistry(Options{ShellPipeGrace: 100 * time.Millisecond})
-	out, err, rec := run(t, reg, testProject(t), "shell", map[string]any{"command": `sleep 1000 & echo "$!"`})
+	out, rec, err := run(t, reg, testProject(t), "shell", map[string]any{"command": `sleep 1000 & echo "$!"`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestShellBackgroundHolderAfterExit(t *testing.T) {
 
 func TestShellLongLinesAndTail(t *testing.T) {
 	reg := NewRegistry(Options{MaxLineBytes: 100, ShellTail: 1000})
-	out, err, rec := run(t, reg, testProject(t), "shell", map[string]any{
+	out, rec, err := run(t, reg, testProject(t), "shell", map[string]any{
 		"command": `head -c 250 /dev/zero | tr '\0' 'x'; echo; echo short; seq 1 500`,
 	})
 	if err != nil {
@@ -237,7 +237,7 @@ func TestShellLongLinesAndTail(t *testing.T) {
 
 func TestShellInvalidUTF8(t *testing.T) {
 	reg := NewRegistry(Options{})
-	_, err, rec := run(t, reg, testProject(t), "shell", map[string]any{"command": `printf 'a\377b\n'`})
+	_, rec, err := run(t, reg, testProject(t), "shell", map[string]any{"command": `printf 'a\377b\n'`})
 	if err != nil {
 		t.Fatal(err)
 	}

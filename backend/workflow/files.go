@@ -95,7 +95,7 @@ func scanDir(dir *os.Root) (files map[string]diskFile, temps []string, err error
 	if err != nil {
 		return nil, nil, fmt.Errorf("open workflows directory: %w", err)
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	entries, err := d.ReadDir(-1)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read workflows directory: %w", err)
@@ -155,7 +155,7 @@ func readFile(dir *os.Root, name string, max int64) ([]byte, diskFile, error) {
 	if err != nil {
 		return nil, diskFile{}, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, diskFile{}, err
@@ -236,7 +236,7 @@ func syncDir(dir *os.Root) error {
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	return d.Sync()
 }
 

@@ -251,21 +251,6 @@ func lineCol(data []byte, offset int64) (line, col int) {
 	return line, col
 }
 
-// normalize returns the workflow as the file would give it back: Encode
-// then Decode. Params become what JSON can hold (float64 numbers etc.), so
-// what Save returns in a conflict or Get returns later is the same thing.
-func normalize(wf *flow.Workflow) (*flow.Workflow, []byte, error) {
-	data, err := Encode(wf)
-	if err != nil {
-		return nil, nil, err
-	}
-	out, err := Decode(data)
-	if err != nil {
-		return nil, nil, fmt.Errorf("re-read encoded workflow: %w", err)
-	}
-	return out, data, nil
-}
-
 // ParseJSON decodes a workflow sent by a client (PUT body or the payload of
 // a workflow.update command): the API shape, with "position" on each node.
 // Unknown keys are ignored (clients may carry UI state along); a body that

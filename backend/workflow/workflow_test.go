@@ -41,7 +41,7 @@ func newEnv(t testing.TB, opts Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { _ = db.Close() })
 	root := t.TempDir()
 	e.project = flow.Project{ID: "p1", Name: "demo", Path: root}
 	if err := db.CreateProject(ctx, &e.project); err != nil {
@@ -336,7 +336,7 @@ func TestConcurrentSavesOneWinnerPerVersion(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			wf := validWorkflow()
-			wf.Name = "writer " + string(rune('a'+i))
+			wf.Name = "writer " + string("abcdefgh"[i])
 			_, err := e.svc.Save(context.Background(), e.project.ID, "build", wf, 1, "w")
 			results <- err
 		}(i)
@@ -430,7 +430,7 @@ func TestSymlinkedDirectoryOutOfProjectIsRefused(t *testing.T) {
 	if err := os.Symlink(outside, e.dir); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(outside, "secret.json"), []byte(exampleFile), 0o644)
+	must(t, os.WriteFile(filepath.Join(outside, "secret.json"), []byte(exampleFile), 0o644))
 
 	_, err := e.svc.Save(ctx, e.project.ID, "build", validWorkflow(), -1, "api")
 	if code(err) != flow.EFORBIDDEN || !strings.Contains(flow.ErrorMessage(err), "symbolic link") {
@@ -448,9 +448,9 @@ func TestSymlinkedDirectoryOutOfProjectIsRefused(t *testing.T) {
 	e.noEvents()
 
 	// The same with .flowweaver itself pointing out.
-	os.Remove(e.dir)
-	os.Remove(filepath.Join(e.project.Path, ".flowweaver"))
-	os.Symlink(outside, filepath.Join(e.project.Path, ".flowweaver"))
+	_ = os.Remove(e.dir)
+	_ = os.Remove(filepath.Join(e.project.Path, ".flowweaver"))
+	must(t, os.Symlink(outside, filepath.Join(e.project.Path, ".flowweaver")))
 	if _, err := e.svc.Save(ctx, e.project.ID, "build", validWorkflow(), -1, "api"); code(err) != flow.EFORBIDDEN {
 		t.Fatalf("save via .flowweaver: %v", err)
 	}
@@ -464,8 +464,10 @@ func TestSymlinkedFileOutOfProjectIsNotRead(t *testing.T) {
 	e.save("build", validWorkflow(), 0)
 	e.takeEvents()
 	outside := filepath.Join(t.TempDir(), "leak.json")
-	os.WriteFile(outside, []byte(exampleFile), 0o644)
-	os.Symlink(outside, filepath.Join(e.dir, "leak.json"))
+	if err := os.WriteFile(outside, []byte(exampleFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	must(t, os.Symlink(outside, filepath.Join(e.dir, "leak.json")))
 
 	sums, err := e.svc.Summaries(context.Background(), e.project.ID)
 	if err != nil {
@@ -489,10 +491,11 @@ func TestSizeLimits(t *testing.T) {
 		t.Fatalf("save: %v", err)
 	}
 	// A huge file put there by someone else is flagged, not read.
-	os.MkdirAll(e.dir, 0o755)
-	f, _ := os.Create(filepath.Join(e.dir, "huge.json"))
-	f.Truncate(1 << 30) // sparse: 1 GiB without using the disk
-	f.Close()
+	must(t, os.MkdirAll(e.dir, 0o755))
+	f, err := os.Create(filepath.Join(e.dir, "huge.json"))
+	must(t, err)
+	must(t, f.Truncate(1<<30)) // sparse: 1 GiB without using the disk
+	_ = f.Close()
 	sums, err := e.svc.Summaries(ctx, e.project.ID)
 	if err != nil || len(sums) != 1 || sums[0].Valid || !strings.Contains(sums[0].Problems[0].Message, "at most 4096") {
 		t.Fatalf("%+v %v", sums, err)
@@ -555,7 +558,7 @@ func TestTouchWithoutChangeIsNotAnEdit(t *testing.T) {
 	e.save("build", validWorkflow(), 0)
 	e.takeEvents()
 	later := time.Now().Add(time.Hour)
-	os.Chtimes(filepath.Join(e.dir, "build.json"), later, later)
+	must(t, os.Chtimes(filepath.Join(e.dir, "build.json"), later, later))
 	e.sync()
 	e.noEvents()
 	if en := e.entry("build"); en.Version != 1 || en.MtimeNs != later.UnixNano() {
@@ -566,12 +569,12 @@ func TestTouchWithoutChangeIsNotAnEdit(t *testing.T) {
 func TestExternalCreateAndDelete(t *testing.T) {
 	e := newEnv(t, Options{})
 	ctx := context.Background()
-	os.MkdirAll(e.dir, 0o755)
+	must(t, os.MkdirAll(e.dir, 0o755))
 	e.writeFile("checkout", exampleFile) // e.g. git checkout brought it
 	e.sync()
 	e.expectEvent(flow.EventWorkflowUpdated, "checkout", 1, "disk")
 
-	os.Remove(filepath.Join(e.dir, "checkout.json"))
+	_ = os.Remove(filepath.Join(e.dir, "checkout.json"))
 	e.sync()
 	e.expectEvent(flow.EventWorkflowDeleted, "checkout", 2, "disk")
 	if _, err := e.svc.Get(ctx, e.project.ID, "checkout"); code(err) != flow.ENOTFOUND {
@@ -587,7 +590,7 @@ func TestExternalCreateAndDelete(t *testing.T) {
 	e.expectEvent(flow.EventWorkflowUpdated, "checkout", 3, "api")
 
 	// Removing the whole directory deletes everything in it.
-	os.RemoveAll(filepath.Join(e.project.Path, ".flowweaver"))
+	must(t, os.RemoveAll(filepath.Join(e.project.Path, ".flowweaver")))
 	e.sync()
 	e.expectEvent(flow.EventWorkflowDeleted, "checkout", 4, "disk")
 
@@ -595,8 +598,8 @@ func TestExternalCreateAndDelete(t *testing.T) {
 	e.save("again", validWorkflow(), 0)
 	e.takeEvents()
 	moved := e.project.Path + "-moved"
-	os.Rename(e.project.Path, moved)
-	t.Cleanup(func() { os.RemoveAll(moved) })
+	must(t, os.Rename(e.project.Path, moved))
+	t.Cleanup(func() { _ = os.RemoveAll(moved) })
 	if err := e.svc.Sync(ctx, e.project.ID); code(err) != flow.EUNAVAILABLE {
 		t.Fatalf("sync of a missing folder: %v", err)
 	}
@@ -620,7 +623,7 @@ func TestInvalidExternalFileIsFlagged(t *testing.T) {
 	}
 	for _, ev := range evs {
 		var p payload
-		json.Unmarshal(ev.Payload, &p)
+		must(t, json.Unmarshal(ev.Payload, &p))
 		if ev.Type != flow.EventWorkflowUpdated || p.By != "disk" || len(p.Problems) == 0 {
 			t.Fatalf("%s %+v", ev.Type, p)
 		}
@@ -730,7 +733,7 @@ func TestFailedFileWriteLeavesIndex(t *testing.T) {
 	e := newEnv(t, Options{})
 	ctx := context.Background()
 	// A directory squats the workflow's file name: the rename must fail.
-	os.MkdirAll(filepath.Join(e.dir, "build.json", "x"), 0o755)
+	must(t, os.MkdirAll(filepath.Join(e.dir, "build.json", "x"), 0o755))
 	_, err := e.svc.Save(ctx, e.project.ID, "build", validWorkflow(), -1, "api")
 	if code(err) != flow.EUNAVAILABLE || !strings.Contains(flow.ErrorMessage(err), "cannot write .flowweaver/workflows/build.json") {
 		t.Fatalf("save over a directory: %v", err)
@@ -753,10 +756,14 @@ func TestStaleTempFilesRemoved(t *testing.T) {
 	e.save("build", validWorkflow(), 0)
 	stale := filepath.Join(e.dir, tempPrefix+"abc-build.json")
 	fresh := filepath.Join(e.dir, tempPrefix+"def-build.json")
-	os.WriteFile(stale, []byte("{"), 0o644)
-	os.WriteFile(fresh, []byte("{"), 0o644)
+	if err := os.WriteFile(stale, []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(fresh, []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	old := now.Add(-time.Hour)
-	os.Chtimes(stale, old, old)
+	must(t, os.Chtimes(stale, old, old))
 	e.sync()
 	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("stale temp file kept")
@@ -785,8 +792,8 @@ func TestWatcherPicksUpExternalEdits(t *testing.T) {
 	if err := e.svc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	defer e.svc.Stop(ctx)
-	e.svc.Start(ctx) // second Start is a no-op
+	defer func() { must(t, e.svc.Stop(ctx)) }()
+	must(t, e.svc.Start(ctx)) // second Start is a no-op
 	e.svc.Watch(e.project.ID)
 	e.svc.Watch(e.project.ID)
 	e.svc.Unwatch(e.project.ID) // still watched once
@@ -812,7 +819,7 @@ func TestWatcherPicksUpExternalEdits(t *testing.T) {
 		e.events = e.events[1:]
 		e.mu.Unlock()
 		var p payload
-		json.Unmarshal(ev.Payload, &p)
+		must(t, json.Unmarshal(ev.Payload, &p))
 		if ev.Type != typ || p.By != "disk" {
 			t.Fatalf("%s %+v", ev.Type, p)
 		}
@@ -827,7 +834,7 @@ func TestWatcherPicksUpExternalEdits(t *testing.T) {
 	if p := wait(flow.EventWorkflowUpdated); p.WorkflowID != "broken" || len(p.Problems) != 1 {
 		t.Fatalf("%+v", p)
 	}
-	os.Remove(filepath.Join(e.dir, "build.json"))
+	_ = os.Remove(filepath.Join(e.dir, "build.json"))
 	if p := wait(flow.EventWorkflowDeleted); p.WorkflowID != "build" || p.Version != 3 {
 		t.Fatalf("%+v", p)
 	}
@@ -847,7 +854,9 @@ func TestWatcherStopsWithContext(t *testing.T) {
 	e := newEnv(t, Options{PollInterval: 10 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	e.svc.Watch(e.project.ID)
-	e.svc.Start(ctx)
+	if err := e.svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
 	cancel()
 	stopCtx, stop := context.WithTimeout(context.Background(), 30*time.Second)
 	defer stop()
@@ -864,9 +873,9 @@ func TestWatchAllProjects(t *testing.T) {
 	if err := e.svc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	defer e.svc.Stop(ctx)
-	os.Remove(filepath.Join(e.dir, "build.json")) // no Watch call
-	deadline := time.After(30 * time.Second)      // hang guard only
+	defer func() { _ = e.svc.Stop(ctx) }()
+	_ = os.Remove(filepath.Join(e.dir, "build.json")) // no Watch call
+	deadline := time.After(30 * time.Second)          // hang guard only
 	for {
 		select {
 		case <-e.notify:
@@ -896,7 +905,9 @@ func TestStatFastPath(t *testing.T) {
 	fi, _ := os.Stat(path)
 	sneaky := func(from, to string) {
 		e.writeFile("build", strings.Replace(e.file("build"), from, to, 1))
-		os.Chtimes(path, fi.ModTime(), fi.ModTime())
+		if err := os.Chtimes(path, fi.ModTime(), fi.ModTime()); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	now = fi.ModTime().Add(time.Second) // racy: hashed despite the same stat
@@ -914,4 +925,13 @@ func TestStatFastPath(t *testing.T) {
 		t.Fatalf("%+v %v", got, err)
 	}
 	e.expectEvent(flow.EventWorkflowUpdated, "build", 3, "disk")
+}
+
+// must fails the test on a setup step's error, so a broken fixture is
+// reported where it broke rather than as a confusing later assertion.
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -39,7 +39,7 @@ func benchCall(b *testing.B, config string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer src.Close()
+	defer func() { _ = src.Close() }() // benchmark teardown
 	p := flow.Project{ID: "bench", Path: dir}
 	call := tools.Call{Project: p, RunID: "r", NodeID: "n", Params: map[string]any{"text": "ping"}, Log: func(string, string) {}}
 	ctx := context.Background()
@@ -71,7 +71,7 @@ func BenchmarkRawSDKStdio(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer cs.Close()
+	defer func() { _ = cs.Close() }() // benchmark teardown
 	params := &sdk.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "ping"}}
 	durs := make([]time.Duration, 0, b.N)
 	b.ResetTimer()

@@ -166,8 +166,10 @@ func New(o Options) *sdk.Server {
 	if o.Noise != nil {
 		sdk.AddTool(s, &sdk.Tool{Name: "noisy", Description: "Prints garbage on stdout, then answers."},
 			func(_ context.Context, _ *sdk.CallToolRequest, in textIn) (*sdk.CallToolResult, any, error) {
-				fmt.Fprintln(o.Noise, "DEBUG: this line is not JSON-RPC")
-				fmt.Fprintln(o.Noise, `{"neither": "is this"}`)
+				// Noise is best effort by design: the test checks the client
+				// survives garbage, not that the garbage arrived.
+				_, _ = fmt.Fprintln(o.Noise, "DEBUG: this line is not JSON-RPC")
+				_, _ = fmt.Fprintln(o.Noise, `{"neither": "is this"}`)
 				return text(strings.ToUpper(in.Text)), nil, nil
 			})
 	}
