@@ -3,6 +3,7 @@
 // params in the inspector, save, run, watch node statuses and logs, history.
 
 import type { Locator, Page } from '@playwright/test';
+import type { Workflow } from '../src/api/types';
 import { expect, screen, test } from './fixtures';
 import { expectNodeStatus, logLines, node, openFolder } from './ui';
 
@@ -96,15 +97,15 @@ test('build a three-node workflow by drag and drop, save, run, watch it', async 
   await view.getByTestId('save').click();
   await expect(view.getByTestId('save-state')).toHaveText('Saved · v1');
   // What the server stored is what was drawn.
-  const wfs = await fw.api<any>('GET', `/api/projects/${id}/workflows`);
+  const wfs = await fw.api<Workflow[] | { workflows: Workflow[] }>('GET', `/api/projects/${id}/workflows`);
   const list = Array.isArray(wfs) ? wfs : wfs.workflows;
   expect(list).toHaveLength(1);
   expect(list[0].name).toBe('Demo pipeline');
-  const wf = await fw.api<any>('GET', `/api/projects/${id}/workflows/${list[0].id}`);
-  expect(wf.nodes.map((n: any) => [n.id, n.tool]).sort()).toEqual([['delay', 'delay'], ['log', 'log'], ['shell', 'shell']]);
-  expect(wf.nodes.find((n: any) => n.id === 'delay').params.ms).toBe(1500);
-  expect(wf.nodes.find((n: any) => n.id === 'shell').params.command).toBe('echo hello-e2e; echo second-line');
-  expect(wf.edges.map((e: any) => `${e.source}>${e.target}`).sort()).toEqual(['delay>shell', 'shell>log']);
+  const wf = await fw.api<Workflow>('GET', `/api/projects/${id}/workflows/${list[0].id}`);
+  expect(wf.nodes.map((n) => [n.id, n.tool]).sort()).toEqual([['delay', 'delay'], ['log', 'log'], ['shell', 'shell']]);
+  expect(wf.nodes.find((n) => n.id === 'delay')?.params?.ms).toBe(1500);
+  expect(wf.nodes.find((n) => n.id === 'shell')?.params?.command).toBe('echo hello-e2e; echo second-line');
+  expect(wf.edges.map((e) => `${e.source}>${e.target}`).sort()).toEqual(['delay>shell', 'shell>log']);
 
   await view.getByTestId('run').click();
   await expectNodeStatus(view, 'delay', 'running');

@@ -120,7 +120,7 @@ export class Flowweaver {
       resolve(code);
     }));
     const stderr: string[] = [];
-    proc.stderr!.on('data', (b: Buffer) => {
+    proc.stderr.on('data', (b: Buffer) => {
       this.log.write(b);
       stderr.push(b.toString());
     });
@@ -135,7 +135,7 @@ export class Flowweaver {
       };
       const early = (code: number | null) => fail(new Error(`flowweaver serve exited with ${code} before it was ready`));
       proc.once('exit', early);
-      createInterface({ input: proc.stdout! }).on('line', (line) => {
+      createInterface({ input: proc.stdout }).on('line', (line) => {
         this.log.write(`[stdout] ${line}\n`);
         const l = /^flowweaver listening on (http:\/\/\S+)$/.exec(line.trim());
         if (l) listening = l[1];
@@ -186,7 +186,7 @@ export class Flowweaver {
     return this.tokenValue;
   }
 
-  async api<T = any>(method: string, route: string, body?: unknown): Promise<T> {
+  async api<T = unknown>(method: string, route: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { Authorization: `Bearer ${await this.token()}`, Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const res = await fetch(this.url + route, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -226,7 +226,7 @@ export class Flowweaver {
   }
 
   async runs(projectId: string): Promise<RunView[]> {
-    const r = await this.api<any>('GET', `/api/projects/${projectId}/runs`);
+    const r = await this.api<RunView[] | { runs?: RunView[] } | null>('GET', `/api/projects/${projectId}/runs`);
     return Array.isArray(r) ? r : (r?.runs ?? []);
   }
 
@@ -279,7 +279,7 @@ export class Flowweaver {
       await page.goto(url);
     } else {
       const token = await this.token();
-      const exp = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).exp as number;
+      const { exp } = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { exp: number };
       await page.addInitScript(
         ([t, e]) => window.sessionStorage.setItem('flowweaver.session', JSON.stringify({ token: t, expiresAt: e })),
         [token, exp * 1000] as const,
@@ -301,11 +301,12 @@ export class Flowweaver {
     await new Promise<void>((r) => this.log.end(r));
     await this.info.attach('server.log', { path: path.join(this.info.outputDir, 'server.log'), contentType: 'text/plain' });
     if (this.info.status === this.info.expectedStatus) rmSync(this.root, { recursive: true, force: true });
-    if (err) throw err;
+    if (err) throw err instanceof Error ? err : new Error('stopping the server failed', { cause: err });
   }
 }
 
 export const test = base.extend<{ fw: Flowweaver }>({
+  // eslint-disable-next-line no-empty-pattern -- Playwright reads a fixture's dependencies from this object pattern; it must be one even when empty.
   fw: async ({}, use, testInfo) => {
     const fw = new Flowweaver(testInfo);
     await fw.start();

@@ -8,8 +8,9 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly problems: Problem[];
-  readonly details: any;
-  constructor(status: number, code: string, message: string, problems: Problem[] = [], details: any = null) {
+  /** The body's `details` (or the whole body): see ErrorDetails. */
+  readonly details: unknown;
+  constructor(status: number, code: string, message: string, problems: Problem[] = [], details: unknown = null) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
@@ -91,7 +92,7 @@ export class Api {
 
   // --- projects and workspace ---
   listProjects() {
-    return this.call<any>('GET', '/api/projects').then((b) => (Array.isArray(b) ? b : (b?.projects ?? [])) as Project[]);
+    return this.call<Project[] | { projects?: Project[] } | null>('GET', '/api/projects').then((b) => (Array.isArray(b) ? b : (b?.projects ?? [])));
   }
   getProject(id: string) {
     return this.call<Project>('GET', `/api/projects/${enc(id)}`);
@@ -129,8 +130,8 @@ export class Api {
     return this.call<{ tools: Tool[] }>('GET', `/api/projects/${enc(projectId)}/tools`).then((b) => b.tools ?? []);
   }
   listWorkflows(projectId: string) {
-    return this.call<any>('GET', `/api/projects/${enc(projectId)}/workflows`).then(
-      (b) => (Array.isArray(b) ? b : (b?.workflows ?? [])) as Workflow[],
+    return this.call<Workflow[] | { workflows?: Workflow[] } | null>('GET', `/api/projects/${enc(projectId)}/workflows`).then((b) =>
+      Array.isArray(b) ? b : (b?.workflows ?? []),
     );
   }
   getWorkflow(projectId: string, workflowId: string) {
@@ -198,7 +199,7 @@ const enc = encodeURIComponent;
 /** Parses a response: JSON on 2xx, ApiError from the JSON error body otherwise. */
 export async function parse<T>(res: Response): Promise<T> {
   const text = await res.text();
-  let body: any = null;
+  let body: unknown = null;
   if (text) {
     try {
       body = JSON.parse(text);
@@ -207,9 +208,21 @@ export async function parse<T>(res: Response): Promise<T> {
     }
   }
   if (res.ok) return body as T;
+  return Promise.reject(errorFrom(res, text, body as ErrorBody | null));
+}
+
+/** The JSON error body of a failed call. */
+interface ErrorBody {
+  error?: string;
+  message?: string;
+  problems?: Problem[];
+  details?: { problems?: Problem[] };
+}
+
+function errorFrom(res: Response, text: string, body: ErrorBody | null): ApiError {
   const code = body?.error ?? httpCode(res.status);
   const message = body?.message ?? (text && !body ? text.slice(0, 200) : `${res.status} ${res.statusText}`);
-  throw new ApiError(res.status, code, message, body?.problems ?? body?.details?.problems ?? [], body?.details ?? body);
+  return new ApiError(res.status, code, message, body?.problems ?? body?.details?.problems ?? [], body?.details ?? body);
 }
 
 function httpCode(status: number): string {

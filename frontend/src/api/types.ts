@@ -300,7 +300,31 @@ export interface NodeLogPayload {
 }
 
 export interface NotificationPayload {
-  level: 'info' | 'success' | 'warning' | 'error' | string;
+  /** info, success, warning or error; anything else is shown as info. */
+  level: string;
   message: string;
   data?: unknown;
+}
+
+/** Payload of workflow.updated (and of the project channel's workflow events). */
+export interface WorkflowUpdatedPayload {
+  workflowId?: string;
+  /** Connection id of the editor that saved; our own saves are skipped. */
+  by?: string;
+  version?: number;
+}
+
+/**
+ * What an error carries beyond code and message: the `error` reply's payload
+ * over the socket, the `details` of a REST error. A conflict brings the
+ * current version and workflow; a validation error brings problems. Some
+ * servers nest it once more under `details`.
+ */
+export interface ErrorDetails {
+  code?: string;
+  message?: string;
+  version?: number;
+  workflow?: Workflow | null;
+  problems?: Problem[];
+  details?: ErrorDetails;
 }

@@ -134,7 +134,7 @@ function CanvasInner({ colorMode }: { colorMode: ColorMode }) {
       >
         <Background variant={BackgroundVariant.Dots} gap={20} size={1.2} />
         <Controls showInteractive={false} />
-        <MiniMap pannable zoomable nodeColor={(n) => nodeKind(String(n.data?.tool ?? '')).accent} nodeStrokeWidth={2} />
+        <MiniMap pannable zoomable nodeColor={(n) => nodeKind(typeof n.data?.tool === 'string' ? n.data.tool : '').accent} nodeStrokeWidth={2} />
       </ReactFlow>
       {menu && <CanvasMenu target={menu} onClose={() => setMenu(null)} />}
       {picker && <NodePicker target={picker} onClose={() => setPicker(null)} />}

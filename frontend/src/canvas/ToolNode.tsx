@@ -1,5 +1,5 @@
 import { Handle, Position, type NodeProps } from '@xyflow/react';
-import { memo } from 'react';
+import { memo, type CSSProperties } from 'react';
 import { useNow, useTab } from '../components/hooks';
 import { formatDuration } from '../components/format';
 import { Icon } from '../components/icons';
@@ -36,7 +36,7 @@ function ToolNodeView({ id, data, selected }: NodeProps<FlowNode>) {
   return (
     <div
       className={`fw-node ${selected ? 'is-selected' : ''} ${status ? `st-${status}` : ''} ${mine.length ? 'has-problem' : ''}`}
-      style={{ ['--accent' as any]: kind.accent }}
+      style={{ '--accent': kind.accent } as CSSProperties}
       data-testid={`node-${id}`}
       data-status={status ?? 'idle'}
       title={mine.map((p) => p.message).join('\n') || (status === 'skipped' ? state?.reason : undefined) || undefined}

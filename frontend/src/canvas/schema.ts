@@ -60,7 +60,9 @@ export function displayValue(f: Field, v: unknown): string {
   if (v === undefined || v === null) return '';
   if (f.kind === 'json') return typeof v === 'string' ? v : JSON.stringify(v, null, 2);
   if (f.kind === 'enum') return JSON.stringify(v);
-  return String(v);
+  // Numbers and booleans print the same either way; an object (a value the
+  // schema did not expect) shows as JSON rather than "[object Object]".
+  return typeof v === 'string' ? v : (JSON.stringify(v) ?? '');
 }
 
 export type Coerced = { ok: true; value: unknown } | { ok: false; error: string };

@@ -87,8 +87,9 @@ export function SessionExpired({ reason, code, desktop }: { reason: string; code
 }
 
 function Shell({ session }: { session: Session }) {
-  const ref = useRef<{ api: Api; toasts: ToastStore; ws: Workspace } | null>(null);
-  if (!ref.current) {
+  // Created once per shell: a lazy state initializer runs on the first render
+  // only, and reading it during render is allowed (a ref's .current is not).
+  const [{ api, toasts, ws }] = useState(() => {
     const toasts = new ToastStore();
     const api = new Api({
       baseUrl: session.platform.baseUrl(),
@@ -107,9 +108,8 @@ function Shell({ session }: { session: Session }) {
       refreshToken: () => session.refresh(),
       onTokenRefreshed: (fn) => session.onToken(fn),
     });
-    ref.current = { api, toasts, ws };
-  }
-  const { api, toasts, ws } = ref.current;
+    return { api, toasts, ws };
+  });
   const [theme, toggleTheme] = useTheme();
   const [dialog, setDialog] = useState(false);
   const [monitor, setMonitor] = useState(false);

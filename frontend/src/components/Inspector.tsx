@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useState, type CSSProperties } from 'react';
 import { toolShortName, nodeKind } from '../canvas/registry';
 import { fieldsFromSchema, missingRequired } from '../canvas/schema';
 import { useStore } from '../store/store';
@@ -20,7 +20,8 @@ export function Inspector() {
   const trigger = useStore(tab, (s) => s.selectedTrigger);
   return (
     <aside className="fw-inspector" data-testid="inspector">
-      {trigger ? <TriggerInspector triggerId={trigger} /> : selected ? <NodeInspector nodeId={selected.id} /> : <WorkflowInspector multi={count} />}
+      {/* keyed: another node gets a fresh editor state (id text, id error) */}
+      {trigger ? <TriggerInspector triggerId={trigger} /> : selected ? <NodeInspector key={selected.id} nodeId={selected.id} /> : <WorkflowInspector multi={count} />}
     </aside>
   );
 }
@@ -34,10 +35,6 @@ function NodeInspector({ nodeId }: { nodeId: string }) {
   const runId = useStore(tab, (s) => s.runId);
   const [idText, setIdText] = useState(nodeId);
   const [idError, setIdError] = useState<string | null>(null);
-  useEffect(() => {
-    setIdText(nodeId);
-    setIdError(null);
-  }, [nodeId]);
   if (!node) return null;
   const kind = nodeKind(node.data.tool);
   const errors: Record<string, string> = {};
@@ -51,7 +48,7 @@ function NodeInspector({ nodeId }: { nodeId: string }) {
 
   return (
     <div className="fw-insp">
-      <div className="fw-insp-head" style={{ ['--accent' as any]: kind.accent }}>
+      <div className="fw-insp-head" style={{ '--accent': kind.accent } as CSSProperties}>
         <span className="fw-node-icon">{kind.icon}</span>
         <div>
           <div className="fw-insp-title">{tool?.title || toolShortName(node.data.tool)}</div>

@@ -14,16 +14,20 @@ const OVERSCAN = 20;
 export function LogViewer({ logs, nodeIds, selectedNode }: { logs: LogBuffer; nodeIds: string[]; selectedNode?: string | null }) {
   const version = useSyncExternalStore(logs.subscribe, logs.getVersion, logs.getVersion);
   const [query, setQuery] = useState('');
-  const [node, setNode] = useState('');
+  const [node, setNode] = useState(selectedNode ?? '');
   const [follow, setFollow] = useState(true);
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(200);
   const [cursor, setCursor] = useState(0);
   const box = useRef<HTMLDivElement>(null);
 
-  useEffect(() => {
+  // A new selection from outside (clicking a node) replaces the filter;
+  // adjusting state while rendering, as React recommends over an effect.
+  const [seenSelected, setSeenSelected] = useState(selectedNode);
+  if (selectedNode !== seenSelected) {
+    setSeenSelected(selectedNode);
     if (selectedNode !== undefined) setNode(selectedNode ?? '');
-  }, [selectedNode]);
+  }
 
   // Indices of the visible lines (all, or one node's).
   const view = useMemo<number[] | null>(() => {
@@ -75,7 +79,6 @@ export function LogViewer({ logs, nodeIds, selectedNode }: { logs: LogBuffer; no
       setScrollTop(el.scrollTop);
     }
   };
-  useEffect(() => setCursor(0), [query]);
 
   const onScroll = () => {
     const el = box.current!;
@@ -112,7 +115,10 @@ export function LogViewer({ logs, nodeIds, selectedNode }: { logs: LogBuffer; no
             data-testid="log-search"
             placeholder="Search logs"
             value={query}
-            onChange={(e) => setQuery(e.target.value)}
+            onChange={(e) => {
+              setQuery(e.target.value);
+              setCursor(0);
+            }}
             onKeyDown={(e) => {
               if (e.key === 'Enter') jump(e.shiftKey ? cursor - 1 : cursor + 1);
             }}

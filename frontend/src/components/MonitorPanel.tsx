@@ -3,9 +3,25 @@ import type { Frame } from '../realtime';
 import type { ProjectTab } from '../store/project';
 import { Icon } from './icons';
 
+/** Queue counters; older servers send depth instead of queued. */
+interface QueueCounts {
+  queued?: number;
+  depth?: number;
+  running?: number;
+  workers?: number;
+  busyWorkers?: number;
+}
+
+/** One frame of the system channel: queue counters (nested or flat), connections, anything else. */
+type SystemStats = QueueCounts & {
+  queue?: QueueCounts;
+  connections?: number | { total?: number };
+  [k: string]: unknown;
+};
+
 interface Sample {
   at: number;
-  data: Record<string, any>;
+  data: SystemStats;
 }
 
 /**
@@ -14,12 +30,17 @@ interface Sample {
  * is only subscribed while the panel is open.
  */
 export function MonitorPanel({ tab, onClose }: { tab: ProjectTab | undefined; onClose: () => void }) {
-  const [samples, setSamples] = useState<Sample[]>([]);
+  // Samples belong to the tab they came from: another tab starts empty.
+  const [state, setState] = useState<{ tab?: ProjectTab; samples: Sample[] }>({ samples: [] });
+  const samples = state.tab === tab ? state.samples : [];
   useEffect(() => {
     if (!tab) return;
-    setSamples([]);
     const ch = tab.systemChannel();
-    const push = (data: any) => data && setSamples((s) => [...s.slice(-59), { at: Date.now(), data }]);
+    const push = (data: unknown) => {
+      if (!data || typeof data !== 'object') return;
+      const sample = { at: Date.now(), data: data as SystemStats };
+      setState((s) => ({ tab, samples: [...(s.tab === tab ? s.samples : []).slice(-59), sample] }));
+    };
     const offs = [ch.onSnapshot((snap) => push(snap)), ch.on('*', (f: Frame) => push(f.payload))];
     ch.subscribe().catch(() => undefined);
     return () => {
@@ -28,12 +49,12 @@ export function MonitorPanel({ tab, onClose }: { tab: ProjectTab | undefined; on
     };
   }, [tab]);
 
-  const last = samples[samples.length - 1]?.data ?? {};
-  const q = last.queue ?? last;
-  const depth = (d: any) => Number((d.queue ?? d).queued ?? (d.queue ?? d).depth ?? 0);
+  const last: SystemStats = samples[samples.length - 1]?.data ?? {};
+  const q: QueueCounts = last.queue ?? last;
+  const depth = (d: SystemStats) => Number((d.queue ?? d).queued ?? (d.queue ?? d).depth ?? 0);
   const series = samples.map((s) => depth(s.data));
-  const conns = typeof last.connections === 'object' ? last.connections?.total : last.connections;
-  const stats: [string, any][] = [
+  const conns = typeof last.connections === 'object' ? last.connections.total : last.connections;
+  const stats: [string, string | number | undefined][] = [
     ['Connections', conns],
     ['Queued', q.queued ?? q.depth],
     ['Running', q.running],

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useMemo, useState, type CSSProperties } from 'react';
 import { DRAG_MIME } from '../canvas/Canvas';
 import { nodeKind, toolShortName } from '../canvas/registry';
 import { useStore } from '../store/store';
@@ -50,7 +50,7 @@ export function Palette() {
                   draggable
                   data-testid={`palette-item-${t.name}`}
                   title={`${t.description || t.name}\nDrag onto the canvas, or double-click to add.`}
-                  style={{ ['--accent' as any]: k.accent }}
+                  style={{ '--accent': k.accent } as CSSProperties}
                   onDragStart={(e) => {
                     e.dataTransfer.setData(DRAG_MIME, t.name);
                     e.dataTransfer.effectAllowed = 'copy';

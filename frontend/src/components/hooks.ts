@@ -15,9 +15,13 @@ export function useNow(active: boolean, ms = 1000): number {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     if (!active) return;
-    setNow(Date.now());
-    const t = setInterval(() => setNow(Date.now()), ms);
-    return () => clearInterval(t);
+    const tick = () => setNow(Date.now());
+    const first = setTimeout(tick, 0); // catch up at once after a pause
+    const t = setInterval(tick, ms);
+    return () => {
+      clearTimeout(first);
+      clearInterval(t);
+    };
   }, [active, ms]);
   return now;
 }

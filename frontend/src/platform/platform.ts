@@ -46,7 +46,13 @@ interface DesktopBinding {
   SetTitle?: (projectName: string) => Promise<void>;
 }
 
-function desktopBinding(w: any): DesktopBinding | null {
+/** What Wails injects into the desktop window: window.go (bindings) and window.runtime. */
+interface WailsWindow {
+  go?: { app?: { App?: Partial<DesktopBinding> } };
+  runtime?: { EventsOn?: (event: string, fn: () => void) => unknown; EventsOff?: (event: string) => void };
+}
+
+function desktopBinding(w: WailsWindow | undefined): DesktopBinding | null {
   const app = w?.go?.app?.App;
   return app && typeof app.Session === 'function' ? (app as DesktopBinding) : null;
 }
@@ -92,15 +98,21 @@ export class DesktopPlatform implements Platform {
   onOpenProjectRequest(fn: () => void): () => void {
     // Wails injects its runtime as window.runtime; File > Open Project…
     // emits "menu:open-project" (app.EventOpenProject).
-    const rt = (window as any).runtime;
+    const rt = (window as WailsWindow).runtime;
     if (!rt || typeof rt.EventsOn !== 'function') return () => {};
     const off = rt.EventsOn('menu:open-project', fn);
-    return typeof off === 'function' ? off : () => rt.EventsOff?.('menu:open-project');
+    return typeof off === 'function' ? (off as () => void) : () => rt.EventsOff?.('menu:open-project');
   }
 }
 
 const STORAGE_KEY = 'flowweaver.session';
 const DEVICE_KEY = 'flowweaver.deviceKey';
+
+/** Body of POST /api/auth/login and /api/auth/refresh. */
+interface AuthGrantBody {
+  token: string;
+  expiresAt: string;
+}
 
 /**
  * A browser against `flowweaver serve`. The login URL carries a one-time
@@ -140,7 +152,7 @@ export class BrowserPlatform implements Platform {
         if (g) return g;
         throw new SessionError('code_rejected', 'this login link was already used or has expired');
       }
-      return this.keep(await res.json());
+      return this.keep((await res.json()) as AuthGrantBody);
     }
     const saved = this.win.sessionStorage.getItem(STORAGE_KEY);
     if (saved) {
@@ -188,7 +200,7 @@ export class BrowserPlatform implements Platform {
       this.forget();
       throw new SessionError('expired', 'your session has expired');
     }
-    return this.keep(await res.json());
+    return this.keep((await res.json()) as AuthGrantBody);
   }
   setTitle(projectName: string) {
     this.win.document.title = windowTitle(projectName);
@@ -196,7 +208,7 @@ export class BrowserPlatform implements Platform {
   onOpenProjectRequest(): () => void {
     return () => {}; // a browser has no native menu
   }
-  private keep(body: { token: string; expiresAt: string }): Grant {
+  private keep(body: AuthGrantBody): Grant {
     const g: Grant = { token: body.token, expiresAt: toEpoch(body.expiresAt) };
     this.win.sessionStorage.setItem(STORAGE_KEY, JSON.stringify(g));
     return g;
@@ -221,6 +233,6 @@ export class BrowserPlatform implements Platform {
 
 /** Picks the adapter for this page. */
 export function detectPlatform(w: Window = window): Platform {
-  const b = desktopBinding(w);
+  const b = desktopBinding(w as Window & WailsWindow);
   return b ? new DesktopPlatform(b) : new BrowserPlatform(w);
 }

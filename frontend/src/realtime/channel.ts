@@ -20,7 +20,7 @@ export interface SnapshotInfo {
 }
 
 type Handler = (frame: Frame) => void;
-type SnapshotHandler = (snapshot: any, info: SnapshotInfo) => void;
+type SnapshotHandler = (snapshot: unknown, info: SnapshotInfo) => void;
 interface Waiter {
   resolve: (p: SubscribedPayload) => void;
   reject: (e: unknown) => void;
@@ -91,7 +91,7 @@ export class Channel {
     let set = this.handlers.get(event);
     if (!set) this.handlers.set(event, (set = new Set()));
     set.add(handler);
-    return () => set!.delete(handler);
+    return () => set.delete(handler);
   }
 
   /** Runs on the first join and whenever a rejoin could not be recovered. */
@@ -101,7 +101,7 @@ export class Channel {
   }
 
   /** Sends a request on this channel and resolves with the direct reply. */
-  push(event: string, payload: any, timeoutMs?: number): Promise<Frame> {
+  push(event: string, payload: unknown, timeoutMs?: number): Promise<Frame> {
     return this.socket.request(event, payload, { channel: this.name, timeoutMs });
   }
 

@@ -26,15 +26,15 @@ const tick = (fn: () => void) => void Promise.resolve().then(fn);
 export class FakeWebSocket implements WebSocketLike {
   readyState = 0;
   protocol = '';
-  onopen: ((ev: any) => void) | null = null;
-  onmessage: ((ev: { data: any }) => void) | null = null;
+  onopen: ((ev: unknown) => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
   onclose: ((ev: { code: number; reason: string; wasClean?: boolean }) => void) | null = null;
-  onerror: ((ev: any) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
   constructor(private conn: FakeConnection) {}
 
   send(data: string): void {
     if (this.readyState !== 1) throw new Error('send on a socket that is not open');
-    this.conn.sent.push(JSON.parse(data));
+    this.conn.sent.push(JSON.parse(data) as Frame);
     const conn = this.conn;
     tick(() => conn.server.receive(conn, data));
   }
@@ -122,7 +122,7 @@ export class FakeServer {
   /** Custom handlers by event name. */
   readonly handlers = new Map<string, FrameHandler>();
   /** Channel snapshots, by channel name. */
-  snapshot: (channel: string) => any = () => ({});
+  snapshot: (channel: string) => unknown = () => ({});
 
   constructor(opts: FakeServerOptions = {}) {
     this.projectId = opts.projectId ?? 'p1';
@@ -163,7 +163,7 @@ export class FakeServer {
   }
 
   /** Appends a durable event and delivers it to subscribers of its channels. */
-  publish(channels: string | string[], event: string, payload: any = {}): number {
+  publish(channels: string | string[], event: string, payload: unknown = {}): number {
     const chs = Array.isArray(channels) ? channels : [channels];
     const seq = ++this.seq;
     const frame: Frame = { event, payload, seq, ts: new Date(0).toISOString() };
@@ -175,7 +175,7 @@ export class FakeServer {
   }
 
   /** Sends a transient (no seq) event to subscribers. */
-  broadcast(channel: string, event: string, payload: any = {}): void {
+  broadcast(channel: string, event: string, payload: unknown = {}): void {
     for (const c of this.openConnections()) if (c.subscriptions.has(channel)) c.push({ event, channel, payload });
   }
 
@@ -189,7 +189,7 @@ export class FakeServer {
     if (!conn.open) return;
     let f: Frame;
     try {
-      f = JSON.parse(data);
+      f = JSON.parse(data) as Frame;
     } catch {
       conn.push({ event: 'error', payload: { code: 'bad_request', message: 'malformed JSON' } });
       return;
@@ -219,7 +219,7 @@ export class FakeServer {
 
   private subscribe(conn: FakeConnection, f: Frame): void {
     const ch = f.channel!;
-    const since: number | undefined = f.payload?.since;
+    const since = (f.payload as { since?: number } | undefined)?.since;
     const recovered = since !== undefined && since + 1 >= this.retainedFrom;
     conn.subscriptions.add(ch);
     conn.push({

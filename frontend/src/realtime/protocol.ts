@@ -4,7 +4,7 @@
 export interface Frame {
   event: string;
   channel?: string;
-  payload?: any;
+  payload?: unknown;
   ref?: string;
   /** Set on every server frame. */
   projectId?: string;
@@ -23,7 +23,7 @@ export interface WelcomePayload {
 
 /** Payload of the `subscribed` reply. */
 export interface SubscribedPayload {
-  snapshot: any;
+  snapshot: unknown;
   recovered: boolean;
   lastSeq: number;
 }
@@ -66,8 +66,8 @@ export function closeAction(code: number): CloseAction {
 /** An `error` reply, or a local failure (timeout, disconnected) of a request. */
 export class RealtimeError extends Error {
   readonly code: string;
-  readonly payload: any;
-  constructor(code: string, message: string, payload?: any) {
+  readonly payload: unknown;
+  constructor(code: string, message: string, payload?: unknown) {
     super(message);
     this.name = 'RealtimeError';
     this.code = code;
@@ -79,10 +79,10 @@ export class RealtimeError extends Error {
 export interface WebSocketLike {
   readonly readyState: number;
   readonly protocol: string;
-  onopen: ((ev: any) => void) | null;
-  onmessage: ((ev: { data: any }) => void) | null;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
   onclose: ((ev: { code: number; reason: string; wasClean?: boolean }) => void) | null;
-  onerror: ((ev: any) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }

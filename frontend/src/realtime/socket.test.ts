@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Backoff } from './backoff';
+import type { SnapshotInfo } from './channel';
 import { FakeServer } from './fake-server';
 import { LazyConnections } from './lazy';
 import { Frame, RealtimeError } from './protocol';
@@ -10,14 +11,14 @@ const advance = (ms = 0) => vi.advanceTimersByTimeAsync(ms);
 
 function setup(over: Partial<SocketOptions> = {}, server = new FakeServer()) {
   let token = 't1';
-  const refreshToken = vi.fn(async () => {
+  const refreshToken = vi.fn(() => {
     token = `t${Number(token.slice(1)) + 1}`;
-    return token;
+    return Promise.resolve(token);
   });
   const socket = new ProjectSocket({
     projectId: server.projectId,
     wsBase: () => 'ws://127.0.0.1:7420',
-    token: async () => token,
+    token: () => Promise.resolve(token),
     refreshToken,
     createSocket: server.factory,
     backoff: { random: () => 0.5 },
@@ -84,7 +85,7 @@ describe('ProjectSocket', () => {
     socket.connect();
     await advance();
     const p = socket.request('run.start', { workflowId: 'w' });
-    const caught = p.catch((e) => e);
+    const caught = p.catch((e: unknown) => e);
     await advance(2999);
     let settled = false;
     void p.catch(() => (settled = true));
@@ -93,8 +94,8 @@ describe('ProjectSocket', () => {
     await advance(1);
     const err = await caught;
     expect(err).toBeInstanceOf(RealtimeError);
-    expect(err.code).toBe('timeout');
-    const e2 = await Promise.all([socket.request('run.cancel', { runId: 'r' }).catch((e) => e), advance()]);
+    expect((err as RealtimeError).code).toBe('timeout');
+    const e2 = await Promise.all([socket.request('run.cancel', { runId: 'r' }).catch((e: unknown) => e), advance()]);
     expect(e2[0]).toMatchObject({ code: 'not_found', message: 'no such run' });
   });
 
@@ -173,7 +174,7 @@ describe('ProjectSocket', () => {
     socket.connect();
     await advance();
     const ch = socket.channel('project:p1');
-    const snaps: any[] = [];
+    const snaps: { s: unknown; info: SnapshotInfo }[] = [];
     const events: number[] = [];
     ch.onSnapshot((s, info) => snaps.push({ s, info }));
     ch.on('*', (f) => events.push(f.seq!));
@@ -261,7 +262,7 @@ describe('ProjectSocket', () => {
     const fatal = vi.fn();
     socket.onFatal(fatal);
     socket.connect();
-    const p = socket.channel('project:p1').subscribe().catch((e) => e);
+    const p = socket.channel('project:p1').subscribe().catch((e: unknown) => e);
     await advance();
     server.last().kill(code, 'bye');
     await advance(60000);
@@ -280,7 +281,7 @@ describe('ProjectSocket', () => {
   });
 
   it('asks the probe after failed handshakes and stops when the project is gone', async () => {
-    const probe = vi.fn(async () => 'stop' as const);
+    const probe = vi.fn(() => Promise.resolve('stop' as const));
     const { server, socket } = setup({ probe, probeAfter: 2 });
     server.accept = false;
     socket.connect();
@@ -325,7 +326,7 @@ describe('ProjectSocket', () => {
     socket.connect();
     await advance();
     expect(server.last().sent[0]).toMatchObject({ event: 'subscribe', payload: { since: 1 } });
-    expect(seen.map((f) => f.payload.message)).toEqual(['a', 'b']);
+    expect(seen.map((f) => (f.payload as { message: string }).message)).toEqual(['a', 'b']);
   });
 });
 

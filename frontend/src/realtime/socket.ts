@@ -182,7 +182,7 @@ export class ProjectSocket {
    * the frame waits in a buffer and goes out after the channels rejoined.
    * The timeout runs from the call, so a caller is never left hanging.
    */
-  request(event: string, payload: any, o: RequestOptions = {}): Promise<Frame> {
+  request(event: string, payload: unknown, o: RequestOptions = {}): Promise<Frame> {
     const ref = String(this.nextRef++);
     const frame: Frame = { event, payload: payload ?? null, ref };
     if (o.channel) frame.channel = o.channel;
@@ -255,7 +255,7 @@ export class ProjectSocket {
     let token: string;
     try {
       token = await this.opts.token();
-    } catch (e) {
+    } catch {
       if (gen !== this.generation) return;
       this.stop(Close.TokenExpired, 'session expired');
       return;
@@ -290,11 +290,11 @@ export class ProjectSocket {
     };
   }
 
-  private onMessage(data: any): void {
+  private onMessage(data: unknown): void {
     if (typeof data !== 'string') return;
     let f: Frame;
     try {
-      f = JSON.parse(data);
+      f = JSON.parse(data) as Frame;
     } catch {
       return; // the server never sends this; ignore rather than die
     }
@@ -310,7 +310,7 @@ export class ProjectSocket {
         this.pending.delete(String(f.ref));
         clearTimeout(p.timer);
         if (f.event === 'error') {
-          const pl = f.payload ?? {};
+          const pl = (f.payload ?? {}) as { code?: string; message?: string };
           p.reject(new RealtimeError(pl.code ?? 'error', pl.message ?? 'request failed', pl));
         } else {
           p.onReply?.(f);
@@ -416,7 +416,7 @@ export class ProjectSocket {
   private async probeThenRetry(): Promise<void> {
     const gen = ++this.generation;
     this.setState('waiting');
-    let verdict: CloseAction | 'ok' = 'reconnect';
+    let verdict: CloseAction | 'ok';
     try {
       verdict = await this.opts.probe!();
     } catch {

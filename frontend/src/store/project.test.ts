@@ -9,19 +9,21 @@ const advance = (ms = 0) => vi.advanceTimersByTimeAsync(ms);
 
 /** An in-memory REST backend behind the real Api class (fetch injected). */
 function fakeRest(projects: { id: string; name: string; path: string; activeRuns?: number }[]) {
-  const workflows = new Map<string, any>();
+  type Stored = { id: string; version?: number; [k: string]: unknown };
+  const workflows = new Map<string, Stored>();
   const calls: string[] = [];
   const json = (status: number, body: unknown) =>
     new Response(body === undefined ? '' : JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-  let putWorkflow: (body: any) => Response = (body) => {
-    workflows.set(body.id, { ...body, version: (workflows.get(body.id)?.version ?? 0) + 1 });
-    return json(200, { version: workflows.get(body.id).version });
+  let putWorkflow: (body: Stored) => Response = (body) => {
+    const version = (workflows.get(body.id)?.version ?? 0) + 1;
+    workflows.set(body.id, { ...body, version });
+    return json(200, { version });
   };
-  const fetchFn = async (url: string | URL | Request, init?: RequestInit) => {
-    const u = new URL(String(url), 'http://x');
+  const route = (url: string | URL | Request, init?: RequestInit): Response => {
+    const u = new URL(url instanceof Request ? url.url : url, 'http://x');
     const m = init?.method ?? 'GET';
     calls.push(`${m} ${u.pathname}`);
-    const body = init?.body ? JSON.parse(String(init.body)) : undefined;
+    const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as Stored) : undefined;
     const p = u.pathname;
     if (p === '/api/workspace') return json(404, { error: 'not_found', message: 'no route' });
     if (p === '/api/projects') return json(200, projects);
@@ -29,12 +31,13 @@ function fakeRest(projects: { id: string; name: string; path: string; activeRuns
     if (p.endsWith('/tools'))
       return json(200, { tools: [{ name: 'shell', title: 'Shell', description: '', source: 'builtin', inputSchema: { type: 'object', properties: { command: { type: 'string' } }, required: ['command'] } }] });
     if (p.endsWith('/workflows')) return json(200, { workflows: [...workflows.values()] });
-    if (p.includes('/workflows/') && m === 'PUT') return putWorkflow(body);
+    if (p.includes('/workflows/') && m === 'PUT') return putWorkflow(body!);
     if (p.includes('/workflows/')) return json(200, workflows.get(p.split('/').pop()!));
     if (p.endsWith('/runs')) return json(200, { runs: [] });
     return json(404, { error: 'not_found', message: p });
   };
-  return { fetchFn: fetchFn as typeof fetch, calls, workflows, setPut: (f: typeof putWorkflow) => (putWorkflow = f), json };
+  const fetchFn = (url: string | URL | Request, init?: RequestInit) => Promise.resolve(route(url, init));
+  return { fetchFn, calls, workflows, setPut: (f: typeof putWorkflow) => (putWorkflow = f), json };
 }
 
 function setup(n: number) {
@@ -43,14 +46,14 @@ function setup(n: number) {
   const servers = new Map(projects.map((p) => [p.id, new FakeServer({ projectId: p.id })]));
   const factory: WebSocketFactory = (url, protocols) => servers.get(new URL(url).searchParams.get('projectId')!)!.factory(url, protocols);
   const toasts = new Toasts();
-  const api = new Api({ baseUrl: '', auth: { token: async () => 't', refresh: async () => 't', expired: () => undefined }, fetch: rest.fetchFn });
+  const api = new Api({ baseUrl: '', auth: { token: () => Promise.resolve('t'), refresh: () => Promise.resolve('t'), expired: () => undefined }, fetch: rest.fetchFn });
   const store = new Map<string, string>();
   const ws = new Workspace({
     api,
     toasts,
     wsBase: () => 'ws://127.0.0.1:1',
-    token: async () => 't',
-    refreshToken: async () => 't',
+    token: () => Promise.resolve('t'),
+    refreshToken: () => Promise.resolve('t'),
     onTokenRefreshed: () => () => undefined,
     createSocket: factory,
     storage: { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => void store.set(k, v) },
@@ -114,7 +117,7 @@ describe('ProjectTab', () => {
     tab.addNode('shell', { x: 0, y: 0 });
     tab.setParam('shell', 'command', 'echo hi');
     const srv = servers.get('p0')!;
-    srv.handlers.set('run.start', (_c, f) => ({ event: 'run.queued', payload: { runId: 'r1', workflowId: f.payload.workflowId } }));
+    srv.handlers.set('run.start', (_c, f) => ({ event: 'run.queued', payload: { runId: 'r1', workflowId: (f.payload as { workflowId: string }).workflowId } }));
     const started = tab.startRun();
     await advance();
     await started;
@@ -188,7 +191,7 @@ describe('ProjectTab', () => {
     const srv = servers.get('p0')!;
     const theirs = { name: 'Theirs', nodes: [{ id: 'x', tool: 'shell' }], edges: [] };
     srv.handlers.set('workflow.update', (_c, f) =>
-      f.payload.baseVersion === -1
+      (f.payload as { baseVersion: number }).baseVersion === -1
         ? { event: 'ack', payload: { version: 5 } }
         : { event: 'error', payload: { code: 'conflict', message: 'version conflict', details: { version: 4, workflow: theirs } } },
     );

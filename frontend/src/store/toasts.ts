@@ -1,8 +1,16 @@
 import { Store } from './store';
 
+const levels = ['info', 'success', 'warning', 'error'] as const;
+export type ToastLevel = (typeof levels)[number];
+
+/** A level that came over the wire, where anything may arrive: unknown ones read as info. */
+export function toastLevel(v: unknown): ToastLevel {
+  return levels.find((l) => l === v) ?? 'info';
+}
+
 export interface Toast {
   id: number;
-  level: 'info' | 'success' | 'warning' | 'error';
+  level: ToastLevel;
   title: string;
   message?: string;
   /** Label of the project tab it came from, if any. */
@@ -21,7 +29,7 @@ export class Toasts extends Store<{ items: Toast[] }> {
   }
   push(t: Omit<Toast, 'id'>): number {
     const id = this.next++;
-    const level = (['info', 'success', 'warning', 'error'] as const).includes(t.level as any) ? t.level : 'info';
+    const level = toastLevel(t.level);
     this.set((s) => ({ items: [...s.items.slice(-4), { ...t, level, id }] }));
     setTimeout(() => this.dismiss(id), t.ttlMs ?? (t.level === 'error' ? this.ttlMs * 2 : this.ttlMs));
     return id;

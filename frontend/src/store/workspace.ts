@@ -174,7 +174,7 @@ export class Workspace extends Store<WorkspaceState> {
   private readLocal(): WorkspaceDoc {
     try {
       const raw = this.storage()?.getItem(LOCAL_KEY);
-      const d = raw ? JSON.parse(raw) : null;
+      const d = (raw ? JSON.parse(raw) : null) as { tabs?: unknown; active?: string | null } | null;
       if (d && Array.isArray(d.tabs)) return { tabs: d.tabs.map(String), active: d.active ?? null };
     } catch {
       /* ignore */
