@@ -52,15 +52,17 @@ lint: lint-go lint-frontend
 
 # The desktop shell (desktop.go, app/) only compiles with the desktop tags,
 # which need the GTK/WebKit headers (make system-deps); without them the rest
-# is linted and a warning says what was left out.
+# is linted and a warning says what was left out. --allow-serial-runners:
+# several worktrees share this machine's lint cache; wait for its lock
+# instead of failing.
 DESKTOP_TAGS := desktop,production,webkit2_41
 lint-go: $(GOLANGCI)
 	@if pkg-config --exists gtk+-3.0 webkit2gtk-4.1 2>/dev/null; then \
-	  echo "$(GOLANGCI) run --build-tags $(DESKTOP_TAGS) ./..."; \
-	  $(GOLANGCI) run --build-tags $(DESKTOP_TAGS) ./...; \
+	  echo "$(GOLANGCI) run --allow-serial-runners --build-tags $(DESKTOP_TAGS) ./..."; \
+	  $(GOLANGCI) run --allow-serial-runners --build-tags $(DESKTOP_TAGS) ./...; \
 	else \
 	  echo "lint-go: WARNING: no GTK/WebKit headers (make system-deps): the desktop shell is not linted"; \
-	  $(GOLANGCI) run ./...; \
+	  $(GOLANGCI) run --allow-serial-runners ./...; \
 	fi
 
 $(GOLANGCI):

@@ -126,9 +126,11 @@ func (in *Instance) serve() error {
 	if err != nil {
 		return fmt.Errorf("listen for second launches: %w", err)
 	}
-	info, _ := json.Marshal(instanceInfo{PID: os.Getpid(), Addr: ln.Addr().String(), Secret: in.secret})
+	// The secret is meant to be in this file (mode 0600 in the data dir): a
+	// second launch proves it may talk to the first by reading it.
+	info, _ := json.Marshal(instanceInfo{PID: os.Getpid(), Addr: ln.Addr().String(), Secret: in.secret}) //nolint:gosec // G117: see above
 	if err := writeFileAtomic(filepath.Join(in.dir, instanceFileName), info); err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return err
 	}
 	mux := http.NewServeMux()
@@ -246,21 +248,21 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	name := tmp.Name()
 	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		os.Remove(name)
+		_ = tmp.Close()
+		_ = os.Remove(name)
 		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
 	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(name)
+		_ = tmp.Close()
+		_ = os.Remove(name)
 		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
 	if err := tmp.Close(); err != nil {
-		os.Remove(name)
+		_ = os.Remove(name)
 		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
 	if err := os.Rename(name, path); err != nil {
-		os.Remove(name)
+		_ = os.Remove(name)
 		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
 	return nil

@@ -238,7 +238,7 @@ type localSecrets struct {
 func openLocalSecrets(ctx context.Context, lock *datadir.Lock) (*localSecrets, error) {
 	db, err := store.Open(ctx, filepath.Join(lock.Dir(), "flowweaver.db"), store.Options{})
 	if err != nil {
-		lock.Release()
+		_ = lock.Release()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	svc, err := secrets.New(db, func(create bool) ([]byte, error) {
@@ -253,16 +253,16 @@ func openLocalSecrets(ctx context.Context, lock *datadir.Lock) (*localSecrets, e
 		Trust: secrets.TrustFunc(func(context.Context, string) (bool, error) { return false, nil }),
 	})
 	if err != nil {
-		db.Close()
-		lock.Release()
+		_ = db.Close()
+		_ = lock.Release()
 		return nil, err
 	}
 	return &localSecrets{lock: lock, db: db, svc: svc}, nil
 }
 
 func (l *localSecrets) close() {
-	l.db.Close()
-	l.lock.Release()
+	_ = l.db.Close()
+	_ = l.lock.Release()
 }
 
 // project returns the project opened on folder, registering it (untrusted,

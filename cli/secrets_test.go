@@ -83,7 +83,7 @@ func TestSecretsCommandHandsOverToTheRunningServer(t *testing.T) {
 	defer func() {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		d.Stop(sctx)
+		_ = d.Stop(sctx)
 	}()
 	r := runCLI(t, cliSecret, "secrets", "set", "--data-dir", dataDir, "--project", project, "API_TOKEN")
 	if r.code != 0 {

@@ -101,7 +101,7 @@ func (f *secretFixture) runToEnd(c *client, projectID, workflowID string) (strin
 	frames := c.until(func(fr frame) bool {
 		if fr.Event == "node.log" {
 			var p struct{ Lines []string }
-			json.Unmarshal(fr.Payload, &p)
+			_ = json.Unmarshal(fr.Payload, &p)
 			lines = append(lines, p.Lines...)
 		}
 		return fr.Channel == "run:"+runID && (fr.Event == "run.completed" || fr.Event == "run.failed" || fr.Event == "run.canceled")
@@ -237,7 +237,9 @@ func TestSecretResolvedInShellNodeAndMaskedEverywhere(t *testing.T) {
 		}
 		Missing []any
 	}
-	json.Unmarshal([]byte(list), &rep)
+	if err := json.Unmarshal([]byte(list), &rep); err != nil {
+		t.Fatal(err)
+	}
 	if len(rep.Secrets) != 1 || rep.Secrets[0].Name != "API_TOKEN" || rep.Secrets[0].UpdatedAt.IsZero() || len(rep.Secrets[0].UsedBy) != 3 || len(rep.Missing) != 0 {
 		t.Fatalf("listing: %s", list)
 	}

@@ -75,7 +75,9 @@ func TestEngineResolvesAndMasksSecrets(t *testing.T) {
 		}
 		if ev.Type == flow.EventNodeLog {
 			var p struct{ Lines []string }
-			json.Unmarshal(ev.Payload, &p)
+			if err := json.Unmarshal(ev.Payload, &p); err != nil {
+				t.Fatal(err)
+			}
 			lines = append(lines, p.Lines...)
 		}
 	}
@@ -159,7 +161,9 @@ func TestEngineSecretsInChildRuns(t *testing.T) {
 	defer rows.Close()
 	for rows.Next() {
 		var in string
-		rows.Scan(&in)
+		if err := rows.Scan(&in); err != nil {
+			t.Fatal(err)
+		}
 		if strings.Contains(in, engineSecret) {
 			t.Fatalf("a run's inputs hold the value: %s", in)
 		}

@@ -166,7 +166,7 @@ func createEmptyDir(raw string) error {
 	if st, err := os.Stat(filepath.Dir(clean)); err != nil || !st.IsDir() {
 		return flow.Errorf(flow.EINVALID, "the parent folder of %q does not exist", raw)
 	}
-	err := os.Mkdir(clean, 0o755)
+	err := os.Mkdir(clean, 0o755) //nolint:gosec // G301: a project folder the user asked for, made like mkdir(1) makes one (umask applies)
 	if err == nil {
 		return nil
 	}

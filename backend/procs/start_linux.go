@@ -51,7 +51,7 @@ func waitExitedNoReap(pid int) {
 	var info [128]byte // siginfo_t
 	for {
 		_, _, errno := syscall.Syscall6(syscall.SYS_WAITID, pPID, uintptr(pid),
-			uintptr(unsafe.Pointer(&info[0])), wExited|wNoWait, 0, 0)
+			uintptr(unsafe.Pointer(&info[0])), wExited|wNoWait, 0, 0) //nolint:gosec // G103: waitid(2) fills siginfo_t through this pointer; info outlives the call
 		if errno != syscall.EINTR {
 			return
 		}

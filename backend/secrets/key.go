@@ -202,11 +202,11 @@ func loadKeyFile(path string) ([]byte, error) {
 			return nil, fmt.Errorf("create secrets key: %w", err)
 		}
 		if _, err := f.Write(k); err != nil {
-			f.Close()
+			_ = f.Close()
 			return nil, fmt.Errorf("write secrets key: %w", err)
 		}
 		if err := f.Sync(); err != nil {
-			f.Close()
+			_ = f.Close()
 			return nil, fmt.Errorf("sync secrets key: %w", err)
 		}
 		return k, f.Close()

@@ -49,7 +49,9 @@ func TestLoadKeyUsesFileWithoutKeychain(t *testing.T) {
 	if string(k1) != string(k2) {
 		t.Fatal("an existing key file must keep being used, keychain or not")
 	}
-	os.Chmod(filepath.Join(dir, KeyFile), 0o644)
+	if err := os.Chmod(filepath.Join(dir, KeyFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := LoadKey(dir, StoreFile, nil); err == nil {
 		t.Fatal("a key file readable by others was accepted")
 	}
@@ -86,7 +88,7 @@ func newService(t *testing.T, trusted bool) (*Service, *store.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { _ = db.Close() })
 	if err := db.CreateProject(ctx, &flow.Project{ID: "p1", Name: "p", Path: dir}); err != nil {
 		t.Fatal(err)
 	}

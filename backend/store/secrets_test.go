@@ -22,7 +22,7 @@ func TestMigrationAppliedWhenAnOlderNumberArrivesLater(t *testing.T) {
 	if _, err := db.write.Exec("DROP TABLE settings; DELETE FROM schema_migrations WHERE version = 5"); err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
+	_ = db.Close()
 	db2 := openTest(t, path, Options{})
 	if err := db2.SetSetting(ctx, "k", []byte("v")); err != nil {
 		t.Fatalf("the missing migration was not applied: %v", err)
@@ -54,7 +54,7 @@ func TestSecretRowsCascadeWithTheirProject(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	db.Read().QueryRowContext(ctx, "SELECT COUNT(*) FROM secrets").Scan(&n)
+	_ = db.Read().QueryRowContext(ctx, "SELECT COUNT(*) FROM secrets").Scan(&n)
 	if n != 0 {
 		t.Fatalf("%d secrets outlived their project", n)
 	}

@@ -70,18 +70,18 @@ func (t *shellTool) Run(ctx context.Context, call Call) (any, error) {
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
-		outR.Close()
-		outW.Close()
+		_ = outR.Close()
+		_ = outW.Close()
 		return nil, fmt.Errorf("shell: stderr pipe: %w", err)
 	}
 	cmd.Stdout, cmd.Stderr = outW, errW
 	start := t.opts.Now()
 	proc, err := procs.Start(cmd)
-	outW.Close() // the child holds its own copies now
-	errW.Close()
+	_ = outW.Close() // the child holds its own copies now
+	_ = errW.Close()
 	if err != nil {
-		outR.Close()
-		errR.Close()
+		_ = outR.Close()
+		_ = errR.Close()
 		return nil, flow.Errorf(flow.EUNAVAILABLE, "shell: cannot start /bin/sh: %v", err)
 	}
 	pgid := proc.Pid()
@@ -128,8 +128,8 @@ func (t *shellTool) Run(ctx context.Context, call Call) (any, error) {
 	// output or ignored SIGTERM. The unreaped shell keeps pgid ours.
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	waitErr := proc.Wait()
-	outR.Close()
-	errR.Close()
+	_ = outR.Close()
+	_ = errR.Close()
 
 	out := map[string]any{
 		"exitCode":   0,

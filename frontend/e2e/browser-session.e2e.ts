@@ -45,7 +45,7 @@ test('a second window and a reopened browser of the same profile are signed in; 
     await expect(second.getByTestId('empty-state')).toBeVisible();
     await expect(second.getByTestId('session-expired')).toHaveCount(0);
     // Its token works on the API like the first window's.
-    const token = await second.evaluate(() => JSON.parse(sessionStorage.getItem('flowweaver.session')!).token as string);
+    const token = await second.evaluate(() => (JSON.parse(sessionStorage.getItem('flowweaver.session')!) as { token: string }).token);
     const res = await fetch(fw.url + '/api/projects', { headers: { Authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
 

@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Locator, Page } from '@playwright/test';
+import type { Workflow } from '../src/api/types';
 import { expect, screen, test } from './fixtures';
 import { expectNodeStatus, node, openFolder, openKnown } from './ui';
 
@@ -63,9 +64,9 @@ test('an if with two branches built from its labelled handles; the untaken branc
   await expect(view.getByTestId('save-state')).toHaveText(/Saved/);
 
   // What the server stored carries the branches.
-  const list = (await fw.api<any>('GET', `/api/projects/${id}/workflows`)).workflows;
-  const wf = await fw.api<any>('GET', `/api/projects/${id}/workflows/${list[0].id}`);
-  expect(wf.edges.map((e: any) => `${e.source}>${e.target}:${e.on}`).sort()).toEqual(['if>log:true', 'if>log_2:false']);
+  const list = (await fw.api<{ workflows: Workflow[] }>('GET', `/api/projects/${id}/workflows`)).workflows;
+  const wf = await fw.api<Workflow>('GET', `/api/projects/${id}/workflows/${list[0].id}`);
+  expect(wf.edges.map((e) => `${e.source}>${e.target}:${e.on}`).sort()).toEqual(['if>log:true', 'if>log_2:false']);
 
   await view.getByTestId('run').click();
   await expect(view.getByTestId('run-status')).toHaveText('succeeded', { timeout: 60_000 });

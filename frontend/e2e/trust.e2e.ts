@@ -154,7 +154,7 @@ test('hostile configuration is shown as text, hidden characters made visible', a
   await expect(dialog).toContainText('<b>bold</b>');
   await expect(dialog.locator('img, script')).toHaveCount(0);
   expect(await dialog.innerHTML()).toContain('&lt;b&gt;bold&lt;/b&gt;');
-  expect(await page.evaluate(() => (window as any).__pwned)).toBeUndefined();
+  expect(await page.evaluate(() => (window as Window & { __pwned?: unknown }).__pwned)).toBeUndefined();
   await expect(dialog.getByTestId(`trust-hidden-${name}`)).toBeVisible();
   await expect(dialog.getByTestId(`trust-secrets-${name}`)).toContainText('API_KEY');
   await expect(dialog.getByTestId(`trust-vars-${name}`)).toContainText('GITHUB_TOKEN');

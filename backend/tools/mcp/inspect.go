@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"slices"
@@ -182,9 +183,7 @@ func entryFingerprint(dir string, cf configFile, name string, raw json.RawMessag
 	}
 	writeField := func(b []byte) {
 		var n [8]byte
-		for i, l := 0, len(b); i < 8; i++ {
-			n[i] = byte(l >> (8 * i))
-		}
+		binary.LittleEndian.PutUint64(n[:], uint64(len(b)))
 		h.Write(n[:])
 		h.Write(b)
 	}

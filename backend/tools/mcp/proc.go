@@ -47,8 +47,8 @@ func startProc(cfg *serverConfig, environ []string, started func(pgid int) func(
 	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		inR.Close()
-		inW.Close()
+		_ = inR.Close()
+		_ = inW.Close()
 		return nil, fmt.Errorf("stdout pipe: %w", err)
 	}
 	p := &proc{cmd: cmd, stdin: inW, stdout: outR, stderr: newTailBuffer(20), noise: newTailBuffer(5), exited: make(chan struct{})}
@@ -57,15 +57,15 @@ func startProc(cfg *serverConfig, environ []string, started func(pgid int) func(
 	cmd.Stderr = p.stderr
 	pr, err := procs.Start(cmd)
 	if err != nil {
-		inR.Close()
-		inW.Close()
-		outR.Close()
-		outW.Close()
+		_ = inR.Close()
+		_ = inW.Close()
+		_ = outR.Close()
+		_ = outW.Close()
 		return nil, fmt.Errorf("start %s: %w", cfg.Command, err)
 	}
 	// The child holds its own copies; ours must go so EOF arrives when it exits.
-	inR.Close()
-	outW.Close()
+	_ = inR.Close()
+	_ = outW.Close()
 	var forget func()
 	if started != nil {
 		forget = started(pr.Pid())
@@ -110,7 +110,7 @@ func mergeEnv(base []string, set map[string]string, unset []string) []string {
 // returns once the process has been reaped.
 func (p *proc) stop(grace time.Duration) {
 	p.stopOnce.Do(func() {
-		p.stdin.Close()
+		_ = p.stdin.Close()
 		select {
 		case <-p.exited:
 		case <-time.After(grace):
@@ -122,7 +122,7 @@ func (p *proc) stop(grace time.Duration) {
 			// A process that survives SIGKILL this long is stuck in the
 			// kernel; there is nothing more a user-space host can do.
 		}
-		p.stdout.Close()
+		_ = p.stdout.Close()
 	})
 }
 

@@ -63,9 +63,13 @@ func TestEntryFingerprint(t *testing.T) {
 		entryFingerprint(dir, configFiles[1], "s", json.RawMessage(`{"command":"node","args":["a.js"]}`)) == base {
 		t.Fatal("a different command, name or file kept the fingerprint")
 	}
-	os.WriteFile(filepath.Join(dir, ".env"), []byte("A=1\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("A=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	withEnv := fp(`{"command":"node","envFile":".env"}`)
-	os.WriteFile(filepath.Join(dir, ".env"), []byte("A=1\nNODE_OPTIONS=--require ./evil.js\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("A=1\nNODE_OPTIONS=--require ./evil.js\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if fp(`{"command":"node","envFile":".env"}`) == withEnv {
 		t.Fatal("changing the envFile kept the fingerprint")
 	}
@@ -99,7 +103,7 @@ func TestSourceHoldsBackUntrustedServers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer src.Close()
+	defer func() { _ = src.Close() }()
 	p := flow.Project{ID: "p1", Path: dir}
 	list, err := src.Tools(context.Background(), p)
 	if err != nil || len(list) != 0 {

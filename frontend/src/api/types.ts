@@ -95,7 +95,8 @@ export interface WorkflowNode {
 }
 
 /** When an edge's target may run: after success (default), failure, always, or a branch of an if/switch. */
-export type EdgeOn = 'success' | 'failure' | 'always' | string;
+// (string & {}): any branch name, while editors still offer the three words.
+export type EdgeOn = 'success' | 'failure' | 'always' | (string & {});
 
 export interface WorkflowEdge {
   source: string;

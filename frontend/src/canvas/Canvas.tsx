@@ -76,7 +76,7 @@ function CanvasInner({ colorMode }: { colorMode: ColorMode }) {
   const edgeStates = useStore(tab, (s) => s.edgeStates);
   const [menu, setMenu] = useState<MenuTarget | null>(null);
   const box = useCallback((e: { clientX: number; clientY: number; currentTarget: unknown }) => {
-    const r = (document.querySelector('[data-testid="canvas"]') as HTMLElement | null)?.getBoundingClientRect();
+    const r = document.querySelector<HTMLElement>('[data-testid="canvas"]')?.getBoundingClientRect();
     return { x: e.clientX - (r?.left ?? 0), y: e.clientY - (r?.top ?? 0) };
   }, []);
   // The engine decides which edges were taken; the canvas only draws it.

@@ -18,7 +18,7 @@ export function BranchHandles({ nodeId, branches }: { nodeId: string; branches: 
     }
     return JSON.stringify(out);
   });
-  const state: Record<string, boolean> = JSON.parse(taken);
+  const state = JSON.parse(taken) as Record<string, boolean>;
   return (
     <div className="fw-branches" data-testid={`branches-${nodeId}`}>
       {branches.map((b) => (

@@ -35,9 +35,8 @@ export function OpenFolderDialog({
     api.listProjects().then(setKnown, () => undefined);
   }, [api]);
 
-  useEffect(() => {
-    if (!nameTouched) setName(path.trim() ? basename(path.trim()) : '');
-  }, [path, nameTouched]);
+  // The name follows the folder until the user types one.
+  const shownName = nameTouched ? name : path.trim() ? basename(path.trim()) : '';
 
   const submit = async () => {
     const p = path.trim();
@@ -53,7 +52,7 @@ export function OpenFolderDialog({
     setBusy(true);
     setError(null);
     try {
-      const project = await api.createProject(name.trim() || basename(p), p, create ? { create: true } : {});
+      const project = await api.createProject(shownName.trim() || basename(p), p, create ? { create: true } : {});
       if (project.trusted !== false) {
         onOpen(project);
         return;
@@ -158,7 +157,7 @@ export function OpenFolderDialog({
             <input
               id="open-name"
               data-testid="open-name"
-              value={name}
+              value={shownName}
               onChange={(e) => {
                 setName(e.target.value);
                 setNameTouched(true);

@@ -38,21 +38,23 @@ async function copyText(text: string): Promise<void> {
  */
 export function OutputViewer({ nodeId, runId, preview }: { nodeId: string; runId: string | null; preview: unknown }) {
   const tab = useTab();
-  const [full, setFull] = useState<{ value: unknown } | null>(null);
+  // The full output, for the run, node and preview it was read for; another
+  // selection shows its preview until its own read arrives.
+  const [full, setFull] = useState<{ runId: string; nodeId: string; preview: unknown; value: unknown } | null>(null);
   const [copied, setCopied] = useState<string | null>(null);
   useEffect(() => {
-    setFull(null);
     if (!runId) return;
     let live = true;
     tab.api
       .call<unknown>('GET', `/api/runs/${encodeURIComponent(runId)}/nodes/${encodeURIComponent(nodeId)}/output`)
-      .then((v) => live && setFull({ value: v }))
+      .then((v) => live && setFull({ runId, nodeId, preview, value: v }))
       .catch(() => undefined);
     return () => {
       live = false;
     };
   }, [tab, runId, nodeId, preview]);
-  const value = full ? full.value : preview;
+  const current = full && full.runId === runId && full.nodeId === nodeId && full.preview === preview ? full : null;
+  const value = current ? current.value : preview;
   const copy = (path: Seg[]) => {
     const ref = referenceOf(nodeId, path);
     void copyText(ref);

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { useRef, useState } from 'react';
 import type { JSONSchema } from '../api/types';
 import { coerce, displayValue, fieldsFromSchema, type Field } from '../canvas/schema';
 import { SecretPicker } from './SecretPicker';
@@ -31,11 +31,15 @@ function FieldInput({ field: f, value, onChange, serverError, id }: { field: Fie
   // Text is kept locally so an invalid number/JSON can be typed through.
   const [text, setText] = useState(() => displayValue(f, value));
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
+  // A new value from outside (undo, another editor) replaces the text unless
+  // the text already means that value; adjusted while rendering, as React
+  // recommends over an effect.
+  const [seenValue, setSeenValue] = useState(value);
+  if (value !== seenValue) {
+    setSeenValue(value);
     const shown = coerce(f, text);
     if (!shown.ok || JSON.stringify(shown.value) !== JSON.stringify(value)) setText(displayValue(f, value));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [value]);
+  }
 
   const commit = (raw: string) => {
     setText(raw);
@@ -94,7 +98,7 @@ function FieldInput({ field: f, value, onChange, serverError, id }: { field: Fie
           rows={f.kind === 'json' ? 5 : 3}
           value={text}
           spellCheck={false}
-          placeholder={f.kind === 'json' ? '{ }' : f.default !== undefined ? String(f.default) : ''}
+          placeholder={f.kind === 'json' ? '{ }' : displayValue(f, f.default)}
           onChange={(e) => commit(e.target.value)}
         />
       );
@@ -108,7 +112,7 @@ function FieldInput({ field: f, value, onChange, serverError, id }: { field: Fie
           type="text"
           inputMode={f.kind === 'number' || f.kind === 'integer' ? 'decimal' : undefined}
           value={text}
-          placeholder={f.default !== undefined ? String(f.default) : ''}
+          placeholder={displayValue(f, f.default)}
           spellCheck={false}
           onChange={(e) => commit(e.target.value)}
         />

@@ -175,11 +175,11 @@ export class BrowserPlatform implements Platform {
     if (!deviceKey) return null;
     const res = await this.post('/api/auth/session', { deviceKey });
     if (!res.ok) return null;
-    return this.keep(await res.json());
+    return this.keep((await res.json()) as AuthGrantBody);
   }
   /** This origin's device key; made on first use when `create`. */
   private deviceKey(create: boolean): string {
-    let storage: Storage | null = null;
+    let storage: Storage;
     try {
       storage = this.win.localStorage;
     } catch {

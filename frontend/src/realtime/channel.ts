@@ -7,7 +7,7 @@ import { Frame, RealtimeError, RequestOptions, SubscribedPayload, isDurable } fr
  */
 export interface ChannelTransport {
   isOpen(): boolean;
-  request(event: string, payload: any, opts?: RequestOptions): Promise<Frame>;
+  request(event: string, payload: unknown, opts?: RequestOptions): Promise<Frame>;
 }
 
 export type ChannelState = 'closed' | 'joining' | 'joined';

@@ -36,7 +36,7 @@ export function edgeId(source: string, target: string, on?: string | null): stri
 export function branchesOf(tool: string, params: Record<string, unknown> | undefined): string[] | null {
   if (tool === 'if') return ['true', 'false'];
   if (tool === 'switch') {
-    const cases = Array.isArray(params?.cases) ? (params!.cases as unknown[]).filter((c): c is string => typeof c === 'string' && c !== '') : [];
+    const cases = Array.isArray(params?.cases) ? (params.cases as unknown[]).filter((c): c is string => typeof c === 'string' && c !== '') : [];
     return [...cases, 'default'];
   }
   return null;

@@ -3,6 +3,7 @@ import type { Channel, Frame, ProjectSocket } from '../realtime';
 import type { NotificationPayload } from '../api/types';
 import { ProjectSecrets } from './secrets';
 import { Store } from './store';
+import { toastLevel } from './toasts';
 import { Connection } from './tab/connection';
 import { Editor } from './tab/editor';
 import { Runs } from './tab/runs';
@@ -172,7 +173,7 @@ export class ProjectTab extends Store<TabState> {
   private onProjectEvent(f: Frame): void {
     if (f.event === 'notification') {
       const p = (f.payload ?? {}) as NotificationPayload;
-      this.deps.toasts.push({ level: (p.level as any) ?? 'info', title: p.message ?? 'Notification', source: this.get().project.name });
+      this.deps.toasts.push({ level: toastLevel(p.level), title: p.message ?? 'Notification', source: this.get().project.name });
       return;
     }
     if (f.event === 'workflow.updated' || f.event === 'workflow.deleted' || f.event === 'workflow.saved') {

@@ -1,5 +1,5 @@
 import { ApiError } from '../../api/client';
-import type { Project } from '../../api/types';
+import type { ErrorDetails, Project } from '../../api/types';
 import { Frame, ProjectSocket, type SocketState } from '../../realtime';
 import type { Store } from '../store';
 import type { TabDeps, TabState } from './state';
@@ -101,11 +101,12 @@ export class Connection {
   }
 
   private onStrayFrame(f: Frame): void {
-    if (f.event === 'error' && f.payload?.message) {
+    const p = f.payload as ErrorDetails | undefined;
+    if (f.event === 'error' && p?.message) {
       this.deps.toasts.push({
         level: 'error',
-        title: `Server: ${f.payload.code ?? 'error'}`,
-        message: f.payload.message,
+        title: `Server: ${p.code ?? 'error'}`,
+        message: p.message,
         source: this.tab.get().project.name,
       });
     }

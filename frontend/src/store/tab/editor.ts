@@ -1,6 +1,6 @@
 import { applyEdgeChanges, applyNodeChanges, type Connection as EdgeConnection, type EdgeChange, type NodeChange } from '@xyflow/react';
 import { ApiError } from '../../api/client';
-import type { Problem, Trigger, TriggerType, Workflow } from '../../api/types';
+import type { ErrorDetails, Problem, Trigger, TriggerType, Workflow, WorkflowUpdatedPayload } from '../../api/types';
 import { newTrigger } from '../../triggers/model';
 import { defaultParams } from '../../canvas/schema';
 import { Channel, Frame, RealtimeError } from '../../realtime';
@@ -253,7 +253,7 @@ export class Editor {
       await this.workflowCh.subscribe();
       const wf = await this.deps.api.getWorkflow(this.id, s.workflowId);
       if ((wf.version ?? 0) > this.tab.get().version) {
-        this.onWorkflowUpdated({ event: 'workflow.updated', payload: { workflowId: s.workflowId, version: wf.version } } as Frame);
+        this.onWorkflowUpdated({ event: 'workflow.updated', payload: { workflowId: s.workflowId, version: wf.version } });
         return [`workflow “${s.name}” (v${wf.version}, changed meanwhile)`];
       }
       return [`workflow “${s.name}” (v${wf.version ?? s.version})`];
@@ -491,8 +491,9 @@ export class Editor {
           baseVersion: overwrite ? -1 : s.version,
           workflow: wf,
         });
-        version = Number(reply.payload?.version ?? s.version + 1);
-        paramProblems = reply.payload?.problems ?? [];
+        const ack = reply.payload as (WorkflowUpdatedPayload & { problems?: Problem[] }) | undefined;
+        version = Number(ack?.version ?? s.version + 1);
+        paramProblems = ack?.problems ?? [];
       }
       // Edits made while the save was in flight stay dirty.
       const now = this.tab.get();
@@ -518,9 +519,9 @@ export class Editor {
 
   private saveFailed(e: unknown): void {
     const code = e instanceof RealtimeError || e instanceof ApiError ? e.code : 'internal';
-    const payload = e instanceof RealtimeError ? e.payload : e instanceof ApiError ? e.details : null;
+    const payload = (e instanceof RealtimeError ? e.payload : e instanceof ApiError ? e.details : null) as ErrorDetails | null;
     if (code === 'conflict') {
-      const d = payload?.details ?? payload ?? {};
+      const d: ErrorDetails = payload?.details ?? payload ?? {};
       this.tab.set({ conflict: { version: Number(d.version ?? 0), workflow: d.workflow ?? null } });
       return;
     }
@@ -554,7 +555,7 @@ export class Editor {
   }
 
   private onWorkflowUpdated(f: Frame): void {
-    const p = f.payload ?? {};
+    const p = (f.payload ?? {}) as WorkflowUpdatedPayload;
     const s = this.tab.get();
     if (p.workflowId && p.workflowId !== s.workflowId) return;
     if (p.by && p.by === this.socket.connectionId) return; // our own save
@@ -567,7 +568,7 @@ export class Editor {
     }
     void this.deps.api
       .getWorkflow(this.id, s.workflowId)
-      .then((wf) => this.tab.set({ conflict: { version: wf.version ?? p.version, workflow: wf, by: p.by } }))
-      .catch(() => this.tab.set({ conflict: { version: p.version, workflow: null, by: p.by } }));
+      .then((wf) => this.tab.set({ conflict: { version: wf.version ?? p.version ?? 0, workflow: wf, by: p.by } }))
+      .catch(() => this.tab.set({ conflict: { version: p.version ?? 0, workflow: null, by: p.by } }));
   }
 }

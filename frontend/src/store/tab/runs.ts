@@ -67,7 +67,7 @@ export class Runs {
       let runId: string;
       if (this.conn.canUseSocket()) {
         const reply = await this.socket.request('run.start', { workflowId, inputs: {} });
-        runId = reply.payload?.runId;
+        runId = (reply.payload as { runId: string }).runId;
       } else {
         runId = (await this.deps.api.startRun(this.id, workflowId)).runId;
       }
@@ -105,7 +105,7 @@ export class Runs {
     if (fresh) for (const n of s.nodes) nodeStates[n.id] = { status: 'pending' };
     this.tab.set({
       runId,
-      run: fresh ? ({ id: runId, projectId: this.id, workflowId: s.workflowId, status: 'queued', createdAt: new Date().toISOString() } as Run) : null,
+      run: fresh ? { id: runId, projectId: this.id, workflowId: s.workflowId, status: 'queued', createdAt: new Date().toISOString() } : null,
       nodeStates,
       edgeStates: {},
     });
@@ -177,9 +177,11 @@ export class Runs {
     }
   }
 
-  private applyRunSnapshot(runId: string, snap: any): void {
+  /** snap is a run channel's snapshot ({run}) or GET /api/runs/{id}'s run. */
+  private applyRunSnapshot(runId: string, snap: unknown): void {
     if (this.tab.get().runId !== runId || !snap) return;
-    const run: Run | null = snap.run ?? (snap.id ? snap : null);
+    const s = snap as { run?: Run; id?: string };
+    const run: Run | null = s.run ?? (s.id ? (snap as Run) : null);
     if (!run) return;
     const nodeStates: Record<string, NodeState> = { ...this.tab.get().nodeStates };
     for (const n of run.nodes ?? []) nodeStates[n.nodeId] = { ...nodeStates[n.nodeId], ...nodeStateOf(n) };
@@ -212,10 +214,10 @@ export class Runs {
       return;
     }
     if (f.event.startsWith('run.')) {
-      const status = runStatusOf(f.event, f.payload);
+      const p = f.payload as RunEventPayload;
+      const status = runStatusOf(f.event, p);
       if (!status) return;
       const run = this.tab.get().run;
-      const p = f.payload as RunEventPayload;
       this.tab.set({
         run: {
           ...(run ?? ({ id: runId, projectId: this.id, workflowId: p.workflowId ?? '', createdAt: f.ts ?? '' } as Run)),
@@ -242,8 +244,8 @@ export class Runs {
    * join, or a rejoin the server could not replay). A run of the open
    * workflow that this tab did not know yet takes the canvas.
    */
-  applyProjectSnapshot(snap: any): void {
-    const runs: Run[] = snap?.runs ?? [];
+  applyProjectSnapshot(snap: unknown): void {
+    const runs: Run[] = (snap as { runs?: Run[] } | null)?.runs ?? [];
     const before = this.tab.get().activeRuns;
     const activeRuns: Record<string, ActiveRun> = {};
     for (const r of runs) {
@@ -386,7 +388,7 @@ function nodeStateOf(n: NodeRun): NodeState {
   };
 }
 
-export function runStatusOf(event: string, p: any): RunStatus | null {
+export function runStatusOf(event: string, p: RunEventPayload | undefined): RunStatus | null {
   switch (event) {
     case 'run.queued':
       return 'queued';
