@@ -64,16 +64,12 @@ func TestServeAfterKill9IgnoresStaleRuntimeFile(t *testing.T) {
 	dataDir := t.TempDir()
 	s := startServe(t, dataDir)
 	_ = s.cmd.Process.Signal(syscall.SIGKILL)
-<<<<<<< HEAD
 	select {
 	case err := <-s.done:
 		_ = err // killed: the exit status is the signal
 	case <-time.After(60 * time.Second):
 		t.Fatal("serve did not die on SIGKILL")
 	}
-=======
-	<-s.done
->>>>>>> 5ea57e8 (lint: fix the findings in code landed meanwhile (datadir lock ignored a failed write of its holder line: ineffassign; errcheck in cli/daemon/datadir/secrets/trigger; cookie/mkdir/waitid nolints with reasons; G115 via binary.LittleEndian and a constant-length palette; test-only gosec rules; QF1001 off); ESLint: async JSX handlers allowed, wire payloads typed in the split tab stores, effects that reset state replaced)
 	stale := readRuntimeFile(t, dataDir)
 	if datadir.Live(dataDir, &stale) {
 		t.Fatal("the runtime file of a killed server looks live")
@@ -106,11 +102,7 @@ func TestServesStartedTogetherExactlyOneServes(t *testing.T) {
 		}
 		done := make(chan int, 2)
 		for i, c := range cmds {
-<<<<<<< HEAD
 			go func() { _ = c.Wait(); done <- i }()
-=======
-			go func() { _ = c.Wait(); done <- i }() // killed on purpose: the error is the kill
->>>>>>> 5ea57e8 (lint: fix the findings in code landed meanwhile (datadir lock ignored a failed write of its holder line: ineffassign; errcheck in cli/daemon/datadir/secrets/trigger; cookie/mkdir/waitid nolints with reasons; G115 via binary.LittleEndian and a constant-length palette; test-only gosec rules; QF1001 off); ESLint: async JSX handlers allowed, wire payloads typed in the split tab stores, effects that reset state replaced)
 		}
 		// One of them exits 4; the other is then the one serving.
 		var loser int

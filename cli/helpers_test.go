@@ -94,11 +94,7 @@ func startCLI(t *testing.T, dir string, args ...string) *cliProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-<<<<<<< HEAD
 	go func() { _ = cmd.Wait(); close(p.done) }()
-=======
-	go func() { _ = cmd.Wait(); close(p.done) }() // the exit status is read from ProcessState
->>>>>>> 5ea57e8 (lint: fix the findings in code landed meanwhile (datadir lock ignored a failed write of its holder line: ineffassign; errcheck in cli/daemon/datadir/secrets/trigger; cookie/mkdir/waitid nolints with reasons; G115 via binary.LittleEndian and a constant-length palette; test-only gosec rules; QF1001 off); ESLint: async JSX handlers allowed, wire payloads typed in the split tab stores, effects that reset state replaced)
 	t.Cleanup(func() {
 		select {
 		case <-p.done:
@@ -229,12 +225,6 @@ func call(t *testing.T, method, url, tok, body string) (int, map[string]any) {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	var m map[string]any
-<<<<<<< HEAD
 	_ = json.Unmarshal(b, &m)
-=======
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
->>>>>>> 5ea57e8 (lint: fix the findings in code landed meanwhile (datadir lock ignored a failed write of its holder line: ineffassign; errcheck in cli/daemon/datadir/secrets/trigger; cookie/mkdir/waitid nolints with reasons; G115 via binary.LittleEndian and a constant-length palette; test-only gosec rules; QF1001 off); ESLint: async JSX handlers allowed, wire payloads typed in the split tab stores, effects that reset state replaced)
 	return res.StatusCode, m
 }

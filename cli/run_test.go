@@ -214,13 +214,7 @@ func TestSecondInProcessRunExits4(t *testing.T) {
 	if !strings.Contains(stderr, fmt.Sprintf("pid %d", first.cmd.Process.Pid)) {
 		t.Fatalf("second run does not name pid %d: %s", first.cmd.Process.Pid, stderr)
 	}
-<<<<<<< HEAD
 	_ = os.WriteFile(filepath.Join(proj, "release.marker"), nil, 0o644)
-=======
-	if err := os.WriteFile(filepath.Join(proj, "release.marker"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
->>>>>>> 5ea57e8 (lint: fix the findings in code landed meanwhile (datadir lock ignored a failed write of its holder line: ineffassign; errcheck in cli/daemon/datadir/secrets/trigger; cookie/mkdir/waitid nolints with reasons; G115 via binary.LittleEndian and a constant-length palette; test-only gosec rules; QF1001 off); ESLint: async JSX handlers allowed, wire payloads typed in the split tab stores, effects that reset state replaced)
 	if code := first.wait(t); code != 0 {
 		t.Fatalf("first run: exit %d\n%s\n%s", code, first.stdout, first.stderr)
 	}
