@@ -68,7 +68,7 @@ func TestKill9MidForEachKeepsFinishedChildren(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	s.cmd.Process.Signal(syscall.SIGKILL)
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
 	<-s.done
 	if len(finished) >= 40 {
 		t.Fatal("the loop ended before the kill; the test proves nothing")

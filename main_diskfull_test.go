@@ -42,7 +42,7 @@ func TestDiskFullAnswers507(t *testing.T) {
 		t.Fatal(err)
 	}
 	filler := filepath.Join(dataDir, "filler")
-	free := int64(st.Bavail) * st.Bsize
+	free := int64(st.Bavail) * st.Bsize //nolint:gosec // G115: a test filesystem's free block count fits in int64
 	if err := os.WriteFile(filler, make([]byte, free-16<<10), 0o600); err != nil {
 		t.Fatalf("fill: %v", err)
 	}

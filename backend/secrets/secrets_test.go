@@ -162,7 +162,7 @@ func TestLostKeyIsReportedNotReplaced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	if err := db.CreateProject(ctx, &flow.Project{ID: "p1", Name: "p", Path: dir}); err != nil {
 		t.Fatal(err)
 	}

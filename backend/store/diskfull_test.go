@@ -20,7 +20,7 @@ func TestDiskFullMapsToDiskFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	if err := db.CreateProject(ctx, &flow.Project{ID: "p1", Name: "p1", Path: "/tmp/p1"}); err != nil {
 		t.Fatal(err)
 	}

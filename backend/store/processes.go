@@ -27,7 +27,9 @@ func (db *DB) InsertProcess(ctx context.Context, p *ProcessRow) error {
 	return db.Write(ctx, func(tx *Tx) error {
 		res, err := tx.exec(ctx, `INSERT INTO processes (owner, kind, project_id, run_id, node_id, pgid, start_ticks, boot_id, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.Owner, p.Kind, p.ProjectID, p.RunID, p.NodeID, p.Pgid, int64(p.StartTicks), p.BootID, unixMilli(tx.now))
+			// SQLite integers are int64: the tick count is stored bit for bit
+			// and read back with uint64(), an exact round trip.
+			p.Owner, p.Kind, p.ProjectID, p.RunID, p.NodeID, p.Pgid, int64(p.StartTicks), p.BootID, unixMilli(tx.now)) //nolint:gosec // G115: see above
 		if err != nil {
 			return fmt.Errorf("record process: %w", err)
 		}
@@ -67,7 +69,7 @@ func (db *DB) Processes(ctx context.Context, runID, nodeID string) ([]ProcessRow
 		if err := rows.Scan(&p.ID, &p.Owner, &p.Kind, &p.ProjectID, &p.RunID, &p.NodeID, &p.Pgid, &ticks, &p.BootID, &created); err != nil {
 			return nil, fmt.Errorf("scan process: %w", err)
 		}
-		p.StartTicks, p.CreatedAt = uint64(ticks), fromMilli(created)
+		p.StartTicks, p.CreatedAt = uint64(ticks), fromMilli(created) //nolint:gosec // G115: the int64 InsertProcess stored, bit for bit
 		out = append(out, p)
 	}
 	return out, rows.Err()

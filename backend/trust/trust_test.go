@@ -18,7 +18,7 @@ func newPolicy(t testing.TB) (*trust.Policy, *store.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { _ = db.Close() })
 	if err := db.CreateProject(ctx, &flow.Project{ID: "p1", Name: "p1", Path: "/p1"}); err != nil {
 		t.Fatal(err)
 	}
@@ -140,17 +140,19 @@ func TestTrustIsDurable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.CreateProject(ctx, &flow.Project{ID: "p1", Name: "p1", Path: "/p1"})
+	if err := db.CreateProject(ctx, &flow.Project{ID: "p1", Name: "p1", Path: "/p1"}); err != nil {
+		t.Fatal(err)
+	}
 	a := trust.Entry{File: ".mcp.json", Server: "a", Fingerprint: "sha256:1"}
 	if _, err := trust.New(db).SetTrusted(ctx, "p1", true, []trust.Entry{a}); err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
+	_ = db.Close()
 	db, err = store.Open(ctx, path, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	p := trust.New(db)
 	if pr, _ := db.Project(ctx, "p1"); !pr.Trusted {
 		t.Fatal("trusted flag lost on restart")

@@ -32,7 +32,7 @@ func readProjectFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
 		return nil, errNotRegular // swapped since the first check
 	}

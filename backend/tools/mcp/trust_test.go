@@ -156,7 +156,7 @@ func TestHostileConfigFilesAreRefusedNotRead(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				defer src.Close()
+				defer func() { _ = src.Close() }()
 				if _, err := src.Tools(context.Background(), flow.Project{ID: "p", Path: dir}); err != nil {
 					t.Error(err)
 				}
