@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ApiFailure, expect, test, type WorkflowDoc } from './fixtures';
 import { node, openKnown, projectView } from './ui';
+import type { Workflow } from '../src/api/types';
 
 const wf = (name: string, nodeId: string): WorkflowDoc => ({
   name,
@@ -37,7 +38,7 @@ test('delete a workflow, then undo', async ({ fw, page }) => {
   await expect(node(view, 'in_alpha')).toBeVisible();
   await expect(view.getByTestId('workflow-select')).toHaveValue('aaa');
   expect(existsSync(file)).toBe(true);
-  const back = await fw.api('GET', `/api/projects/${a.id}/workflows/aaa`);
+  const back = await fw.api<Workflow>('GET', `/api/projects/${a.id}/workflows/aaa`);
   expect(back.name).toBe('Alpha flow');
   expect(back.nodes.map((n: { id: string }) => n.id)).toEqual(['in_alpha']);
 });

@@ -4,6 +4,7 @@
 
 import { expect, test, type WorkflowDoc } from './fixtures';
 import { node, openKnown, projectView, tab } from './ui';
+import type { Workflow } from '../src/api/types';
 
 const twoNodes: WorkflowDoc = {
   name: 'Build',
@@ -53,7 +54,7 @@ test('an unsaved edit survives a reload, and leaving with it asks first', async 
   await view.getByTestId('save').click();
   await expect(view.getByTestId('save-state')).toHaveText('Saved · v2');
   await expect(view.getByTestId('draft-restored')).toHaveCount(0);
-  const saved = await fw.api('GET', `/api/projects/${a.id}/workflows/build`);
+  const saved = await fw.api<Workflow>('GET', `/api/projects/${a.id}/workflows/build`);
   expect(saved.name).toBe('Build, edited');
   expect(saved.nodes.map((n: { id: string }) => n.id)).toEqual(['first']);
   await page.reload();

@@ -5,6 +5,7 @@
 import type { Locator } from '@playwright/test';
 import { expect, test } from './fixtures';
 import { node, openKnown, projectView } from './ui';
+import type { Workflow } from '../src/api/types';
 
 function intersects(a: { x: number; y: number; width: number; height: number }, b: typeof a): boolean {
   return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
@@ -76,7 +77,7 @@ test('arrowheads, no overlapping drops, and an edge dropped on the pane adds a c
 
   await view.getByTestId('save').click();
   await expect(view.getByTestId('save-state')).toHaveText('Saved · v2');
-  const wf = await fw.api('GET', `/api/projects/${a.id}/workflows/build`);
+  const wf = await fw.api<Workflow>('GET', `/api/projects/${a.id}/workflows/build`);
   expect(wf.nodes.map((n: { id: string }) => n.id).sort()).toEqual(['first', 'log', 'second', 'shell', 'shell_2', 'shell_3']);
   expect(wf.edges.map((e: { source: string; target: string }) => `${e.source}>${e.target}`).sort()).toEqual(['first>second', 'second>log']);
 });

@@ -6,15 +6,17 @@ describe('disk_full', () => {
     const seen: string[] = [];
     const api = new Api({
       baseUrl: '',
-      auth: { token: async () => 't', refresh: async () => 't', expired: () => undefined },
-      fetch: async () =>
-        new Response(JSON.stringify({ error: 'disk_full', message: 'the disk is full: free some disk space and try again' }), {
-          status: 507,
-          headers: { 'Content-Type': 'application/json' },
-        }),
+      auth: { token: () => Promise.resolve('t'), refresh: () => Promise.resolve('t'), expired: () => undefined },
+      fetch: () =>
+        Promise.resolve(
+          new Response(JSON.stringify({ error: 'disk_full', message: 'the disk is full: free some disk space and try again' }), {
+            status: 507,
+            headers: { 'Content-Type': 'application/json' },
+          }),
+        ),
       onDiskFull: (m) => seen.push(m),
     });
-    const err = await api.call('POST', '/api/projects/p/notifications', { level: 'info', message: 'x' }).catch((e) => e);
+    const err = await api.call('POST', '/api/projects/p/notifications', { level: 'info', message: 'x' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError).status).toBe(507);
     expect((err as ApiError).code).toBe('disk_full');
@@ -25,8 +27,8 @@ describe('disk_full', () => {
     const seen: string[] = [];
     const api = new Api({
       baseUrl: '',
-      auth: { token: async () => 't', refresh: async () => 't', expired: () => undefined },
-      fetch: async () => new Response(JSON.stringify({ error: 'not_found', message: 'no' }), { status: 404 }),
+      auth: { token: () => Promise.resolve('t'), refresh: () => Promise.resolve('t'), expired: () => undefined },
+      fetch: () => Promise.resolve(new Response(JSON.stringify({ error: 'not_found', message: 'no' }), { status: 404 })),
       onDiskFull: (m) => seen.push(m),
     });
     await api.call('GET', '/api/projects/x').catch(() => undefined);

@@ -157,7 +157,8 @@ export interface TriggerInfo extends Trigger {
 
 /** What started a run (the run JSON's "trigger"). */
 export interface RunTrigger {
-  type: 'manual' | TriggerType | string;
+  // (string & {}): a newer server's kinds too, while editors still offer the known ones.
+  type: 'manual' | TriggerType | (string & {});
   id?: string;
   scheduledFor?: string;
   missed?: number;

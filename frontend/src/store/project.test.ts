@@ -149,7 +149,7 @@ describe('ProjectTab', () => {
     tab.addNode('shell', { x: 0, y: 0 });
     tab.setParam('shell', 'command', 'sleep 5');
     const srv = servers.get('p0')!;
-    srv.handlers.set('run.start', (_c, f) => ({ event: 'run.queued', payload: { runId: 'r1', workflowId: f.payload.workflowId } }));
+    srv.handlers.set('run.start', (_c, f) => ({ event: 'run.queued', payload: { runId: 'r1', workflowId: (f.payload as { workflowId: string }).workflowId } }));
     const started = tab.startRun();
     await advance();
     await started;

@@ -9,12 +9,12 @@ import { Trust } from './trust';
 function setup(trusted = false) {
   const tab = new Store<TabState>(initialTabState({ id: 'p1', name: 'P', path: '/p', trusted }));
   const api = {
-    setTrust: vi.fn(async (_id: string, t: boolean) => ({ id: 'p1', name: 'P', path: '/p', trusted: t })),
-    approveMcpEntry: vi.fn(async () => ({}) as TrustReview),
+    setTrust: vi.fn((_id: string, t: boolean) => Promise.resolve({ id: 'p1', name: 'P', path: '/p', trusted: t })),
+    approveMcpEntry: vi.fn(() => Promise.resolve({} as TrustReview)),
     trustReview: vi.fn(),
   };
   const toasts = new Toasts();
-  const reload = vi.fn(async () => undefined);
+  const reload = vi.fn(() => Promise.resolve());
   const trust = new Trust(tab, 'p1', { api, toasts } as unknown as TabDeps, reload);
   return { tab, api, toasts, reload, trust };
 }
@@ -41,15 +41,15 @@ describe('Trust slice', () => {
   it('follows project.trust events and tools.status of known and unknown servers', () => {
     const { tab, reload, trust } = setup();
     trust.setServers([{ server: 'a', file: '.mcp.json', status: 'untrusted' }]);
-    trust.onTrustEvent({ event: 'project.trust', payload: { trusted: true } } as any);
+    trust.onTrustEvent({ event: 'project.trust', payload: { trusted: true } });
     expect(tab.get().project.trusted).toBe(true);
     expect(reload).toHaveBeenCalledTimes(1);
-    trust.onStatus({ event: 'tools.status', payload: { server: 'a', file: '.mcp.json', status: 'starting' } } as any);
+    trust.onStatus({ event: 'tools.status', payload: { server: 'a', file: '.mcp.json', status: 'starting' } });
     expect(tab.get().servers[0].status).toBe('starting');
     expect(reload).toHaveBeenCalledTimes(1);
-    trust.onStatus({ event: 'tools.status', payload: { server: 'b', file: '.mcp.json', status: 'pending_approval', fingerprint: 'x' } } as any);
+    trust.onStatus({ event: 'tools.status', payload: { server: 'b', file: '.mcp.json', status: 'pending_approval', fingerprint: 'x' } });
     expect(reload).toHaveBeenCalledTimes(2);
-    trust.onStatus({ event: 'tools.status', payload: { file: '.mcp.json', status: 'failed' } } as any);
+    trust.onStatus({ event: 'tools.status', payload: { file: '.mcp.json', status: 'failed' } });
     expect(reload).toHaveBeenCalledTimes(2);
   });
 
