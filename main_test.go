@@ -43,6 +43,7 @@ type server struct {
 	url      string
 	loginURL string
 	done     chan struct{} // closed when the process has exited
+	waitErr  error         // cmd.Wait's answer; read it after <-done
 }
 
 // startServe runs `flowweaver serve` on a free port and waits for the
@@ -67,7 +68,7 @@ func startServe(t *testing.T, dataDir string, extra ...string) *server {
 			lines <- sc.Text()
 		}
 		close(lines)
-		_ = cmd.Wait() // the exit status is read from cmd.ProcessState
+		s.waitErr = cmd.Wait()
 		close(s.done)
 	}()
 	t.Cleanup(func() {

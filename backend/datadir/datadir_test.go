@@ -176,7 +176,7 @@ func TestAcquireWaitsOutALockWhoseNamedHolderIsDead(t *testing.T) {
 func TestAcquireRefusesWhenALockOfADeadHolderStaysHeld(t *testing.T) {
 	dir := t.TempDir()
 	f := holdAsDeadProcess(t, dir)
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	_, err := Acquire(dir, "serve")
 	if !errors.Is(err, ErrLocked) {
 		t.Fatalf("want ErrLocked after %v, got %v", orphanWait, err)

@@ -127,7 +127,7 @@ func TestForEachFirstFailureFailsNodeUnlessContinueOnError(t *testing.T) {
 	for _, cont := range []bool{false, true} {
 		e.wfs.put("p1", &flow.Workflow{ID: "loop", Name: "loop", Nodes: []flow.Node{
 			// items from an expression that gives []int; concurrency as an int
-		{ID: "each", Tool: "forEach", Params: map[string]any{"items": "{{ 1..5 }}", "workflowId": "item", "concurrency": "{{ 1 }}", "continueOnError": cont}},
+			{ID: "each", Tool: "forEach", Params: map[string]any{"items": "{{ 1..5 }}", "workflowId": "item", "concurrency": "{{ 1 }}", "continueOnError": cont}},
 		}})
 		en := e.engine(engine.Config{})
 		start(t, en)

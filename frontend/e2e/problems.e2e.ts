@@ -5,6 +5,7 @@
 
 import { expect, test } from './fixtures';
 import { node, openKnown, projectView } from './ui';
+import type { Workflow } from '../src/api/types';
 
 test('a missing required param is flagged before Run', async ({ fw, page }) => {
   const a = await fw.project('alpha');
@@ -34,7 +35,7 @@ test('a missing required param is flagged before Run', async ({ fw, page }) => {
   await expect(view.getByTestId('problems-list')).toContainText('command is required');
   expect(await fw.runs(a.id)).toEqual([]);
   // The draft is on the server, problems and all.
-  const saved = await fw.api('GET', `/api/projects/${a.id}/workflows/build`);
+  const saved = await fw.api<Workflow>('GET', `/api/projects/${a.id}/workflows/build`);
   expect(saved.nodes.map((n: { id: string }) => n.id)).toEqual(['wait', 'shell']);
 
   // Fixing the param clears the mark; the run starts and succeeds.

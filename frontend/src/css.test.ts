@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 // A missing "}" in one stylesheet silently nests every later rule of the
 // bundle (CSS nesting), so whole features lose their styles without any
 // build error. Every stylesheet must close what it opens.
-const sheets = import.meta.glob('./**/*.css', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
+const sheets = import.meta.glob<string>('./**/*.css', { query: '?raw', import: 'default', eager: true });
 
 describe('stylesheets', () => {
   it('are found', () => expect(Object.keys(sheets).length).toBeGreaterThan(1));
