@@ -115,10 +115,14 @@ func (db *DB) ProjectWorkflowEntry(ctx context.Context, projectID, id string) (p
 		updated                   sql.NullInt64
 		hash                      sql.NullString
 	)
-	err = db.read.QueryRowContext(ctx,
+	st, err := db.readStmt(ctx,
 		`SELECT p.path, w.id, w.version, w.hash, w.mtime_ns, w.size, w.deleted, w.updated_at
 		   FROM projects p LEFT JOIN workflows w ON w.project_id = p.id AND w.id = ?
-		  WHERE p.id = ?`, id, projectID).
+		  WHERE p.id = ?`)
+	if err != nil {
+		return "", WorkflowEntry{}, false, fmt.Errorf("read workflow entry: %w", err)
+	}
+	err = st.QueryRowContext(ctx, id, projectID).
 		Scan(&path, &wid, &version, &hash, &mtime, &size, &del, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", WorkflowEntry{}, false, flow.Errorf(flow.ENOTFOUND, "project %q not found", projectID)
