@@ -8,7 +8,7 @@ ARGS     ?=
 
 DESKTOP_BIN := build/bin/flowweaver-desktop
 
-.PHONY: desktop test-desktop run build frontend frontend-deps system-deps test test-go test-fuzz test-frontend test-e2e bench lint lint-go lint-frontend
+.PHONY: desktop test-desktop run build frontend frontend-deps system-deps test test-go test-fuzz test-frontend test-e2e bench bench-compare lint lint-go lint-frontend
 
 # golangci-lint, pinned. `go install pkg@version` builds it from its own
 # go.mod (checksummed), so our go.mod stays free of linter dependencies; the
@@ -90,6 +90,19 @@ test-e2e: build
 ## bench: the benchmarks quoted in docs/benchmarks.md
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./backend/...
+
+## bench-compare: the outside-in benchmarks (real serve, real REST and WebSocket clients):
+## fan-out side by side with Centrifugo, then durable runs (1-node and 10-node chain).
+## BENCH_DIR is the load tools' checkout (compare.sh, fanout/, runs/).
+BENCH_DIR ?= ../shared/bench
+bench-compare:
+	@test -x $(BENCH_DIR)/compare.sh || { echo "bench-compare: no $(BENCH_DIR)/compare.sh (set BENCH_DIR)"; exit 2; }
+	uptime
+	$(BENCH_DIR)/compare.sh fanout
+	uptime
+	$(BENCH_DIR)/compare.sh runs -runs=4000 -clients=16
+	$(BENCH_DIR)/compare.sh runs -runs=1000 -nodes=10
+	uptime
 
 ## desktop: the desktop app (Wails, cgo, GTK 3 + WebKitGTK 4.1) at build/bin/flowweaver-desktop
 desktop: frontend
