@@ -8,7 +8,7 @@ ARGS     ?=
 
 DESKTOP_BIN := build/bin/flowweaver-desktop
 
-.PHONY: desktop test-desktop run build frontend frontend-deps system-deps test test-go test-fuzz test-frontend test-e2e bench bench-compare lint lint-go lint-frontend
+.PHONY: desktop test-desktop run build frontend frontend-deps system-deps test test-go test-fuzz test-frontend test-e2e bench bench-compare lint lint-go lint-frontend dist test-dist
 
 # golangci-lint, pinned. `go install pkg@version` builds it from its own
 # go.mod (checksummed), so our go.mod stays free of linter dependencies; the
@@ -44,8 +44,8 @@ frontend: frontend-deps
 system-deps:
 	bash .ci/system-deps.sh
 
-## test: linters first, then every test: Go (vet, unit, race, fuzz smoke), frontend unit, browser e2e, desktop under Xvfb
-test: system-deps lint test-go test-fuzz test-frontend test-e2e test-desktop
+## test: linters first, then every test: Go (vet, unit, race, fuzz smoke), frontend unit, browser e2e, desktop under Xvfb, the .deb installed with apt
+test: system-deps lint test-go test-fuzz test-frontend test-e2e test-desktop test-dist
 
 ## lint: golangci-lint (.golangci.yml) and ESLint (frontend/lint); zero findings
 lint: lint-go lint-frontend
@@ -111,6 +111,14 @@ desktop: frontend
 	  echo "  sudo apt-get install -y --no-install-recommends libgtk-3-dev libwebkit2gtk-4.1-dev pkg-config"; \
 	  echo "(make system-deps installs them too)"; exit 1; }
 	CGO_ENABLED=1 $(GO) build -tags desktop,production,webkit2_41 -trimpath -ldflags '$(LDFLAGS)' -o $(DESKTOP_BIN) .
+
+## dist: build/dist: .deb (nfpm), bare Linux binary, Windows .exe (cross-built), SHA256SUMS
+dist:
+	bash tools/dist.sh
+
+## test-dist: install the .deb with apt, check its files, start it from its menu entry under Xvfb, remove it
+test-dist: dist
+	bash .ci/deb-test.sh
 
 ## test-desktop: the desktop binary in a real window under Xvfb
 test-desktop:

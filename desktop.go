@@ -94,6 +94,7 @@ func runDesktop(ctx context.Context, env *cli.Env, args []string) error {
 		DataDir:  *dataDir,
 		Assets:   frontend.Dist(),
 		Instance: inst,
+		Version:  env.Version,
 		Logger:   log,
 		Icon:     appIcon,
 	})

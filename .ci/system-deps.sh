@@ -3,7 +3,7 @@
 # Chromium for Playwright, Xvfb/xdotool/imagemagick for the desktop window,
 # GTK and WebKitGTK headers for the Wails build.
 set -euo pipefail
-pkgs=(chromium xvfb xauth x11-utils imagemagick xdotool libgtk-3-dev libwebkit2gtk-4.1-dev pkg-config)
+pkgs=(chromium xvfb xauth x11-utils imagemagick xdotool libgtk-3-dev libwebkit2gtk-4.1-dev pkg-config desktop-file-utils appstream)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -39,6 +39,9 @@ type Config struct {
 	// Instance, when set, delivers second launches; each one brings the
 	// window to the front.
 	Instance *Instance
+	// Version is the build's version (flowweaver version), shown in the
+	// About box.
+	Version string
 	// TokenTTL is the lifetime of tokens handed to the page. Default 1h.
 	TokenTTL time.Duration
 	// Logger receives the shell's logs. Default slog.Default().
@@ -151,7 +154,7 @@ func Run(ctx context.Context, cfg Config) error {
 			WebviewGpuPolicy: linux.WebviewGpuPolicyOnDemand,
 		},
 		Mac: &mac.Options{
-			About: &mac.AboutInfo{Title: AppName, Message: "Build and run workflows on your machine.", Icon: cfg.Icon},
+			About: &mac.AboutInfo{Title: AppName, Message: "Version " + cfg.Version + "\nBuild and run workflows on your machine.", Icon: cfg.Icon},
 		},
 	})
 	if err != nil {
