@@ -64,6 +64,7 @@ type DB struct {
 	onCommit func([]flow.Event)
 	lastSeq  map[string]int64 // cache of projects.last_seq, guarded by mu
 	stmts    stmtCache        // prepared hot statements (stmts.go)
+	events   eventGroup       // group commit of AppendEvent (eventgroup.go)
 }
 
 // ErrCorrupt, ErrLocked and ErrTooNew classify failures of Open so the
@@ -154,6 +155,7 @@ func (db *DB) Path() string { return db.path }
 
 // Close checkpoints the WAL into the main file and closes all connections.
 func (db *DB) Close() error {
+	db.events.wg.Wait()
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	db.closeStmts()

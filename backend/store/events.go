@@ -70,11 +70,6 @@ func (tx *Tx) flushSeqs(ctx context.Context) error {
 	return nil
 }
 
-// AppendEvent writes one durable event in its own transaction.
-func (db *DB) AppendEvent(ctx context.Context, ev *flow.Event) error {
-	return db.Write(ctx, func(tx *Tx) error { return tx.AppendEvent(ctx, ev) })
-}
-
 // channelFilter returns the SQL condition selecting a channel's events.
 func channelFilter(channel string) (string, []any, error) {
 	kind, id := flow.SplitChannel(channel)
