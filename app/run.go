@@ -149,9 +149,12 @@ func Run(ctx context.Context, cfg Config) error {
 		OnDomReady:    s.domReady,
 		OnBeforeClose: s.beforeClose,
 		Linux: &linux.Options{
-			Icon:             cfg.Icon,
-			ProgramName:      "flowweaver",
-			WebviewGpuPolicy: linux.WebviewGpuPolicyOnDemand,
+			Icon:        cfg.Icon,
+			ProgramName: "flowweaver",
+			// Never: WebKit's accelerated compositing costs about 80 MB in the
+			// web process at idle (tools/desktop-memory.sh, docs/benchmarks.md)
+			// and a canvas of boxes and lines renders smoothly without it.
+			WebviewGpuPolicy: linux.WebviewGpuPolicyNever,
 		},
 		Mac: &mac.Options{
 			About: &mac.AboutInfo{Title: AppName, Message: "Version " + cfg.Version + "\nBuild and run workflows on your machine.", Icon: cfg.Icon},
