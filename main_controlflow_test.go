@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -18,16 +17,8 @@ import (
 func TestKill9MidForEachKeepsFinishedChildren(t *testing.T) {
 	dataDir, projectDir := t.TempDir(), t.TempDir()
 	s := startServe(t, dataDir, "--workers", "2")
-	out, err := exec.Command(binary, "token", "--data-dir", dataDir, "--ttl", "10m").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := strings.TrimSpace(string(out))
-	code, p := sendJSON(t, "POST", s.url+"/api/projects", tok, `{"name":"loop","path":"`+projectDir+`","trusted":true}`)
-	if code != 201 {
-		t.Fatalf("project: %d %v", code, p)
-	}
-	pid := p["id"].(string)
+	tok := mintToken(t, dataDir)
+	pid := createTrustedProject(t, s.url, tok, "loop", projectDir)
 	// Items from 10 on wait for go.txt, which appears only after the kill:
 	// the kill always lands mid-loop, whatever the machine's speed.
 	item := `{"name":"item","nodes":[{"id":"work","tool":"shell","params":{"command":"echo {{ inputs.index }} >> items.txt; [ {{ inputs.index }} -lt 10 ] || while [ ! -f go.txt ]; do sleep 0.05; done"}}],"edges":[]}`
@@ -135,16 +126,8 @@ func TestDocsControlFlowExamplesRun(t *testing.T) {
 		"Release": "release", "Build and release": "build-and-release", "Build one package": "build-package", "Build every package": "build-every-package"}
 	dataDir, projectDir := t.TempDir(), t.TempDir()
 	s := startServe(t, dataDir)
-	out, err := exec.Command(binary, "token", "--data-dir", dataDir, "--ttl", "10m").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := strings.TrimSpace(string(out))
-	code, p := sendJSON(t, "POST", s.url+"/api/projects", tok, `{"name":"docs","path":"`+projectDir+`","trusted":true}`)
-	if code != 201 {
-		t.Fatalf("project: %d %v", code, p)
-	}
-	pid := p["id"].(string)
+	tok := mintToken(t, dataDir)
+	pid := createTrustedProject(t, s.url, tok, "docs", projectDir)
 	for _, block := range strings.Split(sec, "```json\n")[1:] {
 		body := block[:strings.Index(block, "```")]
 		if !strings.Contains(body, `"nodes"`) {

@@ -275,16 +275,8 @@ func TestKill9LeavesNoMCPServerBehind(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := startServe(t, dataDir)
-	out, err := exec.Command(binary, "token", "--data-dir", dataDir, "--ttl", "10m").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := strings.TrimSpace(string(out))
-	code, p := sendJSON(t, "POST", s.url+"/api/projects", tok, `{"name":"mcp","path":"`+projectDir+`","trusted":true}`)
-	if code != 201 {
-		t.Fatalf("project: %d %v", code, p)
-	}
-	pid := p["id"].(string)
+	tok := mintToken(t, dataDir)
+	pid := createTrustedProject(t, s.url, tok, "mcp", projectDir)
 	readPid := func(name string) int {
 		b, _ := os.ReadFile(filepath.Join(projectDir, name))
 		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))

@@ -25,16 +25,8 @@ func TestDiskFullAnswers507(t *testing.T) {
 	t.Cleanup(func() { _ = exec.Command("umount", "-l", dataDir).Run() })
 	projectDir := t.TempDir()
 	s := startServe(t, dataDir)
-	out, err := exec.Command(binary, "token", "--data-dir", dataDir, "--ttl", "10m").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := strings.TrimSpace(string(out))
-	code, p := sendJSON(t, "POST", s.url+"/api/projects", tok, `{"name":"full","path":"`+projectDir+`","trusted":true}`)
-	if code != 201 {
-		t.Fatalf("project: %d %v", code, p)
-	}
-	pid := p["id"].(string)
+	tok := mintToken(t, dataDir)
+	pid := createTrustedProject(t, s.url, tok, "full", projectDir)
 
 	// Fill the file system but for a few KiB.
 	var st syscall.Statfs_t

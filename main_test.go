@@ -213,16 +213,8 @@ func TestUsageErrors(t *testing.T) {
 func TestKill9MidRunResumes(t *testing.T) {
 	dataDir, projectDir := t.TempDir(), t.TempDir()
 	s := startServe(t, dataDir)
-	out, err := exec.Command(binary, "token", "--data-dir", dataDir, "--ttl", "10m").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := strings.TrimSpace(string(out))
-	code, p := sendJSON(t, "POST", s.url+"/api/projects", tok, `{"name":"crash","path":"`+projectDir+`","trusted":true}`)
-	if code != 201 {
-		t.Fatalf("project: %d %v", code, p)
-	}
-	pid := p["id"].(string)
+	tok := mintToken(t, dataDir)
+	pid := createTrustedProject(t, s.url, tok, "crash", projectDir)
 	wf := `{"name":"crash","nodes":[
 		{"id":"count","tool":"shell","params":{"command":"echo ran >> count.txt"}},
 		{"id":"wait","tool":"shell","params":{"command":"sleep 3"}},
@@ -297,4 +289,25 @@ func TestKill9MidRunResumes(t *testing.T) {
 	if code := s2.stop(t, syscall.SIGTERM); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
+}
+
+// mintToken prints a token for the data dir with the CLI, as a script would.
+func mintToken(t *testing.T, dataDir string) string {
+	t.Helper()
+	out, err := exec.Command(binary, "token", "--data-dir", dataDir, "--ttl", "10m").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// createTrustedProject registers projectDir as a trusted project (runs of
+// untrusted ones are refused) and returns its id.
+func createTrustedProject(t *testing.T, url, tok, name, projectDir string) string {
+	t.Helper()
+	code, p := sendJSON(t, "POST", url+"/api/projects", tok, `{"name":"`+name+`","path":"`+projectDir+`","trusted":true}`)
+	if code != 201 {
+		t.Fatalf("project: %d %v", code, p)
+	}
+	return p["id"].(string)
 }

@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -23,16 +22,8 @@ import (
 func TestKill9AtTheFiringMomentNeverFiresASlotTwice(t *testing.T) {
 	dataDir, projectDir := t.TempDir(), t.TempDir()
 	s := startServe(t, dataDir)
-	out, err := exec.Command(binary, "token", "--data-dir", dataDir, "--ttl", "10m").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := strings.TrimSpace(string(out))
-	code, p := sendJSON(t, "POST", s.url+"/api/projects", tok, `{"name":"tick","path":"`+projectDir+`","trusted":true}`)
-	if code != 201 {
-		t.Fatalf("project: %d %v", code, p)
-	}
-	pid := p["id"].(string)
+	tok := mintToken(t, dataDir)
+	pid := createTrustedProject(t, s.url, tok, "tick", projectDir)
 	wf := `{"name":"tick","triggers":[{"id":"often","type":"schedule","cron":"@every 1s"}],
 		"nodes":[{"id":"mark","tool":"shell","params":{"command":"echo $FLOWWEAVER_RUN_ID >> ran.txt"}}],"edges":[]}`
 	if code, res := sendJSON(t, "PUT", s.url+"/api/projects/"+pid+"/workflows/tick", tok, wf); code != 200 {

@@ -80,7 +80,7 @@ test('build a three-node workflow by drag and drop, save, run, watch it', async 
   await expect(view.locator('.react-flow__edge')).toHaveCount(2);
 
   let insp = await select(view, 'delay');
-  await insp.getByTestId('param-ms').fill('1500');
+  await insp.getByTestId('param-ms').fill('3000');
   insp = await select(view, 'shell');
   await insp.getByTestId('param-command').fill('echo hello-e2e; echo second-line');
   insp = await select(view, 'log');
@@ -103,7 +103,7 @@ test('build a three-node workflow by drag and drop, save, run, watch it', async 
   expect(list[0].name).toBe('Demo pipeline');
   const wf = await fw.api<Workflow>('GET', `/api/projects/${id}/workflows/${list[0].id}`);
   expect(wf.nodes.map((n) => [n.id, n.tool]).sort()).toEqual([['delay', 'delay'], ['log', 'log'], ['shell', 'shell']]);
-  expect(wf.nodes.find((n) => n.id === 'delay')?.params?.ms).toBe(1500);
+  expect(wf.nodes.find((n) => n.id === 'delay')?.params?.ms).toBe(3000);
   expect(wf.nodes.find((n) => n.id === 'shell')?.params?.command).toBe('echo hello-e2e; echo second-line');
   expect(wf.edges.map((e) => `${e.source}>${e.target}`).sort()).toEqual(['delay>shell', 'shell>log']);
 
@@ -113,7 +113,7 @@ test('build a three-node workflow by drag and drop, save, run, watch it', async 
   await screen(page, '12-run-live');
   await expect(view.getByTestId('run-status')).toHaveText('succeeded', { timeout: 60_000 });
   for (const n of ['delay', 'shell', 'log']) await expectNodeStatus(view, n, 'succeeded');
-  // The delay node's duration is its 1500 ms, not 0.
+  // The delay node's duration is its 3000 ms, not 0.
   await expect(view.getByTestId('node-elapsed-delay')).toHaveText(/^\s*\d+(\.\d)? s\s*$/);
   await expect(logLines(view).filter({ hasText: 'hello-e2e' })).toHaveCount(1);
   await expect(logLines(view).filter({ hasText: 'second-line' })).toHaveCount(1);
