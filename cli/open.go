@@ -2,17 +2,13 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"time"
 
-	"github.com/flowweaver/flowweaver/backend/auth"
 	"github.com/flowweaver/flowweaver/backend/datadir"
 )
 
@@ -76,14 +72,7 @@ func freshLoginURL(ctx context.Context, dir string) (string, error) {
 // existingToken signs a token with the key of an existing data dir; it
 // never creates the data dir or the key.
 func existingToken(dir string, ttl time.Duration) (string, error) {
-	if _, err := os.Stat(filepath.Join(dir, "jwt.key")); errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("no Flow Weaver data in %s; start it once first (flowweaver serve, or the desktop app)", dir)
-	}
-	key, err := auth.LoadKey(dir)
-	if err != nil {
-		return "", err
-	}
-	a, err := auth.New(key, auth.Options{})
+	a, err := dataDirAuthority(dir, false)
 	if err != nil {
 		return "", err
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/flowweaver/flowweaver/backend/auth"
@@ -122,17 +123,29 @@ func resolveDataDir(flagValue string) (string, error) {
 // mintToken signs a token with the data dir's key (created on first use),
 // the way a server of that data dir would: the key file is the credential.
 func mintToken(dataDir string, ttl time.Duration) (string, error) {
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return "", fmt.Errorf("create data dir: %w", err)
-	}
-	key, err := auth.LoadKey(dataDir)
-	if err != nil {
-		return "", err
-	}
-	a, err := auth.New(key, auth.Options{})
+	a, err := dataDirAuthority(dataDir, true)
 	if err != nil {
 		return "", err
 	}
 	tok, _, err := a.Issue(ttl)
 	return tok, err
+}
+
+// dataDirAuthority builds the token authority of a data dir from its
+// jwt.key. With create, a missing data dir and key are made (an in-process
+// run may be the data dir's first use); without it, a data dir that has no
+// key yet is an error, so asking for a token never creates one.
+func dataDirAuthority(dir string, create bool) (*auth.Authority, error) {
+	if create {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+	} else if _, err := os.Stat(filepath.Join(dir, "jwt.key")); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no Flow Weaver data in %s; start it once first (flowweaver serve, or the desktop app)", dir)
+	}
+	key, err := auth.LoadKey(dir)
+	if err != nil {
+		return nil, err
+	}
+	return auth.New(key, auth.Options{})
 }

@@ -224,15 +224,7 @@ type tokenSource struct {
 }
 
 func newTokenSource(dataDir string) (*tokenSource, error) {
-	// mintToken creates the data dir and key: an in-process run may be the first use of the data dir.
-	if _, err := mintToken(dataDir, time.Minute); err != nil {
-		return nil, err
-	}
-	key, err := auth.LoadKey(dataDir)
-	if err != nil {
-		return nil, err
-	}
-	a, err := auth.New(key, auth.Options{})
+	a, err := dataDirAuthority(dataDir, true)
 	if err != nil {
 		return nil, err
 	}
