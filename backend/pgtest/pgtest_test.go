@@ -18,7 +18,13 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { Main(m) }
+// TestMain checks, through Run, that the shared cluster's supervisor
+// goroutine is gone once the cluster is stopped.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(runner{m}) }
+
+type runner struct{ m *testing.M }
+
+func (r runner) Run() int { return Run(r.m) }
 
 func connect(t *testing.T, dsn string) *pgx.Conn {
 	t.Helper()

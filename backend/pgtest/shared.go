@@ -23,21 +23,28 @@ var shared struct {
 	dbSeq   int
 }
 
-// Main runs the package's tests and then stops the shared cluster, if a test
-// started one. Use it as the package's TestMain:
+// Main runs the package's tests, stops the shared cluster and exits. Use
+// it as the package's TestMain:
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
 //
 // If the binary dies before (a panic, a timeout, a kill), the kernel kills
 // the server with it (parent-death signal) and the next run removes its
 // directory.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main without the exit, for a TestMain that wraps it (goleak's
+// VerifyTestMain takes anything with a Run() int): it runs the tests, then
+// stops the shared cluster if a test started one, and returns the exit code
+// (1 if stopping failed).
+func Run(m interface{ Run() int }) int {
 	shared.mu.Lock()
 	shared.inMain = true
 	shared.mu.Unlock()
 	code := m.Run()
 	shared.mu.Lock()
 	srv := shared.srv
+	shared.srv, shared.started, shared.inMain = nil, false, false
 	shared.mu.Unlock()
 	if srv != nil {
 		if err := srv.Stop(); err != nil {
@@ -47,7 +54,7 @@ func Main(m *testing.M) {
 			}
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // Shared returns the test binary's cluster, starting it on first use. It
@@ -59,7 +66,7 @@ func Shared(t testing.TB) *Server {
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
 	if !shared.inMain {
-		t.Fatal("pgtest: the shared cluster needs `func TestMain(m *testing.M) { pgtest.Main(m) }` in this package, which stops it")
+		t.Fatal("pgtest: the shared cluster needs `func TestMain(m *testing.M) { pgtest.Main(m) }` (or pgtest.Run) in this package, which stops it")
 	}
 	if !shared.started {
 		shared.started = true
