@@ -123,13 +123,14 @@ func (b *batchConn) writeFrames(frames [][]byte) error {
 // extensions (RFC 6455 section 5.2).
 func appendFrameHeader(dst []byte, opcode byte, n int) []byte {
 	dst = append(dst, 0x80|opcode)
+	u := uint64(n) //nolint:gosec // n is a slice length, never negative
 	switch {
-	case n <= 125:
-		return append(dst, byte(n))
-	case n <= 0xffff:
-		return binary.BigEndian.AppendUint16(append(dst, 126), uint16(n))
+	case u <= 125:
+		return append(dst, byte(u))
+	case u <= 0xffff:
+		return binary.BigEndian.AppendUint16(append(dst, 126), uint16(u))
 	default:
-		return binary.BigEndian.AppendUint64(append(dst, 127), uint64(n))
+		return binary.BigEndian.AppendUint64(append(dst, 127), u)
 	}
 }
 
