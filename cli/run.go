@@ -264,6 +264,13 @@ func startError(opts *runOptions, err error) error {
 	switch {
 	case ae.Status == http.StatusNotFound:
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("workflow %q: %s", opts.workflowID, ae.Message)}
+	case ae.Status == http.StatusBadRequest && inputProblems(ae.Problems):
+		var b strings.Builder
+		fmt.Fprintf(&b, "workflow %q: invalid inputs:", opts.workflowID)
+		for _, p := range ae.Problems {
+			b.WriteString("\n  - " + p.String())
+		}
+		return &ExitError{Code: ExitUsage, Err: errors.New(b.String())}
 	case ae.Status == http.StatusBadRequest:
 		var b strings.Builder
 		fmt.Fprintf(&b, "workflow %q is invalid: %s", opts.workflowID, ae.Message)
@@ -275,6 +282,17 @@ func startError(opts *runOptions, err error) error {
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("project %s is not trusted: %s; run with --trust to trust it", opts.projectDir, ae.Message)}
 	}
 	return err
+}
+
+// inputProblems reports whether a refused start is about the given
+// inputs (every problem names an inputs.<name> field), not the workflow.
+func inputProblems(probs []problem) bool {
+	for _, p := range probs {
+		if !strings.HasPrefix(p.Field, "inputs.") || strings.HasPrefix(p.Field, "inputs.properties") {
+			return false
+		}
+	}
+	return len(probs) > 0
 }
 
 // project finds the project of the folder (registering it if needed) and

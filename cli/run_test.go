@@ -273,3 +273,34 @@ func TestRunUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestRunDeclaredInputs: a workflow that declares its inputs gets the
+// defaults, --input text becomes the declared integer, and invalid or
+// unknown inputs are refused with exit 2 naming each field, before
+// anything runs.
+func TestRunDeclaredInputs(t *testing.T) {
+	wf := `{"name": "greet", "inputs": {"type": "object", "properties": {
+		"who": {"type": "string"}, "n": {"type": "integer", "default": 2}}, "required": ["who"]},
+		"nodes": [{"id": "greet", "tool": "shell", "params": {"command": "echo hello {{ inputs.who }} x{{ inputs.n + 1 }}"}}], "edges": []}`
+	dataDir, proj := t.TempDir(), newProject(t, map[string]string{"greet": wf})
+	stdout, stderr, code := runCLI(t, proj, "run", "--data-dir", dataDir, "--trust", "--input", "who=Ada", "greet")
+	if code != 0 || !strings.Contains(stdout, "greet | hello Ada x3\n") {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	stdout, stderr, code = runCLI(t, proj, "run", "--data-dir", dataDir, "--trust", "--input", "who=Ada", "--input", "n=9", "greet")
+	if code != 0 || !strings.Contains(stdout, "greet | hello Ada x10\n") {
+		t.Fatalf("--input n=9 is the integer 9: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	stdout, stderr, code = runCLI(t, proj, "run", "--data-dir", dataDir, "--trust", "--input", "n=many", "--input", "whom=Bob", "greet")
+	if code != cli.ExitUsage {
+		t.Fatalf("exit %d, want 2\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{`workflow "greet": invalid inputs`, "\n  - inputs.n: must be an integer, not string", "\n  - inputs.who: is required", "\n  - inputs.whom: is not a declared input"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stdout, "hello") {
+		t.Fatalf("a refused run ran:\n%s", stdout)
+	}
+}

@@ -153,6 +153,17 @@ func (e *Engine) createChild(ctx context.Context, parent *execution, nodeID stri
 	if err != nil {
 		return nil, err
 	}
+	engineKeys := []string{}
+	if index >= 0 {
+		engineKeys = append(engineKeys, "item", "index")
+	}
+	if inputs, err = e.runInputs(wf, inputs, engineKeys...); err != nil {
+		var fe *flow.Error
+		if errors.As(err, &fe) { // the node's error names the called workflow
+			return nil, &flow.Error{Code: fe.Code, Message: fmt.Sprintf("workflow %q: %s", workflowID, fe.Message), Details: fe.Details}
+		}
+		return nil, err
+	}
 	snapshot, err := json.Marshal(wf)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot workflow: %w", err)

@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
+	"github.com/flowweaver/flowweaver/backend/inputs"
 	"github.com/flowweaver/flowweaver/backend/queue"
 	"github.com/flowweaver/flowweaver/backend/store"
 	"github.com/flowweaver/flowweaver/backend/tools"
@@ -163,6 +164,9 @@ type Engine struct {
 	log   *slog.Logger
 	batch *batcher
 
+	// inputSchemas keeps the compiled inputs declarations (runInputs).
+	inputSchemas inputs.Cache
+
 	projects sync.Map // id -> *flow.Project
 	inline   sync.Map // run id of a child run executing here -> context.CancelCauseFunc
 	ids      ids
@@ -282,6 +286,9 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 	}
 	if _, err := json.Marshal(inputs); err != nil {
 		return nil, flow.Errorf(flow.EINVALID, "inputs are not JSON: %v", err)
+	}
+	if inputs, err = e.runInputs(wf, inputs, "trigger"); err != nil {
+		return nil, err
 	}
 	r := &store.RunRow{Run: flow.Run{ID: e.ids.next("r", e.cfg.Now()), ProjectID: projectID, WorkflowID: workflowID,
 		Status: flow.RunQueued, Inputs: inputs, Trigger: opts.Trigger, Workflow: snapshot}}

@@ -25,6 +25,10 @@ type Workflow struct {
 	Version int64  `json:"version,omitempty"`
 	Nodes   []Node `json:"nodes"`
 	Edges   []Edge `json:"edges"`
+	// Inputs declares the run inputs as a JSON Schema object schema
+	// (backend/inputs): the run form's fields, their defaults, and what
+	// every run start checks. Empty: the workflow declares none.
+	Inputs json.RawMessage `json:"inputs,omitempty"`
 	// Triggers start the workflow by itself (schedule, webhook, files).
 	Triggers []Trigger `json:"triggers,omitempty"`
 }

@@ -44,3 +44,32 @@ func TestDocsControlFlowExamplesAreValid(t *testing.T) {
 		t.Errorf("found %d workflow examples, want one per construct (7)", n)
 	}
 }
+
+// TestDocsInputsExampleIsExact: the example of the Inputs section of
+// docs/workflows.md is valid and written exactly as the writer writes it.
+func TestDocsInputsExampleIsExact(t *testing.T) {
+	b, err := os.ReadFile("../../docs/workflows.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	start := strings.Index(doc, "## Inputs")
+	end := strings.Index(doc, "## Control flow")
+	if start < 0 || end < start {
+		t.Fatal("inputs section not found")
+	}
+	m := regexp.MustCompile("(?s)```json\n(.*?)```").FindStringSubmatch(doc[start:end])
+	if m == nil {
+		t.Fatal("no example")
+	}
+	wf, err := Decode([]byte(m[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if probs := Validate("example", wf, tools.NewRegistry(tools.Options{}), 0); probs != nil {
+		t.Fatalf("invalid: %+v", probs)
+	}
+	if out, _ := Encode(wf); string(out) != m[1] {
+		t.Fatalf("the writer writes\n%s", out)
+	}
+}

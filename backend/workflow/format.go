@@ -9,12 +9,15 @@ import (
 	"sort"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
+	"github.com/flowweaver/flowweaver/backend/inputs"
 )
 
 // The file format (docs/workflows.md). It is written by hand rather than by
 // json.MarshalIndent so that the layout of the text is part of the contract:
 //
-//   - fixed key order: name, triggers (only when there are any), nodes,
+//   - fixed key order: name, inputs (only when declared; its JSON Schema
+//     indented with its own key order kept, which is the run form's field
+//     order), triggers (only when there are any), nodes,
 //     edges, layout; in a node id, tool, label, retry, timeoutMs, params;
 //     one trigger per line (triggers.go);
 //   - 2-space indent, one node key per line, params expanded one key per
@@ -31,6 +34,7 @@ import (
 // layout section wins when both are present.
 type fileWorkflow struct {
 	Name     string                   `json:"name"`
+	Inputs   json.RawMessage          `json:"inputs"`
 	Triggers []flow.Trigger           `json:"triggers"`
 	Nodes    []flow.Node              `json:"nodes"`
 	Edges    []flow.Edge              `json:"edges"`
@@ -43,6 +47,9 @@ func Encode(wf *flow.Workflow) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString("{\n  \"name\": ")
 	if err := writeJSON(&b, wf.Name, ""); err != nil {
+		return nil, err
+	}
+	if err := writeInputs(&b, wf.Inputs); err != nil {
 		return nil, err
 	}
 	if err := writeTriggers(&b, wf.Triggers); err != nil {
@@ -197,6 +204,9 @@ func Decode(data []byte) (*flow.Workflow, error) {
 		return nil, errors.New("unexpected data after the workflow object")
 	}
 	wf := &flow.Workflow{Name: f.Name, Nodes: f.Nodes, Edges: f.Edges, Triggers: f.Triggers}
+	if !inputs.Empty(f.Inputs) {
+		wf.Inputs = f.Inputs
+	}
 	if wf.Nodes == nil {
 		wf.Nodes = []flow.Node{}
 	}
@@ -274,4 +284,20 @@ func ParseJSON(data []byte) (*flow.Workflow, error) {
 		return nil, &flow.Error{Code: flow.EINVALID, Message: msg, Details: []flow.Problem{{Field: "workflow", Message: msg}}}
 	}
 	return &wf, nil
+}
+
+// writeInputs writes the "inputs" declaration: the JSON Schema as the
+// user wrote it (key order kept, so the run form keeps its field order),
+// re-indented to the file's 2-space layout. Nothing is written when the
+// workflow declares no inputs, so files without inputs keep their bytes.
+func writeInputs(b *bytes.Buffer, raw json.RawMessage) error {
+	if inputs.Empty(raw) {
+		return nil
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, raw); err != nil {
+		return fmt.Errorf("inputs: %w", err)
+	}
+	b.WriteString(",\n  \"inputs\": ")
+	return json.Indent(b, compact.Bytes(), "  ", "  ")
 }

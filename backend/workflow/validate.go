@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
+	"github.com/flowweaver/flowweaver/backend/inputs"
 	"github.com/flowweaver/flowweaver/backend/trigger/spec"
 )
 
@@ -87,6 +88,10 @@ func Validate(workflowID string, wf *flow.Workflow, tools ToolChecker, maxNodes 
 		p.add(flow.Problem{Field: "id", Message: fmt.Sprintf("%q does not match the workflow id %q", wf.ID, workflowID)})
 	}
 	checkText(&p, "name", "", wf.Name, true)
+	_, inputProblems := inputs.Parse(wf.Inputs)
+	for _, pr := range inputProblems {
+		p.add(pr)
+	}
 	if len(wf.Nodes) > maxNodes {
 		p.add(flow.Problem{Field: "nodes", Message: fmt.Sprintf("has %d nodes, at most %d are allowed", len(wf.Nodes), maxNodes)})
 	}
