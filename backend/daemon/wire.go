@@ -129,6 +129,7 @@ func (d *Daemon) wire(ctx context.Context) error {
 			d.hub.CloseProject(id)
 			d.mcp.CloseProject(id)
 			d.engine.ForgetProject(id)
+			d.trust.Forget(id)
 		},
 		UI:             d.cfg.UI,
 		Version:        d.cfg.Version,

@@ -18,6 +18,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
 	"github.com/flowweaver/flowweaver/backend/store"
@@ -74,17 +75,47 @@ type Change struct {
 }
 
 // Policy answers trust questions from the database and makes trust changes.
-// It keeps no cache: the data dir has one process (see the data-dir lock),
-// but reads are cheap and a cache would be one more thing to keep right.
+//
+// Trusted is asked several times per run (start, worker, secrets), so the
+// answers are cached per project. Every change through this Policy
+// invalidates its project's entry at once (before the write starts and
+// after it ended, with a generation so a read racing the change never
+// caches the old answer). The TTL bounds only what this process cannot
+// see: a change written by another process sharing the database (a second
+// node) is picked up within CacheTTL.
 type Policy struct {
-	db Store
+	db  Store
+	now func() time.Time
 
 	mu    sync.Mutex
 	hooks []func(context.Context, Change)
+
+	cmu   sync.Mutex
+	gen   uint64
+	cache map[string]cachedTrust
+}
+
+// CacheTTL is how long a cached answer of Trusted is used at most.
+const CacheTTL = time.Second
+
+type cachedTrust struct {
+	trusted bool
+	at      time.Time
 }
 
 // New returns the policy over db.
-func New(db Store) *Policy { return &Policy{db: db} }
+func New(db Store) *Policy {
+	return &Policy{db: db, now: time.Now, cache: map[string]cachedTrust{}}
+}
+
+// Forget drops the cached answer of a project (deleted, or changed by
+// means other than SetTrusted).
+func (p *Policy) Forget(projectID string) {
+	p.cmu.Lock()
+	p.gen++
+	delete(p.cache, projectID)
+	p.cmu.Unlock()
+}
 
 // OnChange registers a hook called after every committed trust change, in
 // registration order, on the caller's goroutine (so a revocation returns
@@ -106,12 +137,25 @@ func (p *Policy) fire(ctx context.Context, ch Change) {
 }
 
 // Trusted reports whether the project is trusted. An unknown project is a
-// not_found error.
+// not_found error (errors are never cached).
 func (p *Policy) Trusted(ctx context.Context, projectID string) (bool, error) {
+	now := p.now()
+	p.cmu.Lock()
+	if c, ok := p.cache[projectID]; ok && now.Sub(c.at) < CacheTTL {
+		p.cmu.Unlock()
+		return c.trusted, nil
+	}
+	gen := p.gen
+	p.cmu.Unlock()
 	pr, err := p.db.Project(ctx, projectID)
 	if err != nil {
 		return false, err
 	}
+	p.cmu.Lock()
+	if p.gen == gen { // no change began or ended while we read
+		p.cache[projectID] = cachedTrust{trusted: pr.Trusted, at: now}
+	}
+	p.cmu.Unlock()
 	return pr.Trusted, nil
 }
 
@@ -179,6 +223,8 @@ func (p *Policy) SetTrusted(ctx context.Context, projectID string, trusted bool,
 	if trusted {
 		ch.Approved = approve
 	}
+	p.Forget(projectID)
+	defer p.Forget(projectID) // also when the write failed: its outcome is unknown
 	err := p.db.Write(ctx, func(tx *store.Tx) error {
 		was, err := tx.ProjectTrusted(ctx, projectID)
 		if err != nil {
@@ -199,6 +245,7 @@ func (p *Policy) SetTrusted(ctx context.Context, projectID string, trusted bool,
 	if err != nil {
 		return nil, fmt.Errorf("set trust of %s: %w", projectID, err)
 	}
+	p.Forget(projectID) // before the hooks, which may ask Trusted
 	p.fire(ctx, ch)
 	return p.db.Project(ctx, projectID)
 }

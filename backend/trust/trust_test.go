@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
 	"github.com/flowweaver/flowweaver/backend/store"
@@ -165,3 +166,100 @@ func TestTrustIsDurable(t *testing.T) {
 		t.Fatalf("listing: %+v", ps)
 	}
 }
+
+// Trusted is cached, but never across a change made through the Policy:
+// with the cache warm, a revocation is seen by the very next call, from
+// every goroutine, and so is trust given again.
+func TestTrustedCacheNeverOutlivesAChange(t *testing.T) {
+	ctx := context.Background()
+	p, _ := newPolicy(t)
+	for round := 0; round < 20; round++ {
+		want := round%2 == 0
+		if _, err := p.SetTrusted(ctx, "p1", want, nil); err != nil {
+			t.Fatal(err)
+		}
+		// Readers hammer the cache while the next change is written.
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for r := 0; r < 4; r++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if _, err := p.Trusted(ctx, "p1"); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		for i := 0; i < 3; i++ {
+			if ok, err := p.Trusted(ctx, "p1"); err != nil || ok != want {
+				t.Fatalf("round %d: Trusted = %v, %v; want %v", round, ok, err, want)
+			}
+		}
+		if _, err := p.SetTrusted(ctx, "p1", !want, nil); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 3; i++ {
+			if ok, err := p.Trusted(ctx, "p1"); err != nil || ok != !want {
+				t.Fatalf("round %d: right after the change Trusted = %v, %v; want %v", round, ok, err, !want)
+			}
+		}
+		close(stop)
+		wg.Wait()
+		if err := p.CheckRun(ctx, "p1"); (err == nil) != !want {
+			t.Fatalf("round %d: CheckRun = %v after trusted=%v", round, err, !want)
+		}
+	}
+}
+
+// A change this Policy did not make (another node writing the same
+// database) is seen once the cached answer is older than CacheTTL; Forget
+// drops it at once (the daemon calls it when a project is deleted).
+func TestTrustedSeesOtherWritersAfterTTLAndForget(t *testing.T) {
+	ctx := context.Background()
+	p, db := newPolicy(t)
+	if _, err := p.SetTrusted(ctx, "p1", true, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := p.Trusted(ctx, "p1"); !ok {
+		t.Fatal("not trusted after SetTrusted")
+	}
+	if err := db.Write(ctx, func(tx *store.Tx) error { return tx.SetProjectTrusted(ctx, "p1", false) }); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(CacheTTLGuard)
+	for {
+		ok, err := p.Trusted(ctx, "p1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a change by another writer was not seen within %v", CacheTTLGuard)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := p.Trusted(ctx, "p1"); err != nil { // warm again
+		t.Fatal(err)
+	}
+	if err := db.DeleteProject(ctx, "p1"); err != nil {
+		t.Fatal(err)
+	}
+	p.Forget("p1")
+	if _, err := p.Trusted(ctx, "p1"); flow.ErrorCode(err) != flow.ENOTFOUND {
+		t.Fatalf("deleted and forgotten project: err = %v, want not_found", err)
+	}
+}
+
+// CacheTTLGuard is a generous bound for the TTL test on a loaded machine
+// (the TTL is one second; the test only waits for the condition).
+const CacheTTLGuard = 30 * trust.CacheTTL
