@@ -53,8 +53,13 @@ func (db *DB) DeleteSecret(ctx context.Context, projectID, name string) error {
 
 // Secrets lists a project's secrets by name (with their ciphertexts).
 func (db *DB) Secrets(ctx context.Context, projectID string) ([]SecretRow, error) {
-	rows, err := db.read.QueryContext(ctx,
-		"SELECT name, nonce, ciphertext, created_at, updated_at FROM secrets WHERE project_id = ? ORDER BY name", projectID)
+	// Every run execution reads its project's secrets (for masking, even
+	// when it uses none): a cached statement saves a prepare per run.
+	st, err := db.readStmt(ctx, "SELECT name, nonce, ciphertext, created_at, updated_at FROM secrets WHERE project_id = ? ORDER BY name")
+	if err != nil {
+		return nil, fmt.Errorf("list secrets: %w", err)
+	}
+	rows, err := st.QueryContext(ctx, projectID)
 	if err != nil {
 		return nil, fmt.Errorf("list secrets: %w", err)
 	}
