@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	goruntime "runtime"
 	"time"
 
 	"github.com/flowweaver/flowweaver/app"
@@ -29,6 +31,7 @@ func runDesktop(ctx context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("flowweaver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", "", "data directory ($FLOWWEAVER_DATA_DIR, else the OS user data dir)")
+	background := fs.Bool("background", false, "start with the window hidden: the backend serves schedules and webhooks; launching the app again shows the window")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -38,6 +41,9 @@ func runDesktop(ctx context.Context, env *cli.Env, args []string) error {
 	if fs.NArg() > 0 {
 		return cli.UsageError(fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
+	// A data dir chosen by flag or environment is passed on to the
+	// autostart entry (the login session has no FLOWWEAVER_DATA_DIR).
+	chosenDir := *dataDir != "" || os.Getenv("FLOWWEAVER_DATA_DIR") != ""
 	if *dataDir == "" {
 		d, err := daemon.DefaultDataDir()
 		if err != nil {
@@ -89,15 +95,34 @@ func runDesktop(ctx context.Context, env *cli.Env, args []string) error {
 	}
 	fmt.Fprintf(stderr, "flowweaver desktop backend on %s\n", d.URL())
 
-	return app.Run(ctx, app.Config{
-		Backend:  d,
-		DataDir:  *dataDir,
-		Assets:   frontend.Dist(),
-		Instance: inst,
-		Version:  env.Version,
-		Logger:   log,
-		Icon:     appIcon,
-	})
+	if *background {
+		log.Info("desktop: started in the background; launch the app again to show the window")
+	}
+
+	cfg := app.Config{
+		Backend:     d,
+		DataDir:     *dataDir,
+		Assets:      frontend.Dist(),
+		Instance:    inst,
+		Version:     env.Version,
+		Logger:      log,
+		Icon:        appIcon,
+		StartHidden: *background,
+		ActiveTriggers: func(ctx context.Context) (int, error) {
+			sum, err := d.ActiveTriggers(ctx)
+			return sum.Total(), err
+		},
+	}
+	if app.AutostartSupported(goruntime.GOOS) {
+		var err error
+		if cfg.Autostart, err = app.AutostartPath(os.Getenv); err != nil {
+			log.Warn("desktop: start at login unavailable", "err", err)
+		}
+		if abs, aerr := filepath.Abs(*dataDir); aerr == nil && chosenDir {
+			cfg.AutostartArgs = []string{"--data-dir", abs}
+		}
+	}
+	return app.Run(ctx, cfg)
 }
 
 // appIcon is the window icon on Linux and the About icon on macOS.

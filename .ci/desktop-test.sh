@@ -16,12 +16,18 @@
 #    the window's pid; `flowweaver run` in a terminal hands its run to the window;
 #    a second launch of the app brings the window forward and exits 0.
 # 6. Screenshot the screen into artifacts/desktop.png and check it is not blank.
+# 7. Keep running in the background: with a webhook trigger, closing the window
+#    (File > Close Window, Ctrl+W) asks; Enter keeps it running: the window is
+#    hidden, the webhook still starts runs, and a second launch shows the window.
+#    SIGTERM ends the hidden app; `--background` starts it hidden, serving the
+#    webhook, and a launch shows it.
 # Prints binary size, time to window and idle RSS of the desktop process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 bin=$root/build/bin/flowweaver-desktop
 mkdir -p artifacts
+rm -f artifacts/desktop-close-question.png
 
 make desktop
 
@@ -144,6 +150,71 @@ rss_kb=$(awk '/VmRSS/{print $2}' "/proc/$app_pid/status")
 size=$(stat -c %s "$bin")
 echo "desktop-test: binary $(( size / 1024 / 1024 )) MiB ($size bytes), window after ${window_ms} ms, idle RSS of the desktop process $(( rss_kb / 1024 )) MiB (webkit helper processes not included)"
 echo "desktop-test: screenshot artifacts/desktop.png (stddev $sd)"
+
+# --- 7. keep running in the background --------------------------------------
+api PUT "/api/projects/$pid/workflows/hello" '{"name":"Hello desktop","nodes":[{"id":"greet","tool":"log","params":{"message":"hello from the window"},"position":{"x":0,"y":0}},{"id":"write","tool":"file.write","params":{"path":"from-window.txt","content":"ran"},"position":{"x":280,"y":0}}],"edges":[{"source":"greet","target":"write"}],"triggers":[{"id":"hook","type":"webhook"}]}' >/dev/null
+hook_path() { api GET "/api/projects/$pid/workflows/hello/triggers" | json 'd["triggers"][0]["url"].split("/",3)[3]'; }
+hook=$(hook_path)
+[ -n "$hook" ] || fail "no webhook URL for the trigger"
+visible() { [ -n "$(xdotool search --onlyvisible --name "Flow Weaver" 2>/dev/null | head -1)" ]; }
+hidden() { ! visible; }
+runs_count() { api GET "/api/projects/$pid/runs" | json 'len(d["runs"])'; }
+# fire_webhook: POST the hook and wait for one more succeeded run.
+fire_webhook() {
+  local before
+  before=$(runs_count)
+  curl -sf -X POST -H 'Content-Type: application/json' -d '{"from":"ci"}' "$url/$hook" >/dev/null || fail "the webhook was refused ($1)"
+  more_runs() { [ "$(runs_count)" -gt "$before" ] && [ "$(api GET "/api/projects/$pid/runs" | json 'd["runs"][0]["status"]')" = succeeded ]; }
+  wait_for more_runs || fail "the webhook started no successful run ($1)"
+}
+# Ctrl+W in the window (File > Close Window) until the close question is
+# answered: the page's dialog focuses "Keep running in the background", so
+# Enter answers it. Retried: a key press can land before the page has focus.
+close_and_keep() {
+  local tries=0
+  until hidden; do
+    tries=$((tries + 1))
+    [ $tries -le 10 ] || fail "closing the window with a trigger did not hide it"
+    find_window || true
+    xdotool mousemove --window "$wid" 600 400 click 1 >/dev/null 2>&1 || true
+    xdotool key ctrl+w
+    sleep 1
+    if visible; then
+      [ -f "$root/artifacts/desktop-close-question.png" ] || import -display "$display" -window root "$root/artifacts/desktop-close-question.png"
+      xdotool key Return
+    fi
+    sleep 1
+  done
+  # The page asked (its dialog, with "remember my choice"), not the native fallback.
+  ! grep -q "asking natively" "$work/app.log" || fail "the page did not show the close question; the native fallback asked"
+}
+close_and_keep
+kill -0 "$app_pid" 2>/dev/null || fail "the app quit instead of keeping running in the background"
+grep -q "window hidden; the backend keeps serving" "$work/app.log" || fail "no background line in the log"
+fire_webhook "window hidden"
+FLOWWEAVER_DATA_DIR=$data timeout 60 "$bin" > "$work/third.out" 2>&1 || fail "a launch while hidden exited $?: $(cat "$work/third.out")"
+wait_for visible || fail "a second launch did not show the hidden window"
+echo "desktop-test: closed with a trigger -> hidden, webhook served, second launch showed the window"
+
+# Hidden again, SIGTERM quits it cleanly (no question: a signal is a quit).
+close_and_keep
+kill -TERM "$app_pid"
+wait "$app_pid" 2>/dev/null || true
+kill -0 "$app_pid" 2>/dev/null && fail "the hidden app did not quit on SIGTERM"
+
+# --background (the autostart entry's flag): no window, the webhook serves.
+FLOWWEAVER_DATA_DIR=$data "$bin" --background > "$work/bg.out" 2> "$work/bg.log" &
+app_pid=$!; pids+=("$app_pid")
+wait_for grep -q "desktop backend on" "$work/bg.log" || fail "no backend line in background mode: $(cat "$work/bg.log")"
+url=$(sed -n 's/^flowweaver desktop backend on //p' "$work/bg.log" | head -1)
+webview_connected_bg() { [ "$(api GET /api/connections | json "d['projects'].get('$pid', 0)")" = "1" ]; }
+wait_for webview_connected_bg || fail "the hidden window's page did not connect"
+hidden || fail "--background showed a window"
+fire_webhook "started with --background"
+hidden || fail "the window appeared while serving the webhook in the background"
+FLOWWEAVER_DATA_DIR=$data timeout 60 "$bin" > "$work/fourth.out" 2>&1 || fail "a launch of the background app exited $?: $(cat "$work/fourth.out")"
+wait_for visible || fail "a launch did not show the window of the app started with --background"
+echo "desktop-test: --background started hidden and served the webhook; a launch showed the window"
 
 kill -TERM "$app_pid"
 wait "$app_pid" 2>/dev/null || true

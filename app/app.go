@@ -41,17 +41,23 @@ type Session struct {
 }
 
 // App is the facade bound to the page as window.go.app.App. Wails binds
-// every exported method, so it has exactly the four the page may call;
+// every exported method, so it has exactly the ones the page may call;
 // lifecycle hooks live on the unexported shell.
 type App struct {
 	backend Backend
 	ttl     time.Duration
 	log     *slog.Logger
 
-	mu         sync.Mutex
-	ctx        context.Context // the Wails context, set at startup
-	title      string
-	activeRuns int
+	// answer carries the page's close answer to the shell (set by Run).
+	answer func(choice string, remember bool) error
+	// watched tells the shell the page acknowledged a close question.
+	watched func()
+
+	mu          sync.Mutex
+	ctx         context.Context // the Wails context, set at startup
+	title       string
+	activeRuns  int
+	pageHandles bool // the page shows the close question (WatchClose)
 }
 
 func newApp(b Backend, ttl time.Duration, log *slog.Logger) *App {
@@ -106,6 +112,39 @@ func (a *App) SetActiveRuns(n int) {
 	a.mu.Lock()
 	a.activeRuns = max(n, 0)
 	a.mu.Unlock()
+}
+
+// WatchClose tells the shell that the page shows the close question
+// (EventCloseRequested) and answers it with AnswerClose. Until a page
+// says so, the shell asks with a native dialog.
+//
+// The page calls it again when it shows a question, as an
+// acknowledgement: a page that does not (hung, or reloading) gets the
+// native dialog instead after a few seconds, so the window can always be
+// closed.
+func (a *App) WatchClose() {
+	a.mu.Lock()
+	a.pageHandles = true
+	a.mu.Unlock()
+	if a.watched != nil {
+		a.watched()
+	}
+}
+
+// AnswerClose is the page's answer to EventCloseRequested: "background"
+// (hide the window, keep the backend), "quit" or "cancel"; remember keeps
+// background or quit as the answer for the next closes.
+func (a *App) AnswerClose(choice string, remember bool) error {
+	if a.answer == nil {
+		return errors.New("answer close: the window is not ready")
+	}
+	return a.answer(choice, remember)
+}
+
+func (a *App) pageHandlesClose() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.pageHandles
 }
 
 func (a *App) setWailsCtx(ctx context.Context) {

@@ -182,7 +182,7 @@ func (in *Instance) Close() error {
 func (in *Instance) release() {
 	// Remove the file while still holding the lock, so a new primary never
 	// sees its own file deleted.
-	_ = os.Remove(filepath.Join(in.dir, instanceFileName))
+	_ = os.Remove(filepath.Join(in.dir, instanceFileName)) //nolint:gosec // G703: the data dir is the user's own choice (flag, env or OS default), not remote input
 	_ = in.lock.Release()
 }
 
@@ -209,7 +209,7 @@ func signalRunning(ctx context.Context, dataDir string, launch Launch, wait time
 }
 
 func postFocus(ctx context.Context, client *http.Client, dataDir string, body []byte) error {
-	b, err := os.ReadFile(filepath.Join(dataDir, instanceFileName))
+	b, err := os.ReadFile(filepath.Join(dataDir, instanceFileName)) //nolint:gosec // G703: the data dir is the user's own choice (flag, env or OS default), not remote input
 	if err != nil {
 		return fmt.Errorf("read instance file: %w", err)
 	}

@@ -8,14 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	goruntime "runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/wailsapp/wails/v2"
 	"github.com/wailsapp/wails/v2/pkg/logger"
-	"github.com/wailsapp/wails/v2/pkg/menu"
-	"github.com/wailsapp/wails/v2/pkg/menu/keys"
 	"github.com/wailsapp/wails/v2/pkg/options"
 	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
 	"github.com/wailsapp/wails/v2/pkg/options/linux"
@@ -42,6 +41,21 @@ type Config struct {
 	// Version is the build's version (flowweaver version), shown in the
 	// About box.
 	Version string
+	// StartHidden starts with the window hidden (--background): the
+	// backend serves triggers; a second launch shows the window.
+	StartHidden bool
+	// ActiveTriggers counts the triggers that fire on their own; closing
+	// the window while there are some offers to keep running in the
+	// background. Nil: closing always quits.
+	ActiveTriggers func(ctx context.Context) (int, error)
+	// Autostart is the path of the "Start at login" entry and AutostartArgs
+	// the arguments it launches the app with (after BackgroundFlag). An
+	// empty path hides the menu item (macOS, Windows).
+	Autostart     string
+	AutostartArgs []string
+	// Executable is the program the autostart entry runs. Default
+	// os.Executable().
+	Executable string
 	// TokenTTL is the lifetime of tokens handed to the page. Default 1h.
 	TokenTTL time.Duration
 	// Logger receives the shell's logs. Default slog.Default().
@@ -88,6 +102,20 @@ type shell struct {
 	// own signal handler and ours both quit) and a second gtk_main_quit
 	// after the window is destroyed crashes the process.
 	closing atomic.Bool
+	// quitting marks the next OnBeforeClose as a quit (File > Quit, the
+	// answer Quit) rather than a close of the window.
+	quitting atomic.Bool
+	// confirmed skips the runs-in-flight question (the user already
+	// answered Quit in a question that named them).
+	confirmed atomic.Bool
+	// acks receives the page's acknowledgement of a close question.
+	acks chan struct{}
+	// done is closed when the window is gone (Run returns).
+	done <-chan struct{}
+
+	settingsMu sync.Mutex
+	settings   Settings
+	menuItems  menuItems
 }
 
 // Run opens the window and blocks until it is closed or ctx is canceled
@@ -104,7 +132,15 @@ func Run(ctx context.Context, cfg Config) error {
 		log:    cfg.Logger,
 		client: &http.Client{Timeout: 3 * time.Second},
 		ctx:    ctx,
+		acks:   make(chan struct{}, 1),
 	}
+	s.app.answer = s.answerClose
+	s.app.watched = s.ackClose
+	set, err := LoadSettings(cfg.DataDir)
+	if err != nil {
+		s.log.Warn("desktop: settings ignored", "err", err)
+	}
+	s.settings = set
 	st, err := LoadWindowState(cfg.DataDir)
 	if err != nil {
 		s.log.Warn("desktop: window state ignored", "err", err)
@@ -117,6 +153,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	// done ends the helper goroutines when the window is gone.
 	done := make(chan struct{})
+	s.done = done
 	var wg sync.WaitGroup
 	defer func() {
 		close(done)
@@ -134,6 +171,7 @@ func Run(ctx context.Context, cfg Config) error {
 		MinWidth:         MinWidth,
 		MinHeight:        MinHeight,
 		WindowStartState: start,
+		StartHidden:      cfg.StartHidden,
 		BackgroundColour: options.NewRGBA(246, 247, 249, 255),
 		AssetServer:      &assetserver.Options{Assets: assets},
 		Menu:             s.menu(goruntime.GOOS),
@@ -157,6 +195,7 @@ func Run(ctx context.Context, cfg Config) error {
 			WebviewGpuPolicy: linux.WebviewGpuPolicyNever,
 		},
 		Mac: &mac.Options{
+			// The App menu's About item; Linux and Windows get Help > About.
 			About: &mac.AboutInfo{Title: AppName, Message: "Version " + cfg.Version + "\nBuild and run workflows on your machine.", Icon: cfg.Icon},
 		},
 	})
@@ -198,13 +237,13 @@ func (s *shell) focusOnLaunch(wctx context.Context, done <-chan struct{}) {
 			if !ok {
 				return
 			}
-			s.log.Info("desktop: second launch, focusing the window", "args", l.Args)
-			runtime.WindowUnminimise(wctx)
-			runtime.Show(wctx)
-			// Window managers refuse focus stealing; a brief always-on-top
-			// is the portable way to raise the window.
-			runtime.WindowSetAlwaysOnTop(wctx, true)
-			runtime.WindowSetAlwaysOnTop(wctx, false)
+			if slices.Contains(l.Args, BackgroundFlag) {
+				// Autostart of an app that already runs: stay as it is.
+				s.log.Info("desktop: second launch in background mode; the window stays as it is")
+				continue
+			}
+			s.log.Info("desktop: second launch, showing the window", "args", l.Args)
+			s.show(wctx)
 		}
 	}
 }
@@ -221,13 +260,44 @@ func (s *shell) domReady(wctx context.Context) {
 	runtime.WindowSetTitle(wctx, title)
 }
 
-// beforeClose asks before closing with runs in flight, then saves the
-// window geometry. It returns true to keep the window open.
+// beforeClose decides what a close or quit request does (close.go):
+// with active triggers a close may hide the window instead; a quit asks
+// before stopping runs in flight, then saves the window geometry. It
+// returns true to keep the process running.
 func (s *shell) beforeClose(wctx context.Context) (prevent bool) {
 	if s.closing.Load() {
 		return true // a close is already under way
 	}
-	if !s.forced() {
+	quit := s.quitting.Swap(false)
+	if !s.forced() && !quit {
+		req := closeRequest{action: s.closeAction(), pageHandles: s.app.pageHandlesClose()}
+		if s.cfg.ActiveTriggers != nil {
+			n, err := s.cfg.ActiveTriggers(wctx)
+			if err != nil {
+				s.log.Warn("desktop: counting active triggers failed; closing quits", "err", err)
+			}
+			req.triggers = n
+		}
+		switch decideClose(req) {
+		case stepHide:
+			s.hide(wctx)
+			return true
+		case stepAskPage:
+			s.askPage(wctx, closeQuestion(req.triggers, s.inFlight(wctx)))
+			return true
+		case stepAskNative:
+			switch s.askNative(wctx, req.triggers) {
+			case stepHide:
+				s.hide(wctx)
+				return true
+			case stepQuit:
+			default: // the dialog was dismissed
+				return true
+			}
+		case stepQuit:
+		}
+	}
+	if !s.forced() && !s.confirmed.Swap(false) {
 		// The signal that made Wails quit also cancels ctx; the check
 		// below takes a round trip, so ask forced() again after it.
 		if n := s.inFlight(wctx); n > 0 && !s.forced() {
@@ -286,59 +356,6 @@ func (s *shell) saveWindow(wctx context.Context) {
 	if err := SaveWindowState(s.cfg.DataDir, st); err != nil {
 		s.log.Warn("desktop: save window state", "err", err)
 	}
-}
-
-// menu is the application menu. macOS gets its App, Edit and Window
-// menus from the system roles; on Linux and Windows the webview handles
-// the editing shortcuts (Ctrl+C/V/X/Z/A) itself, so an Edit menu with the
-// same accelerators would only steal them.
-func (s *shell) menu(goos string) *menu.Menu {
-	m := menu.NewMenu()
-	if goos == "darwin" {
-		m.Append(menu.AppMenu())
-	}
-	file := m.AddSubmenu("File")
-	file.AddText("Open Project…", keys.CmdOrCtrl("o"), func(*menu.CallbackData) {
-		if ctx := s.app.wailsCtx(); ctx != nil {
-			runtime.EventsEmit(ctx, EventOpenProject)
-		}
-	})
-	if goos != "darwin" { // the macOS App menu has Quit (Cmd+Q)
-		file.AddSeparator()
-		file.AddText("Quit", keys.CmdOrCtrl("q"), func(*menu.CallbackData) {
-			if ctx := s.app.wailsCtx(); ctx != nil {
-				runtime.Quit(ctx)
-			}
-		})
-	}
-	if goos == "darwin" {
-		m.Append(menu.EditMenu())
-	}
-	view := m.AddSubmenu("View")
-	view.AddText("Reload", keys.CmdOrCtrl("r"), func(*menu.CallbackData) {
-		if ctx := s.app.wailsCtx(); ctx != nil {
-			runtime.WindowReloadApp(ctx)
-		}
-	})
-	fullscreen := keys.Key("f11")
-	if goos == "darwin" {
-		fullscreen = keys.Combo("f", keys.CmdOrCtrlKey, keys.ControlKey)
-	}
-	view.AddText("Toggle Full Screen", fullscreen, func(*menu.CallbackData) {
-		ctx := s.app.wailsCtx()
-		if ctx == nil {
-			return
-		}
-		if runtime.WindowIsFullscreen(ctx) {
-			runtime.WindowUnfullscreen(ctx)
-		} else {
-			runtime.WindowFullscreen(ctx)
-		}
-	})
-	if goos == "darwin" {
-		m.Append(menu.WindowMenu())
-	}
-	return m
 }
 
 // slogBridge sends Wails' log lines to our structured logger.

@@ -184,6 +184,12 @@ func (d *Daemon) LoginURL() string { return d.URL() + "/#code=" + d.auth.NewLogi
 // Token issues a token for a new session, valid for ttl.
 func (d *Daemon) Token(ttl time.Duration) (string, time.Time, error) { return d.auth.Issue(ttl) }
 
+// ActiveTriggers counts the triggers that fire on their own (enabled, in
+// trusted projects): what the desktop window's close question is about.
+func (d *Daemon) ActiveTriggers(ctx context.Context) (trigger.Summary, error) {
+	return d.triggers.Active(ctx)
+}
+
 // Store returns the database, for tests and tools that inspect it.
 func (d *Daemon) Store() *store.DB { return d.db }
 

@@ -4,6 +4,7 @@ import type { Session } from '../platform/session';
 import { useStore } from '../store/store';
 import { Toasts as ToastStore } from '../store/toasts';
 import { Workspace } from '../store/workspace';
+import { CloseQuestionDialog } from './CloseQuestionDialog';
 import { Icon } from './icons';
 import { MonitorPanel } from './MonitorPanel';
 import { OpenFolderDialog } from './OpenFolderDialog';
@@ -182,6 +183,7 @@ function Shell({ session }: { session: Session }) {
         />
       )}
       <Toasts toasts={toasts} />
+      <CloseQuestionDialog platform={session.platform} />
     </div>
   );
 }

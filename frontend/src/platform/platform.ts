@@ -33,7 +33,24 @@ export interface Platform {
   setTitle(projectName: string): void;
   /** Calls fn when the native menu asks to open a project; returns an unsubscribe. */
   onOpenProjectRequest(fn: () => void): () => void;
+  /**
+   * Desktop only: calls fn when the window is closed while triggers are
+   * active, and tells the shell this page shows that question; returns an
+   * unsubscribe. The answer goes to answerClose.
+   */
+  onCloseRequest?: (fn: (q: CloseQuestion) => void) => () => void;
+  /** Desktop only: the answer to a close question. */
+  answerClose?: (choice: CloseChoice, remember: boolean) => Promise<void>;
 }
+
+/** What the desktop shell asks when the window is closed with active triggers. */
+export interface CloseQuestion {
+  triggers: number;
+  runs: number;
+  message: string;
+}
+
+export type CloseChoice = 'background' | 'quit' | 'cancel';
 
 /** The page title both platforms show: "Flow Weaver — <project>". */
 export function windowTitle(projectName: string): string {
@@ -44,12 +61,14 @@ interface DesktopBinding {
   Session(): Promise<{ url: string; token: string; expiresAt: string | number }>;
   OpenProjectDialog?: () => Promise<string>;
   SetTitle?: (projectName: string) => Promise<void>;
+  WatchClose?: () => Promise<void>;
+  AnswerClose?: (choice: string, remember: boolean) => Promise<void>;
 }
 
 /** What Wails injects into the desktop window: window.go (bindings) and window.runtime. */
 interface WailsWindow {
   go?: { app?: { App?: Partial<DesktopBinding> } };
-  runtime?: { EventsOn?: (event: string, fn: () => void) => unknown; EventsOff?: (event: string) => void };
+  runtime?: { EventsOn?: (event: string, fn: (...data: unknown[]) => void) => unknown; EventsOff?: (event: string) => void };
 }
 
 function desktopBinding(w: WailsWindow | undefined): DesktopBinding | null {
@@ -71,8 +90,27 @@ export class DesktopPlatform implements Platform {
     if (binding.OpenProjectDialog) {
       this.pickFolder = async () => (await binding.OpenProjectDialog!()) || null;
     }
+    if (binding.WatchClose && binding.AnswerClose) {
+      this.onCloseRequest = (fn) => this.watchClose(fn);
+      this.answerClose = (choice, remember) => binding.AnswerClose!(choice, remember);
+    }
   }
   pickFolder?: () => Promise<string | null>;
+  onCloseRequest?: (fn: (q: CloseQuestion) => void) => () => void;
+  answerClose?: (choice: CloseChoice, remember: boolean) => Promise<void>;
+  private watchClose(fn: (q: CloseQuestion) => void): () => void {
+    // app.EventCloseRequested; WatchClose both registers this page as the
+    // one that asks and acknowledges each question it shows (the shell
+    // falls back to a native dialog without an acknowledgement).
+    const rt = (window as WailsWindow).runtime;
+    if (!rt || typeof rt.EventsOn !== 'function') return () => {};
+    const off = rt.EventsOn('app:close-requested', (q: unknown) => {
+      void this.binding.WatchClose?.()?.catch?.(() => {});
+      fn(q as CloseQuestion);
+    });
+    void this.binding.WatchClose?.()?.catch?.(() => {});
+    return typeof off === 'function' ? (off as () => void) : () => rt.EventsOff?.('app:close-requested');
+  }
   baseUrl() {
     return this.url;
   }
