@@ -2,15 +2,15 @@
 // tab after its run moved on, and a server restart in the middle of a run.
 
 import { expect, screen, test } from './fixtures';
-import { activate, expectNodeStatus, logLines, openKnown, slowWorkflow, tab } from './ui';
+import { activate, expectNodeStatus, gatedWorkflow, logLines, openGate, openKnown, slowWorkflow, tab } from './ui';
 
 test('a run in project A shows in A and nothing of it in B', async ({ fw, page }) => {
   const a = await fw.project('alpha');
   const b = await fw.project('beta');
   // Same workflow id and node ids in both projects: anything routed by those
   // instead of by project would leak into B.
-  await fw.putWorkflow(a.id, 'build', slowWorkflow('Build', 15_000, 'hello-from-alpha'));
-  await fw.putWorkflow(b.id, 'build', slowWorkflow('Build', 15_000, 'hello-from-beta'));
+  await fw.putWorkflow(a.id, 'build', gatedWorkflow('Build', a, 'hello-from-alpha'));
+  await fw.putWorkflow(b.id, 'build', gatedWorkflow('Build', b, 'hello-from-beta'));
 
   await fw.openUI(page);
   await openKnown(page, b);
@@ -33,6 +33,7 @@ test('a run in project A shows in A and nothing of it in B', async ({ fw, page }
 
   // Back in A: the run finishes there, with its log.
   await activate(page, a.id);
+  openGate(a);
   await expect(viewA.getByTestId('run-status')).toHaveText('succeeded', { timeout: 60_000 });
   await expectNodeStatus(viewA, 'wait', 'succeeded');
   await expectNodeStatus(viewA, 'say', 'succeeded');
@@ -55,8 +56,8 @@ test('a run in project A shows in A and nothing of it in B', async ({ fw, page }
 test('switching away and back shows the run in progress, then its result', async ({ fw, page }) => {
   const a = await fw.project('alpha');
   const b = await fw.project('beta');
-  // Long enough that a tab switch on a busy machine lands inside the delay.
-  await fw.putWorkflow(a.id, 'build', slowWorkflow('Build', 15_000, 'hello-again'));
+  // The run stays in progress until the gate opens, however slow the machine.
+  await fw.putWorkflow(a.id, 'build', gatedWorkflow('Build', a, 'hello-again'));
 
   await fw.openUI(page);
   await openKnown(page, b);
@@ -77,6 +78,7 @@ test('switching away and back shows the run in progress, then its result', async
   // Away until the run is over and A has dropped its connection (background,
   // nothing active): coming back must resynchronise from the server.
   await activate(page, b.id);
+  openGate(a);
   await fw.waitRun(run.id, ['succeeded']);
   await expect.poll(() => fw.connectionsOf(a.id)).toBe(0);
   await expect(tab(page, a.id)).toHaveAttribute('data-conn', 'idle');

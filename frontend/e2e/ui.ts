@@ -1,6 +1,8 @@
 // Small helpers over the UI's data-testid attributes (docs/frontend.md).
 // Everything waits through Playwright's auto-retrying assertions.
 
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Locator, Page } from '@playwright/test';
 import { expect, type Project, type WorkflowDoc } from './fixtures';
 
@@ -56,6 +58,30 @@ export async function expectNodeStatus(view: Locator, id: string, status: string
 
 /** All log lines rendered by the (virtualized) log viewer of a view. */
 export const logLines = (view: Locator): Locator => view.getByTestId('log-line');
+
+/**
+ * A workflow whose `wait` node runs until the test opens its gate (see
+ * openGate), then `say` echoes. Tests that assert what a tab shows while a
+ * run is in progress use it instead of a fixed delay: on a loaded machine a
+ * fixed delay can end before the tab was even looked at.
+ */
+export function gatedWorkflow(name: string, project: Project, echo: string): WorkflowDoc {
+  return {
+    name,
+    nodes: [
+      { id: 'wait', tool: 'shell', params: { command: `until [ -e '${gatePath(project)}' ]; do sleep 0.1; done` }, position: { x: 0, y: 0 } },
+      { id: 'say', tool: 'shell', params: { command: `echo ${echo}` }, position: { x: 300, y: 0 } },
+    ],
+    edges: [{ source: 'wait', target: 'say' }],
+  };
+}
+
+const gatePath = (project: Project): string => path.join(project.path, '.e2e-gate');
+
+/** Lets the `wait` node of a gatedWorkflow in project finish. */
+export function openGate(project: Project): void {
+  fs.writeFileSync(gatePath(project), '');
+}
 
 /** A workflow that takes a while: `wait` (delay) then `say` (shell echo). */
 export function slowWorkflow(name: string, ms: number, echo: string): WorkflowDoc {
