@@ -38,6 +38,16 @@ type Log interface {
 	SeqRange(ctx context.Context, projectID string) (oldest, last int64, err error)
 }
 
+// Watcher learns which projects this hub holds sockets for. On a cluster
+// of nodes (backend/fanout) it brings other nodes' events of those
+// projects. Watch runs before the connection can subscribe, so whatever
+// the watcher publishes from then on reaches the subscription live or by
+// its replay; each Watch is paired with one Unwatch when the socket ends.
+type Watcher interface {
+	Watch(ctx context.Context, projectID string) error
+	Unwatch(projectID string)
+}
+
 // Config configures a Hub. Verifier, Projects and Log are required; every
 // other field has the documented default when left zero.
 type Config struct {
@@ -49,6 +59,9 @@ type Config struct {
 	// project:/tools: snapshots are null and run:/workflow: channels cannot
 	// be authorized (forbidden).
 	Commands flow.Commands
+	// Watcher is told of every socket's project (optional; see Watcher). A
+	// Watch error refuses the handshake with 503.
+	Watcher Watcher
 	// Stats returns the queue statistics shown on the system channel
 	// ("queue"). Optional.
 	Stats func() any

@@ -83,6 +83,14 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if h.cfg.Watcher != nil {
+		if err := h.cfg.Watcher.Watch(r.Context(), projectID); err != nil {
+			h.internal("watch project", err)
+			h.unreserve(session)
+			writeError(w, http.StatusServiceUnavailable, flow.EUNAVAILABLE, "this project's event feed is unavailable, retry shortly")
+			return
+		}
+	}
 	hw := &hijackWriter{ResponseWriter: w, timeout: h.cfg.SlowConsumerTimeout}
 	ws, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{Subprotocol},
@@ -91,6 +99,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		CompressionMode: websocket.CompressionDisabled,
 	})
 	if err != nil {
+		h.unwatch(projectID)
 		h.unreserve(session)
 		return // Accept has answered
 	}
@@ -138,7 +147,15 @@ func (h *Hub) startConn(ws *websocket.Conn, bc *batchConn, projectID string, pr 
 		c.mu.Unlock()
 		c.pingWG.Wait()
 		h.unregister(c)
+		h.unwatch(projectID)
 	}()
+}
+
+// unwatch pairs a successful Watch.
+func (h *Hub) unwatch(projectID string) {
+	if h.cfg.Watcher != nil {
+		h.cfg.Watcher.Unwatch(projectID)
+	}
 }
 
 // sessionKey identifies a login session for the connection cap.
