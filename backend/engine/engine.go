@@ -180,7 +180,7 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	cfg.Queue.Store = queue.NewSQLite(cfg.DB)
+	cfg.Queue.Store = queue.NewStore(cfg.DB)
 	q, err := queue.New(cfg.Queue)
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)

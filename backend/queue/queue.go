@@ -43,7 +43,7 @@ type Config struct {
 	// does not use up a run's attempts; the limit is generous and only stops
 	// a job that crashes its server every time from looping. Default 20.
 	MaxCrashes int
-	// Store holds the jobs. Required (NewSQLite(db)).
+	// Store holds the jobs. Required (NewStore(db)).
 	Store Store
 	// Workers is the number of jobs this process runs at once. Default 16:
 	// runs mostly wait on tools or on the group commit, and more runs in
@@ -92,14 +92,24 @@ type Config struct {
 	// OwnerAlive reports whether another owner is still alive. Default:
 	// an owner on this host whose pid no longer exists (or is ours, with
 	// another random part: a previous incarnation) is dead; anything else
-	// is alive until its lease expires.
+	// is alive until its lease expires. With the default, the rescuer
+	// also treats an owner whose node heartbeat (Store.BeatNode, every
+	// HeartbeatInterval) is older than NodeStaleAfter as dead: that is how
+	// a silent node on another machine is detected. A set OwnerAlive is
+	// used alone.
 	OwnerAlive func(owner string) bool
-	// Now is the clock for leases and backoff. Default time.Now.
+	// NodeStaleAfter is how old the last node heartbeat of an owner may be
+	// before its jobs are rescued. Default LeaseDuration.
+	NodeStaleAfter time.Duration
+	// Now is the clock for leases and backoff. Default Store.Now (the
+	// database's clock on PostgreSQL, so all nodes agree on lease expiry).
 	Now func() time.Time
 	// Jitter returns a number in [0,1). Default math/rand.
 	Jitter func() float64
 	// Logger receives operational errors. Default slog.Default().
 	Logger *slog.Logger
+
+	nodeLiveness bool // OwnerAlive is the default: consult node heartbeats too
 }
 
 func (c Config) withDefaults() Config {
@@ -147,6 +157,13 @@ func (c Config) withDefaults() Config {
 	}
 	if c.OwnerAlive == nil {
 		c.OwnerAlive = defaultOwnerAlive(c.Owner)
+		c.nodeLiveness = true
+	}
+	if c.NodeStaleAfter <= 0 {
+		c.NodeStaleAfter = c.LeaseDuration
+	}
+	if c.Now == nil && c.Store != nil {
+		c.Now = c.Store.Now
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -395,6 +412,11 @@ func (q *Queue) Start(ctx context.Context) error {
 	case 2:
 		return errors.New("queue: start after stop")
 	}
+	// The node row first: a pool never holds a job without one, so the
+	// rescuers of other nodes can tell it is alive.
+	if err := q.store.BeatNode(ctx, q.cfg.Owner); err != nil {
+		return fmt.Errorf("queue start: %w", err)
+	}
 	if _, err := q.rescue(ctx); err != nil {
 		return fmt.Errorf("queue start: %w", err)
 	}
@@ -454,6 +476,10 @@ func (q *Queue) Stop(ctx context.Context) error {
 	q.workCancel(ErrShutdown)
 	<-done // handlers honour ctx; each hands its job back
 	q.loops.Wait()
+	// Every job is handed back: the node is gone, not silent.
+	if err := q.store.DeleteNode(context.WithoutCancel(ctx), q.cfg.Owner); err != nil {
+		q.log.Error("forget node", "err", err)
+	}
 	return nil
 }
 
@@ -605,203 +631,4 @@ func (q *Queue) failure(j *Job, msg string) Finish {
 		return Finish{State: Dead, CountErr: true, LastError: msg}
 	}
 	return Finish{State: Retryable, CountErr: true, LastError: msg, RunAt: q.cfg.Now().Add(q.Backoff(n))}
-}
-
-// The LastError texts of attempts that ended without the handler failing.
-const (
-	msgShutdown     = "handed back at shutdown"
-	msgLeaseExpired = "lease of worker %s expired"
-	msgOwnerGone    = "worker %s is gone"
-)
-
-// Interruption says, for the user, why the previous attempt of a job ended
-// without finishing: "server restarted" (its worker process died),
-// "worker lost its lease", "server stopped" (handed back at shutdown), or
-// "retried after an error: ..." when its handler failed. It is "" for a
-// first attempt.
-func Interruption(j *Job) string {
-	if j.Attempt <= 1 {
-		return ""
-	}
-	msg := j.LastError
-	switch {
-	case msg == msgShutdown:
-		return "server stopped"
-	case strings.HasPrefix(msg, "worker ") && strings.Contains(msg, " is gone"):
-		return "server restarted"
-	case strings.HasPrefix(msg, "lease of worker "):
-		return "worker lost its lease"
-	case msg == "":
-		return "server restarted"
-	}
-	return "retried after an error: " + msg
-}
-
-// OwnerAlive reports whether the worker process owner (a queue owner id)
-// may still be running: this queue, or another one that is alive or
-// cannot be checked (another host).
-func (q *Queue) OwnerAlive(owner string) bool {
-	return owner == q.cfg.Owner || q.cfg.OwnerAlive(owner)
-}
-
-// crash is the Finish of an attempt whose worker died: available again at
-// once, or dead after MaxCrashes.
-func (q *Queue) crash(j *Job, why string) Finish {
-	if j.Crashes+1 >= q.cfg.MaxCrashes {
-		return Finish{State: Dead, CountCrash: true, LastError: fmt.Sprintf("%s (%d crashes: giving up)", why, j.Crashes+1)}
-	}
-	return Finish{State: Available, CountCrash: true, LastError: why, RunAt: q.cfg.Now()}
-}
-
-// maintainLoop heartbeats, rescues and polls for cancels.
-func (q *Queue) maintainLoop(ctx context.Context) {
-	defer q.loops.Done()
-	hb := time.NewTicker(q.cfg.HeartbeatInterval)
-	rs := time.NewTicker(q.cfg.RescueInterval)
-	cp := time.NewTicker(q.cfg.CancelPollInterval)
-	defer hb.Stop()
-	defer rs.Stop()
-	defer cp.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			// Keep leases alive while Stop waits for running jobs.
-			q.heartbeatUntilIdle()
-			return
-		case <-hb.C:
-			q.Heartbeat(ctx)
-		case <-rs.C:
-			if _, err := q.Rescue(ctx); err != nil && ctx.Err() == nil {
-				q.log.Error("rescue jobs", "err", err)
-			}
-		case <-cp.C:
-			q.pollCancels(ctx)
-		}
-	}
-}
-
-// heartbeatUntilIdle keeps extending leases during Stop's grace period.
-func (q *Queue) heartbeatUntilIdle() {
-	hb := time.NewTicker(q.cfg.HeartbeatInterval)
-	defer hb.Stop()
-	done := make(chan struct{})
-	go func() { q.waitJobs(); close(done) }()
-	for {
-		select {
-		case <-done:
-			return
-		case <-hb.C:
-			q.Heartbeat(context.Background())
-		}
-	}
-}
-
-// Heartbeat extends the leases of this pool's running jobs; a job whose
-// claim is gone is canceled with ErrLeaseLost.
-func (q *Queue) Heartbeat(ctx context.Context) {
-	q.mu.Lock()
-	n := len(q.active)
-	q.mu.Unlock()
-	if n == 0 {
-		return
-	}
-	held, err := q.store.Heartbeat(ctx, q.cfg.Owner, q.cfg.Now().Add(q.cfg.LeaseDuration))
-	if err != nil {
-		if ctx.Err() == nil {
-			q.log.Error("heartbeat", "err", err)
-		}
-		return
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for id, a := range q.active {
-		if att, ok := held[id]; !ok || att != a.job.Attempt {
-			a.cancel(ErrLeaseLost)
-		}
-	}
-}
-
-func (q *Queue) pollCancels(ctx context.Context) {
-	q.mu.Lock()
-	n := len(q.active)
-	q.mu.Unlock()
-	if n == 0 {
-		return
-	}
-	ids, err := q.store.CancelRequested(ctx, q.cfg.Owner)
-	if err != nil {
-		if ctx.Err() == nil {
-			q.log.Error("poll cancels", "err", err)
-		}
-		return
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for id, att := range ids {
-		if a := q.active[id]; a != nil && a.job.Attempt == att {
-			a.cancel(ErrCanceled)
-		}
-	}
-}
-
-// Rescue requeues running jobs whose lease expired or whose owner process
-// is gone. That is a crash, not a failure of the job: it is available
-// again at once and counted in Crashes, not Errors; after MaxCrashes the
-// job is dead, so one that kills its worker every time ends instead of
-// looping. It returns how many it moved.
-func (q *Queue) Rescue(ctx context.Context) (int, error) { return q.rescue(ctx) }
-
-func (q *Queue) rescue(ctx context.Context) (int, error) {
-	now := q.cfg.Now()
-	n := 0
-	err := q.store.Write(ctx, func(tx *store.Tx) error {
-		n = 0
-		running, err := q.store.Running(ctx, tx)
-		if err != nil {
-			return err
-		}
-		for i := range running {
-			j := &running[i]
-			var why string
-			switch {
-			case j.Owner == q.cfg.Owner && q.isActive(j.ID):
-				continue // ours and running: the heartbeat keeps it
-			case j.Owner != q.cfg.Owner && !q.cfg.OwnerAlive(j.Owner):
-				why = fmt.Sprintf(msgOwnerGone, j.Owner)
-			case now.After(j.LeaseUntil):
-				why = fmt.Sprintf(msgLeaseExpired, j.Owner)
-			default:
-				continue
-			}
-			f := q.crash(j, why)
-			if err := q.store.Finish(ctx, tx, j.Lease(), f); err != nil {
-				return fmt.Errorf("rescue job %d: %w", j.ID, err)
-			}
-			if f.State == Dead {
-				q.mu.Lock()
-				h := q.handlers[j.Kind]
-				q.mu.Unlock()
-				if h != nil {
-					if err := h.Dead(ctx, tx, j, f.LastError); err != nil {
-						return fmt.Errorf("rescue job %d: %w", j.ID, err)
-					}
-				}
-			}
-			n++
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	if n > 0 {
-		q.Notify()
-	}
-	return n, nil
-}
-
-func (q *Queue) isActive(id int64) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.active[id] != nil
 }

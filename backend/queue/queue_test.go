@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +13,7 @@ import (
 	"github.com/flowweaver/flowweaver/backend/flow"
 	"github.com/flowweaver/flowweaver/backend/queue"
 	"github.com/flowweaver/flowweaver/backend/store"
+	"github.com/flowweaver/flowweaver/backend/store/storetest"
 	"go.uber.org/goleak"
 )
 
@@ -31,11 +31,7 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 func openDB(t testing.TB, projects ...string) *store.DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "q.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := storetest.Open(t, store.Options{})
 	for _, p := range projects {
 		if err := db.CreateProject(ctx, &flow.Project{ID: p, Name: p, Path: "/tmp/" + p + t.Name()}); err != nil {
 			t.Fatal(err)
@@ -60,7 +56,7 @@ func (h handlerFunc) Dead(ctx context.Context, tx *store.Tx, j *queue.Job, reaso
 
 func newQueue(t testing.TB, db *store.DB, cfg queue.Config) *queue.Queue {
 	t.Helper()
-	cfg.Store = queue.NewSQLite(db)
+	cfg.Store = queue.NewStore(db)
 	q, err := queue.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -550,7 +546,7 @@ func TestConfigValidation(t *testing.T) {
 		t.Fatal("missing store accepted")
 	}
 	db := openDB(t)
-	_, err := queue.New(queue.Config{Store: queue.NewSQLite(db), LeaseDuration: time.Second, HeartbeatInterval: 2 * time.Second})
+	_, err := queue.New(queue.Config{Store: queue.NewStore(db), LeaseDuration: time.Second, HeartbeatInterval: 2 * time.Second})
 	if err == nil {
 		t.Fatal("heartbeat longer than lease accepted")
 	}

@@ -8,10 +8,11 @@ import (
 	"github.com/flowweaver/flowweaver/backend/store"
 )
 
-// Store is the durable side of the queue. SQLite implements it (NewSQLite);
-// another engine can implement the same methods. Methods that take a
-// *store.Tx run inside the caller's transaction so a job's state changes
-// commit together with what the job did.
+// Store is the durable side of the queue. NewStore implements it on a Flow
+// Weaver database, SQLite or PostgreSQL; another engine can implement the
+// same methods. Methods that take a *store.Tx run inside the caller's
+// transaction so a job's state changes commit together with what the job
+// did.
 type Store interface {
 	// Write runs fn in one write transaction.
 	Write(ctx context.Context, fn func(tx *store.Tx) error) error
@@ -44,12 +45,21 @@ type Store interface {
 	List(ctx context.Context, f Filter) ([]Job, error)
 	// Get reads one job (ok false when missing).
 	Get(ctx context.Context, id int64) (Job, bool, error)
+	// BeatNode records that the worker pool owner is alive (its node row).
+	BeatNode(ctx context.Context, owner string) error
+	// LiveNodes returns, in tx, the owners whose last beat is newer than
+	// staleAfter.
+	LiveNodes(ctx context.Context, tx *store.Tx, staleAfter time.Duration) (map[string]bool, error)
+	// DeleteNode forgets an owner that stopped cleanly.
+	DeleteNode(ctx context.Context, owner string) error
+	// Now is the store's clock (the database's, on a shared database).
+	Now() time.Time
 }
 
-// NewSQLite returns the Store on a Flow Weaver database.
-func NewSQLite(db *store.DB) Store { return sqliteStore{db} }
+// NewStore returns the Store on a Flow Weaver database (either dialect).
+func NewStore(db *store.DB) Store { return dbStore{db} }
 
-type sqliteStore struct{ db *store.DB }
+type dbStore struct{ db *store.DB }
 
 func toJob(r store.JobRow) Job {
 	return Job{ID: r.ID, ProjectID: r.ProjectID, Kind: r.Kind, Ref: r.Ref, Payload: r.Payload, State: State(r.State),
@@ -66,11 +76,11 @@ func toJobs(rs []store.JobRow) []Job {
 	return out
 }
 
-func (s sqliteStore) Write(ctx context.Context, fn func(tx *store.Tx) error) error {
+func (s dbStore) Write(ctx context.Context, fn func(tx *store.Tx) error) error {
 	return s.db.Write(ctx, fn)
 }
 
-func (s sqliteStore) Enqueue(ctx context.Context, tx *store.Tx, j NewJob) (int64, error) {
+func (s dbStore) Enqueue(ctx context.Context, tx *store.Tx, j NewJob) (int64, error) {
 	row := store.JobRow{ProjectID: j.ProjectID, Kind: j.Kind, Ref: j.Ref, Payload: j.Payload, Priority: j.Priority, RunAt: j.RunAt, MaxAttempts: j.MaxAttempts}
 	if err := tx.InsertJob(ctx, &row); err != nil {
 		return 0, err
@@ -78,20 +88,20 @@ func (s sqliteStore) Enqueue(ctx context.Context, tx *store.Tx, j NewJob) (int64
 	return row.ID, nil
 }
 
-func (s sqliteStore) Claim(ctx context.Context, owner string, n int, now, leaseUntil time.Time, limit int) ([]Job, error) {
+func (s dbStore) Claim(ctx context.Context, owner string, n int, now, leaseUntil time.Time, limit int) ([]Job, error) {
 	rs, err := s.db.ClaimJobs(ctx, owner, n, now, leaseUntil, limit)
 	return toJobs(rs), err
 }
 
-func (s sqliteStore) Heartbeat(ctx context.Context, owner string, until time.Time) (map[int64]int, error) {
+func (s dbStore) Heartbeat(ctx context.Context, owner string, until time.Time) (map[int64]int, error) {
 	return s.db.ExtendLeases(ctx, owner, until)
 }
 
-func (s sqliteStore) LeaseHeld(ctx context.Context, tx *store.Tx, l Lease) (bool, error) {
+func (s dbStore) LeaseHeld(ctx context.Context, tx *store.Tx, l Lease) (bool, error) {
 	return tx.JobLeaseHeld(ctx, l.JobID, l.Attempt, l.Owner)
 }
 
-func (s sqliteStore) Finish(ctx context.Context, tx *store.Tx, l Lease, f Finish) error {
+func (s dbStore) Finish(ctx context.Context, tx *store.Tx, l Lease, f Finish) error {
 	err := tx.FinishJob(ctx, l.JobID, l.Attempt, l.Owner, store.JobFinish{State: string(f.State), RunAt: f.RunAt, CountErr: f.CountErr, CountCrash: f.CountCrash, LastError: f.LastError})
 	if errors.Is(err, store.ErrStaleLease) {
 		return ErrLeaseLost
@@ -99,21 +109,21 @@ func (s sqliteStore) Finish(ctx context.Context, tx *store.Tx, l Lease, f Finish
 	return err
 }
 
-func (s sqliteStore) Running(ctx context.Context, tx *store.Tx) ([]Job, error) {
+func (s dbStore) Running(ctx context.Context, tx *store.Tx) ([]Job, error) {
 	rs, err := tx.RunningJobs(ctx)
 	return toJobs(rs), err
 }
 
-func (s sqliteStore) RequestCancel(ctx context.Context, tx *store.Tx, id int64) (State, error) {
+func (s dbStore) RequestCancel(ctx context.Context, tx *store.Tx, id int64) (State, error) {
 	st, err := tx.RequestJobCancel(ctx, id)
 	return State(st), err
 }
 
-func (s sqliteStore) CancelRequested(ctx context.Context, owner string) (map[int64]int, error) {
+func (s dbStore) CancelRequested(ctx context.Context, owner string) (map[int64]int, error) {
 	return s.db.CancelRequestedJobs(ctx, owner)
 }
 
-func (s sqliteStore) Counts(ctx context.Context) (map[State]int64, error) {
+func (s dbStore) Counts(ctx context.Context) (map[State]int64, error) {
 	m, err := s.db.JobCounts(ctx)
 	out := map[State]int64{}
 	for k, v := range m {
@@ -122,12 +132,25 @@ func (s sqliteStore) Counts(ctx context.Context) (map[State]int64, error) {
 	return out, err
 }
 
-func (s sqliteStore) List(ctx context.Context, f Filter) ([]Job, error) {
+func (s dbStore) List(ctx context.Context, f Filter) ([]Job, error) {
 	rs, err := s.db.ListJobs(ctx, store.JobFilter{State: string(f.State), ProjectID: f.ProjectID, AfterID: f.Before, Limit: f.Limit})
 	return toJobs(rs), err
 }
 
-func (s sqliteStore) Get(ctx context.Context, id int64) (Job, bool, error) {
+func (s dbStore) Get(ctx context.Context, id int64) (Job, bool, error) {
 	r, ok, err := s.db.Job(ctx, id)
 	return toJob(r), ok, err
 }
+
+func (s dbStore) BeatNode(ctx context.Context, owner string) error {
+	host, pid, _ := parseOwner(owner)
+	return s.db.BeatNode(ctx, owner, host, pid)
+}
+
+func (s dbStore) LiveNodes(ctx context.Context, tx *store.Tx, staleAfter time.Duration) (map[string]bool, error) {
+	return tx.LiveNodes(ctx, staleAfter)
+}
+
+func (s dbStore) DeleteNode(ctx context.Context, owner string) error { return s.db.DeleteNode(ctx, owner) }
+
+func (s dbStore) Now() time.Time { return s.db.Now() }

@@ -1,12 +1,18 @@
-// Package store is Flow Weaver's SQLite storage: opening the database with
-// the right pragmas, embedded versioned migrations, and the repositories. It
-// is the only package that writes SQL.
+// Package store is Flow Weaver's storage: opening the database (a SQLite
+// file by default, or a PostgreSQL database shared by several nodes),
+// embedded versioned migrations per dialect, and the repositories. It is the
+// only package that writes SQL.
 //
-// Concurrency model: SQLite allows one writer at a time, so the store keeps
-// exactly one write connection, serialises writers with a Go mutex (no
-// SQLITE_BUSY ever reaches a caller from our own writers) and opens every
-// write transaction with BEGIN IMMEDIATE. Reads go to a bounded pool of
-// read-only connections that WAL lets run beside the writer.
+// Concurrency model on SQLite: SQLite allows one writer at a time, so the
+// store keeps exactly one write connection, serialises writers with a Go
+// mutex (no SQLITE_BUSY ever reaches a caller from our own writers) and
+// opens every write transaction with BEGIN IMMEDIATE. Reads go to a bounded
+// pool of read-only connections that WAL lets run beside the writer.
+//
+// On PostgreSQL (postgres.go) writers run concurrently on one connection
+// pool and rely on row locks: the project row that holds last_seq
+// serialises the writers of one project's event log, the job claim skips
+// locked rows. See docs/scale-out.md.
 package store
 
 import (
@@ -18,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
@@ -36,8 +43,11 @@ type Options struct {
 	// transaction, in seq order, while the write lock is still held. That
 	// makes publish order equal commit order. It must not block.
 	OnCommit func([]flow.Event)
-	// Now is the clock. Default time.Now.
+	// Now is the clock. Default time.Now. On PostgreSQL it is corrected by
+	// the measured offset to the database's clock (see DB.Now).
 	Now func() time.Time
+	// PostgresConns bounds the PostgreSQL connection pool. Default 16.
+	PostgresConns int
 }
 
 func (o Options) withDefaults() Options {
@@ -50,19 +60,29 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.PostgresConns <= 0 {
+		o.PostgresConns = 16
+	}
 	return o
 }
 
 // DB is an open Flow Weaver database.
 type DB struct {
-	path  string
-	opts  Options
-	write *sql.DB
-	read  *sql.DB
+	dialect Dialect
+	path    string // SQLite file; "" on PostgreSQL
+	dsn     string // PostgreSQL URL; "" on SQLite
+	opts    Options
+	write   *sql.DB // SQLite: the one write connection; PostgreSQL: the pool
+	read    *Pool   // SQLite: read-only connections; PostgreSQL: the same pool
+	rb      rebinder
 
-	mu       sync.Mutex // serialises write transactions
+	// mu serialises write transactions on SQLite. On PostgreSQL it only
+	// guards onCommit and order.
+	mu       sync.Mutex
 	onCommit func([]flow.Event)
-	lastSeq  map[string]int64 // cache of projects.last_seq, guarded by mu
+	lastSeq  map[string]int64 // SQLite: cache of projects.last_seq, guarded by mu
+	order    commitOrder      // PostgreSQL: OnCommit in commit order (commitorder.go)
+	clockOff atomic.Int64     // PostgreSQL: database clock minus local clock, ns
 	stmts    stmtCache        // prepared hot statements (stmts.go)
 	events   eventGroup       // group commit of AppendEvent (eventgroup.go)
 }
@@ -75,10 +95,18 @@ var (
 	ErrTooNew  = errors.New("database was written by a newer Flow Weaver")
 )
 
-// Open opens (creating if needed) the database at path and migrates it to
-// the current schema.
-func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+// Open opens the database named by dsn and migrates it to the current
+// schema: a postgres:// (or postgresql://) URL opens PostgreSQL, anything
+// else is the path of a SQLite file, created if needed.
+func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	opts = opts.withDefaults()
+	if IsPostgresDSN(dsn) {
+		return openPostgres(ctx, dsn, opts)
+	}
+	return openSQLite(ctx, dsn, opts)
+}
+
+func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create database directory: %w", err)
 	}
@@ -99,7 +127,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
 
-	db := &DB{path: path, opts: opts, write: write, onCommit: opts.OnCommit, lastSeq: map[string]int64{}}
+	db := &DB{dialect: SQLite, path: path, opts: opts, write: write, onCommit: opts.OnCommit, lastSeq: map[string]int64{}}
 	if err := db.init(ctx); err != nil {
 		_ = write.Close() // the open error is the one to report
 		return nil, classify(err)
@@ -115,7 +143,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(opts.ReadConns)
 	read.SetMaxIdleConns(opts.ReadConns)
-	db.read = read
+	db.read = &Pool{DB: read, rb: &db.rb}
 	return db, nil
 }
 
@@ -133,7 +161,7 @@ func (db *DB) init(ctx context.Context) error {
 	if check != "ok" {
 		return fmt.Errorf("%w: %s", ErrCorrupt, check)
 	}
-	return migrate(ctx, db.write)
+	return migrate(ctx, db.write, SQLite)
 }
 
 // classify maps SQLite result codes to the sentinel errors above.
@@ -150,12 +178,18 @@ func classify(err error) error {
 	return err
 }
 
-// Path returns the database file path.
+// Path returns the database file path ("" on PostgreSQL).
 func (db *DB) Path() string { return db.path }
+
+// Dialect returns the SQL engine of the database.
+func (db *DB) Dialect() Dialect { return db.dialect }
 
 // Close checkpoints the WAL into the main file and closes all connections.
 func (db *DB) Close() error {
 	db.events.wg.Wait()
+	if db.dialect == Postgres {
+		return db.write.Close()
+	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	db.closeStmts()
@@ -171,6 +205,9 @@ func (db *DB) Close() error {
 // Checkpoint folds the WAL back into the database file. The daemon calls it
 // when idle so the WAL does not grow without bound under steady load.
 func (db *DB) Checkpoint(ctx context.Context) error {
+	if db.dialect == Postgres {
+		return nil // PostgreSQL checkpoints on its own
+	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	_, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
@@ -184,7 +221,10 @@ type Tx struct {
 	db     *DB
 	now    time.Time
 	events []flow.Event
-	seqs   map[string]int64 // last_seq values changed in this tx
+	seqs   map[string]int64 // SQLite: last_seq values changed in this tx
+	// pending are the events appended on PostgreSQL: their seqs are
+	// allocated together right before the commit (flushPostgres).
+	pending []*flow.Event
 }
 
 // Now is the transaction's clock reading, the same for every row it writes.
@@ -193,6 +233,9 @@ func (tx *Tx) Now() time.Time { return tx.now }
 // Write runs fn in a write transaction (BEGIN IMMEDIATE). fn's error rolls
 // the transaction back and is returned unchanged.
 func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
+	if db.dialect == Postgres {
+		return db.writePostgres(ctx, fn)
+	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	db.prepareWanted(ctx)
@@ -200,7 +243,7 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin write: %w", err)
 	}
-	tx := &Tx{Tx: stx, db: db, now: db.opts.Now().UTC()}
+	tx := &Tx{Tx: stx, db: db, now: db.Now()}
 	if err := fn(tx); err != nil {
 		_ = stx.Rollback()
 		return err
@@ -230,8 +273,17 @@ func (db *DB) SetOnCommit(fn func([]flow.Event)) {
 	db.mu.Unlock()
 }
 
-// Read returns the read pool for queries that need no write lock.
-func (db *DB) Read() *sql.DB { return db.read }
+// Read returns the read pool for queries that need no write lock. Its
+// query methods take ? placeholders on both dialects.
+func (db *DB) Read() *Pool { return db.read }
+
+// Now is the database's clock: the local clock on SQLite; on PostgreSQL
+// the local clock corrected by the offset to the server's now(), measured
+// at Open and at every node heartbeat, so every node stamps leases and
+// rows with the same clock.
+func (db *DB) Now() time.Time {
+	return db.opts.Now().Add(time.Duration(db.clockOff.Load())).UTC()
+}
 
 func unixMilli(t time.Time) int64 { return t.UnixMilli() }
 

@@ -38,7 +38,7 @@ func TestMigrationsFreshAndReopen(t *testing.T) {
 	if err := db.Read().QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	ms, _ := loadMigrations()
+	ms, _ := loadMigrations(SQLite)
 	if n != len(ms) {
 		t.Fatalf("recorded %d migrations, have %d", n, len(ms))
 	}

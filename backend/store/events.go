@@ -10,9 +10,15 @@ import (
 )
 
 // AppendEvent writes a durable event in this transaction: it takes the next
-// seq of the event's project and stamps ev.Seq and ev.TS. The event is handed
-// to Options.OnCommit after the commit succeeds.
+// seq of the event's project and stamps ev.Seq and ev.TS (on PostgreSQL
+// ev.Seq is set when the transaction commits). The event is handed to
+// Options.OnCommit after the commit succeeds.
 func (tx *Tx) AppendEvent(ctx context.Context, ev *flow.Event) error {
+	if tx.db.dialect == Postgres {
+		// The seq is allocated right before the commit (flushPostgres).
+		tx.appendPostgres(ev)
+		return nil
+	}
 	seq, err := tx.nextSeq(ctx, ev.ProjectID)
 	if err != nil {
 		return err
@@ -101,6 +107,25 @@ func (db *DB) EventsAfter(ctx context.Context, projectID, channel string, since 
 	if err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
+	return scanEvents(rows, projectID)
+}
+
+// EventsSince returns up to limit durable events of projectID of every
+// channel with seq > after, in seq order: the cursor read of a node that
+// was told (NOTIFY) that another node committed events.
+func (db *DB) EventsSince(ctx context.Context, projectID string, after int64, limit int) ([]flow.Event, error) {
+	rows, err := db.read.QueryContext(ctx,
+		"SELECT seq, type, run_id, workflow_id, ts, payload FROM events WHERE project_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+		projectID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	return scanEvents(rows, projectID)
+}
+
+// scanEvents reads (seq, type, run_id, workflow_id, ts, payload) rows and
+// closes them.
+func scanEvents(rows *sql.Rows, projectID string) ([]flow.Event, error) {
 	defer rows.Close()
 	var out []flow.Event
 	for rows.Next() {

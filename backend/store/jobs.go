@@ -75,14 +75,13 @@ func (tx *Tx) InsertJob(ctx context.Context, j *JobRow) error {
 		j.RunAt = tx.now
 	}
 	j.State, j.CreatedAt = jobAvailable, tx.now
-	res, err := tx.exec(ctx,
-		`INSERT INTO jobs(project_id, kind, ref, payload, state, priority, run_at, max_attempts, created_at) VALUES (?,?,?,?,?,?,?,?,?)`,
-		j.ProjectID, j.Kind, j.Ref, j.Payload, jobAvailable, j.Priority, unixMilli(j.RunAt), j.MaxAttempts, unixMilli(tx.now))
+	err := tx.queryRow(ctx,
+		`INSERT INTO jobs(project_id, kind, ref, payload, state, priority, run_at, max_attempts, created_at) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id`,
+		j.ProjectID, j.Kind, j.Ref, j.Payload, jobAvailable, j.Priority, unixMilli(j.RunAt), j.MaxAttempts, unixMilli(tx.now)).Scan(&j.ID)
 	if err != nil {
 		return fmt.Errorf("insert job: %w", err)
 	}
-	j.ID, err = res.LastInsertId()
-	return err
+	return nil
 }
 
 // claimOne takes the best available job of a project that is below its
@@ -112,6 +111,9 @@ RETURNING ` + jobColumns
 // claims one job at a time (each claim sees the previous ones, so the
 // per-project limit holds). limit <= 0 means no per-project limit.
 func (db *DB) ClaimJobs(ctx context.Context, owner string, n int, now, leaseUntil time.Time, limit int) ([]JobRow, error) {
+	if db.dialect == Postgres {
+		return db.claimJobsPostgres(ctx, owner, n, now, leaseUntil, limit)
+	}
 	if limit <= 0 {
 		limit = 1 << 30
 	}
@@ -189,6 +191,9 @@ func (tx *Tx) FinishJob(ctx context.Context, id int64, attempt int, owner string
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrStaleLease
 	}
+	if tx.db.dialect == Postgres && (f.State == jobCompleted || f.State == jobCanceled) {
+		return tx.moveJobDone(ctx, id)
+	}
 	return nil
 }
 
@@ -233,11 +238,20 @@ func (tx *Tx) RequestJobCancel(ctx context.Context, id int64) (string, error) {
 		state = CASE WHEN state IN ('available', 'retryable') THEN 'canceled' ELSE state END,
 		finished_at = CASE WHEN state IN ('available', 'retryable') THEN ? ELSE finished_at END
 		WHERE id = ? RETURNING state`, unixMilli(tx.now), id).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) && tx.db.dialect == Postgres {
+		// Finished jobs live in jobs_done: their state is final.
+		err = tx.QueryRowContext(ctx, "SELECT state FROM jobs_done WHERE id = ?", id).Scan(&state)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("cancel job %d: %w", id, err)
+	}
+	if tx.db.dialect == Postgres && state == jobCanceled {
+		if err := tx.moveJobDone(ctx, id); err != nil {
+			return "", err
+		}
 	}
 	return state, nil
 }
@@ -304,7 +318,7 @@ func (db *DB) ListJobs(ctx context.Context, f JobFilter) ([]JobRow, error) {
 		conds = append(conds, "id < ?")
 		args = append(args, f.AfterID)
 	}
-	q := "SELECT " + jobColumns + " FROM jobs"
+	q := "SELECT " + jobColumns + " FROM " + db.jobsTable()
 	if len(conds) > 0 {
 		q += " WHERE " + strings.Join(conds, " AND ") //nolint:gosec // G202: conds are constant fragments with ? placeholders; values go in args
 	}
@@ -319,7 +333,7 @@ func (db *DB) ListJobs(ctx context.Context, f JobFilter) ([]JobRow, error) {
 
 // Job reads one job; ok is false when it does not exist.
 func (db *DB) Job(ctx context.Context, id int64) (JobRow, bool, error) {
-	j, err := scanJob(db.read.QueryRowContext(ctx, "SELECT "+jobColumns+" FROM jobs WHERE id = ?", id))
+	j, err := scanJob(db.read.QueryRowContext(ctx, "SELECT "+jobColumns+" FROM "+db.jobsTable()+" WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return j, false, nil
 	}
@@ -333,7 +347,11 @@ func (db *DB) Job(ctx context.Context, id int64) (JobRow, bool, error) {
 func (db *DB) PruneJobs(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := db.Write(ctx, func(tx *Tx) error {
-		res, err := tx.exec(ctx, `DELETE FROM jobs WHERE state IN ('completed', 'canceled') AND finished_at < ?`, unixMilli(before))
+		table := "jobs"
+		if db.dialect == Postgres {
+			table = "jobs_done"
+		}
+		res, err := tx.exec(ctx, `DELETE FROM `+table+` WHERE state IN ('completed', 'canceled') AND finished_at < ?`, unixMilli(before))
 		if err != nil {
 			return fmt.Errorf("prune jobs: %w", err)
 		}

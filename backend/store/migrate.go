@@ -11,8 +11,27 @@ import (
 	"strings"
 )
 
-//go:embed migrations/*.sql
+// SQLite's migrations are migrations/NNNN_name.sql, PostgreSQL's are
+// migrations/postgres/NNNN_name.sql with the same version numbers: one
+// schema, written once per dialect.
+//
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
+
+func migrationDir(d Dialect) string {
+	if d == Postgres {
+		return "migrations/postgres"
+	}
+	return "migrations"
+}
+
+// migrationConn is what migrate needs: a *sql.DB (SQLite's write
+// connection) or the *sql.Conn that holds PostgreSQL's migration lock.
+type migrationConn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
 
 type migration struct {
 	version int
@@ -20,20 +39,24 @@ type migration struct {
 	sql     string
 }
 
-// loadMigrations reads migrations/NNNN_name.sql in version order.
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+// loadMigrations reads the dialect's NNNN_name.sql files in version order.
+func loadMigrations(d Dialect) ([]migration, error) {
+	dir := migrationDir(d)
+	entries, err := fs.ReadDir(migrationFiles, dir)
 	if err != nil {
 		return nil, err
 	}
 	var ms []migration
 	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
 		num, _, ok := strings.Cut(e.Name(), "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil {
 			return nil, fmt.Errorf("migration %q: name must start with a number and '_'", e.Name())
 		}
-		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		b, err := migrationFiles.ReadFile(dir + "/" + e.Name())
 		if err != nil {
 			return nil, err
 		}
@@ -50,7 +73,7 @@ func loadMigrations() ([]migration, error) {
 
 // LatestSchema is the schema version this binary migrates to.
 func LatestSchema() int {
-	ms, err := loadMigrations()
+	ms, err := loadMigrations(SQLite)
 	if err != nil || len(ms) == 0 {
 		return 0
 	}
@@ -61,13 +84,20 @@ func LatestSchema() int {
 // its own transaction together with its schema_migrations row. Migrations
 // are forward-only; a database whose version is newer than this binary knows
 // is refused rather than touched.
-func migrate(ctx context.Context, db *sql.DB) error {
-	ms, err := loadMigrations()
+func migrate(ctx context.Context, db migrationConn, d Dialect) error {
+	ms, err := loadMigrations(d)
 	if err != nil {
 		return fmt.Errorf("load migrations: %w", err)
 	}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (datetime('now')))`); err != nil {
+	create := `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (datetime('now')))`
+	record := "INSERT INTO schema_migrations(version, name) VALUES (?, ?)"
+	if d == Postgres {
+		create = `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`
+		record = "INSERT INTO schema_migrations(version, name) VALUES ($1, $2)"
+	}
+	if _, err := db.ExecContext(ctx, create); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	applied, current, err := appliedMigrations(ctx, db)
@@ -96,7 +126,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 			_ = tx.Rollback() // the exec error is the one to report
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations(version, name) VALUES (?, ?)", m.version, m.name); err != nil {
+		if _, err := tx.ExecContext(ctx, record, m.version, m.name); err != nil {
 			_ = tx.Rollback() // the exec error is the one to report
 			return fmt.Errorf("migration %s: record: %w", m.name, err)
 		}
@@ -109,7 +139,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 
 // appliedMigrations returns the versions recorded in schema_migrations and
 // the highest of them.
-func appliedMigrations(ctx context.Context, db *sql.DB) (map[int]bool, int, error) {
+func appliedMigrations(ctx context.Context, db migrationConn) (map[int]bool, int, error) {
 	rows, err := db.QueryContext(ctx, "SELECT version FROM schema_migrations")
 	if err != nil {
 		return nil, 0, fmt.Errorf("read schema version: %w", err)

@@ -25,16 +25,15 @@ type ProcessRow struct {
 // InsertProcess records a started process group and sets p.ID.
 func (db *DB) InsertProcess(ctx context.Context, p *ProcessRow) error {
 	return db.Write(ctx, func(tx *Tx) error {
-		res, err := tx.exec(ctx, `INSERT INTO processes (owner, kind, project_id, run_id, node_id, pgid, start_ticks, boot_id, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		err := tx.queryRow(ctx, `INSERT INTO processes (owner, kind, project_id, run_id, node_id, pgid, start_ticks, boot_id, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			// SQLite integers are int64: the tick count is stored bit for bit
 			// and read back with uint64(), an exact round trip.
-			p.Owner, p.Kind, p.ProjectID, p.RunID, p.NodeID, p.Pgid, int64(p.StartTicks), p.BootID, unixMilli(tx.now)) //nolint:gosec // G115: see above
+			p.Owner, p.Kind, p.ProjectID, p.RunID, p.NodeID, p.Pgid, int64(p.StartTicks), p.BootID, unixMilli(tx.now)).Scan(&p.ID) //nolint:gosec // G115: see above
 		if err != nil {
 			return fmt.Errorf("record process: %w", err)
 		}
-		p.ID, err = res.LastInsertId()
-		return err
+		return nil
 	})
 }
 

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
 )
@@ -16,7 +15,7 @@ func (db *DB) CreateProject(ctx context.Context, p *flow.Project) error {
 		p.CreatedAt = tx.now
 		_, err := tx.ExecContext(ctx, "INSERT INTO projects(id, name, path, created_at, trusted) VALUES (?,?,?,?,?)",
 			p.ID, p.Name, p.Path, unixMilli(tx.now), p.Trusted)
-		if err != nil && strings.Contains(err.Error(), "UNIQUE") {
+		if isUniqueViolation(err) {
 			return flow.Errorf(flow.ECONFLICT, "a project for %s is already open", p.Path)
 		}
 		if err != nil {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
@@ -26,7 +25,7 @@ func (db *DB) PutSecret(ctx context.Context, s *SecretRow) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO secrets(project_id, name, nonce, ciphertext, created_at, updated_at) VALUES (?,?,?,?,?,?)
 			ON CONFLICT(project_id, name) DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext, updated_at = excluded.updated_at`,
 			s.ProjectID, s.Name, s.Nonce, s.Ciphertext, now, now)
-		if err != nil && strings.Contains(strings.ToUpper(err.Error()), "FOREIGN KEY") {
+		if isForeignKeyViolation(err) {
 			return flow.Errorf(flow.ENOTFOUND, "project %q not found", s.ProjectID)
 		}
 		if err != nil {
@@ -81,7 +80,7 @@ func (db *DB) Secrets(ctx context.Context, projectID string) ([]SecretRow, error
 // only be created while none is stored).
 func (db *DB) HasSecrets(ctx context.Context) (bool, error) {
 	var n int
-	if err := db.read.QueryRowContext(ctx, "SELECT EXISTS(SELECT 1 FROM secrets)").Scan(&n); err != nil {
+	if err := db.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM secrets LIMIT 1) s").Scan(&n); err != nil {
 		return false, fmt.Errorf("count secrets: %w", err)
 	}
 	return n == 1, nil

@@ -53,6 +53,9 @@ func (db *DB) prepareWanted(ctx context.Context) {
 }
 
 func (tx *Tx) cached(ctx context.Context, q string) *sql.Stmt {
+	if tx.db.dialect == Postgres {
+		return nil // pgx keeps its own per-connection statement cache
+	}
 	c := &tx.db.stmts
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -46,7 +46,7 @@ func (db *DB) WorkflowEntry(ctx context.Context, projectID, id string) (e Workfl
 
 // WorkflowEntry reads one index row inside the write transaction.
 func (tx *Tx) WorkflowEntry(ctx context.Context, projectID, id string) (e WorkflowEntry, ok bool, err error) {
-	return workflowEntry(ctx, tx.Tx, projectID, id)
+	return workflowEntry(ctx, tx, projectID, id)
 }
 
 type queryRower interface {

@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// The PostgreSQL side of the job queue. Several nodes claim from one table
+// at the same time, so the claim locks what it takes (FOR UPDATE SKIP
+// LOCKED: claimers pass each other's rows instead of waiting), and the
+// per-project limit is made exact by a transaction-scoped advisory lock
+// per project that claimers take in project order before they count the
+// project's running jobs. Completed and canceled jobs leave the hot table
+// for jobs_done in the transaction that finishes them.
+
+// claimProjectsPG lists the projects with claimable jobs, restricted to
+// the projects whose folder the claiming node sees (paths nil: all).
+const claimProjectsPG = `
+SELECT DISTINCT j.project_id FROM jobs j
+WHERE j.state = 'available' AND j.run_at <= $1
+  AND ($2::text[] IS NULL OR j.project_id IN (SELECT id FROM projects WHERE path = ANY($2::text[])))
+ORDER BY 1`
+
+// lockProjectsPG takes the claim lock of each project, in order (two
+// claimers never wait on each other in a cycle). The lock is released at
+// commit, so the next claimer's count sees this one's claims.
+const lockProjectsPG = `
+SELECT count(pg_advisory_xact_lock(hashtextextended('flowweaver.claim:' || p, 0)))
+FROM (SELECT p FROM unnest($1::text[]) AS p ORDER BY p) AS s`
+
+// claimPG claims, for each listed project, its best available jobs up to
+// the project's free slots, then the best $4 of those overall.
+const claimPG = `
+WITH cap AS (
+  SELECT p.id AS project_id,
+         $5::int - (SELECT count(*) FROM jobs r WHERE r.project_id = p.id AND r.state = 'running') AS free
+  FROM unnest($1::text[]) AS p(id)
+), cand AS (
+  SELECT c.id, c.priority, c.run_at FROM cap
+  CROSS JOIN LATERAL (
+    SELECT j.id, j.priority, j.run_at FROM jobs j
+    WHERE j.project_id = cap.project_id AND j.state = 'available' AND j.run_at <= $2
+    ORDER BY j.priority DESC, j.run_at, j.id
+    LIMIT GREATEST(LEAST(cap.free, $4::int), 0)
+    FOR UPDATE OF j SKIP LOCKED
+  ) c
+), pick AS (
+  SELECT id FROM cand ORDER BY priority DESC, run_at, id LIMIT $4
+)
+UPDATE jobs SET state = 'running', attempt = attempt + 1, owner = $3, lease_until = $6
+FROM pick WHERE jobs.id = pick.id
+RETURNING ` + jobColumnsQualified
+
+const jobColumnsQualified = "jobs.id, jobs.project_id, jobs.kind, jobs.ref, jobs.payload, jobs.state, jobs.priority, jobs.run_at, jobs.attempt, jobs.errors, jobs.max_attempts, jobs.owner, jobs.lease_until, jobs.cancel_requested, jobs.last_error, jobs.created_at, jobs.finished_at, jobs.crashes"
+
+// claimJobsPostgres is ClaimJobs on PostgreSQL: one transaction, four
+// statements, whatever the batch size.
+func (db *DB) claimJobsPostgres(ctx context.Context, owner string, n int, now, leaseUntil time.Time, limit int) ([]JobRow, error) {
+	var out []JobRow
+	err := db.Write(ctx, func(tx *Tx) error {
+		out = out[:0]
+		if _, err := tx.Tx.ExecContext(ctx, `UPDATE jobs SET state = 'available' WHERE id IN (
+			SELECT id FROM jobs WHERE state = 'retryable' AND run_at <= $1 FOR UPDATE SKIP LOCKED)`, unixMilli(now)); err != nil {
+			return fmt.Errorf("promote retryable jobs: %w", err)
+		}
+		paths, err := tx.nodePaths(ctx, owner)
+		if err != nil {
+			return err
+		}
+		projects, err := queryStrings(ctx, tx.Tx, claimProjectsPG, unixMilli(now), paths)
+		if err != nil {
+			return fmt.Errorf("list claimable projects: %w", err)
+		}
+		if len(projects) == 0 {
+			return nil
+		}
+		if limit > 0 {
+			if _, err := tx.Tx.ExecContext(ctx, lockProjectsPG, projects); err != nil {
+				return fmt.Errorf("lock projects for claim: %w", err)
+			}
+		} else {
+			limit = 1 << 30
+		}
+		rows, err := tx.Tx.QueryContext(ctx, claimPG, projects, unixMilli(now), owner, n, limit, unixMilli(leaseUntil))
+		if err != nil {
+			return fmt.Errorf("claim jobs: %w", err)
+		}
+		out, err = scanJobs(rows)
+		return err
+	})
+	// The same order as SQLite's one-at-a-time claim.
+	slices.SortFunc(out, func(a, b JobRow) int {
+		switch {
+		case a.Priority != b.Priority:
+			return b.Priority - a.Priority
+		case !a.RunAt.Equal(b.RunAt):
+			return a.RunAt.Compare(b.RunAt)
+		}
+		return int(a.ID - b.ID)
+	})
+	return out, err
+}
+
+// nodePaths returns the project paths node id advertises, nil when it
+// sees every project (no row, or paths not set).
+func (tx *Tx) nodePaths(ctx context.Context, id string) ([]string, error) {
+	var raw string
+	err := tx.QueryRowContext(ctx, "SELECT paths FROM nodes WHERE id = ?", id).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && raw == "") {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read node paths: %w", err)
+	}
+	paths := []string{}
+	if err := json.Unmarshal([]byte(raw), &paths); err != nil {
+		return nil, fmt.Errorf("node %s: paths %q: %w", id, raw, err)
+	}
+	return paths, nil
+}
+
+func queryStrings(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// moveJobDone moves a job that just became completed or canceled from the
+// hot table to jobs_done (PostgreSQL only).
+func (tx *Tx) moveJobDone(ctx context.Context, id int64) error {
+	if _, err := tx.Tx.ExecContext(ctx, `WITH moved AS (DELETE FROM jobs WHERE id = $1 RETURNING `+jobColumns+`)
+		INSERT INTO jobs_done (`+jobColumns+`) SELECT `+jobColumns+` FROM moved`, id); err != nil {
+		return fmt.Errorf("archive job %d: %w", id, err)
+	}
+	return nil
+}
+
+// jobsTable is the FROM of queries that read any job: on PostgreSQL the
+// hot table and the archive together.
+func (db *DB) jobsTable() string {
+	if db.dialect == Postgres {
+		return "(SELECT " + jobColumns + " FROM jobs UNION ALL SELECT " + jobColumns + " FROM jobs_done) AS jobs"
+	}
+	return "jobs"
+}
