@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -194,7 +195,12 @@ func (q *Queue) rescue(ctx context.Context) (int, error) {
 				continue
 			}
 			f := q.crash(j, why)
-			if err := q.store.Finish(ctx, tx, j.Lease(), f); err != nil {
+			err := q.store.Finish(ctx, tx, j.Lease(), f)
+			if errors.Is(err, ErrLeaseLost) {
+				// On a shared database its worker finished it meanwhile.
+				continue
+			}
+			if err != nil {
 				return fmt.Errorf("rescue job %d: %w", j.ID, err)
 			}
 			if f.State == Dead {
