@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/flowweaver/flowweaver/backend/datadir"
+	"github.com/flowweaver/flowweaver/backend/store"
 )
 
 // Config is everything needed to boot a daemon. The zero value plus a
@@ -27,6 +28,10 @@ type Config struct {
 	AllowRemote bool
 	// DataDir holds flowweaver.db and jwt.key. Required (see DefaultDataDir).
 	DataDir string
+	// Database is a postgres:// URL when several nodes share one
+	// PostgreSQL database (docs/scale-out.md). Empty: the SQLite file
+	// flowweaver.db in DataDir.
+	Database string
 	// SecretKeyStore is where the secrets key is kept: "auto" (default: the
 	// OS keychain when one is reachable, else <DataDir>/secrets.key), "keychain"
 	// or "file".
@@ -131,6 +136,9 @@ func (c Config) validate() error {
 	default:
 		return fmt.Errorf("config: secrets key store %q: use auto, keychain or file", c.SecretKeyStore)
 	}
+	if c.Database != "" && !store.IsPostgresDSN(c.Database) {
+		return fmt.Errorf("config: database %q: want a postgres:// URL (leave it empty for the SQLite file in the data dir)", c.Database)
+	}
 	if c.Lock != nil && filepath.Clean(c.Lock.Dir()) != filepath.Clean(c.DataDir) {
 		return fmt.Errorf("config: Lock holds %s, not DataDir %s", c.Lock.Dir(), c.DataDir)
 	}
@@ -142,6 +150,15 @@ func (c Config) validate() error {
 		return fmt.Errorf("config: Addr %q is not a loopback address; Flow Weaver runs shell commands for its user, so listening on the network needs --allow-remote", c.Addr)
 	}
 	return nil
+}
+
+// databaseDSN is what store.Open opens: Database, else the data dir's
+// SQLite file.
+func (c Config) databaseDSN() string {
+	if c.Database != "" {
+		return c.Database
+	}
+	return filepath.Join(c.DataDir, "flowweaver.db")
 }
 
 // IsLoopback reports whether host is a loopback IP or "localhost".

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -87,7 +86,7 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if d.auth, err = auth.New(key, auth.Options{}); err != nil {
 		return nil, err
 	}
-	if d.db, err = store.Open(ctx, filepath.Join(cfg.DataDir, "flowweaver.db"), store.Options{}); err != nil {
+	if d.db, err = store.Open(ctx, cfg.databaseDSN(), store.Options{}); err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	if err := d.wire(ctx); err != nil {

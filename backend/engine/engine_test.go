@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +15,7 @@ import (
 	"github.com/flowweaver/flowweaver/backend/flow"
 	"github.com/flowweaver/flowweaver/backend/queue"
 	"github.com/flowweaver/flowweaver/backend/store"
+	"github.com/flowweaver/flowweaver/backend/store/storetest"
 	"github.com/flowweaver/flowweaver/backend/tools"
 	"go.uber.org/goleak"
 )
@@ -133,11 +133,7 @@ type env struct {
 func newEnv(t *testing.T, projects ...string) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "fw.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := storetest.Open(t, store.Options{})
 	for _, p := range projects {
 		if err := db.CreateProject(ctx, &flow.Project{ID: p, Name: p, Path: t.TempDir()}); err != nil {
 			t.Fatal(err)

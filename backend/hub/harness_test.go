@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/flowweaver/flowweaver/backend/flow"
 	"github.com/flowweaver/flowweaver/backend/store"
+	"github.com/flowweaver/flowweaver/backend/store/storetest"
 	"go.uber.org/goleak"
 )
 
@@ -160,7 +160,7 @@ func newEnv(t *testing.T, mod func(*Config), projects ...string) *env {
 func newEnvTB(t testing.TB, mod func(*Config), projects ...string) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "fw.db"), store.Options{})
+	db, err := store.Open(ctx, storetest.DSN(t), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

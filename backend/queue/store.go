@@ -151,6 +151,8 @@ func (s dbStore) LiveNodes(ctx context.Context, tx *store.Tx, staleAfter time.Du
 	return tx.LiveNodes(ctx, staleAfter)
 }
 
-func (s dbStore) DeleteNode(ctx context.Context, owner string) error { return s.db.DeleteNode(ctx, owner) }
+func (s dbStore) DeleteNode(ctx context.Context, owner string) error {
+	return s.db.DeleteNode(ctx, owner)
+}
 
 func (s dbStore) Now() time.Time { return s.db.Now() }

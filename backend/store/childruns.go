@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
 )
@@ -56,7 +57,12 @@ const unfinishedDescendantsSQL = `WITH RECURSIVE d(id, lvl) AS (
 // with their workflow ids: when a parent ends abnormally (canceled while
 // queued, its job gave up) they can never continue and are ended too.
 func (tx *Tx) UnfinishedDescendants(ctx context.Context, runID string) (ids, workflowIDs []string, err error) {
-	rows, err := tx.query(ctx, unfinishedDescendantsSQL, runID)
+	q := unfinishedDescendantsSQL
+	if tx.db.dialect == Postgres {
+		// PostgreSQL has no CROSS JOIN ... ON; its planner needs no hint.
+		q = strings.Replace(q, "CROSS JOIN", "JOIN", 1)
+	}
+	rows, err := tx.query(ctx, q, runID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list unfinished child runs: %w", err)
 	}

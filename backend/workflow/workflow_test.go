@@ -15,6 +15,7 @@ import (
 
 	"github.com/flowweaver/flowweaver/backend/flow"
 	"github.com/flowweaver/flowweaver/backend/store"
+	"github.com/flowweaver/flowweaver/backend/store/storetest"
 	"go.uber.org/goleak"
 )
 
@@ -37,11 +38,7 @@ func newEnv(t testing.TB, opts Options) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, notify: make(chan struct{}, 1)}
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "fw.db"), store.Options{OnCommit: e.onCommit})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := storetest.Open(t, store.Options{OnCommit: e.onCommit})
 	root := t.TempDir()
 	e.project = flow.Project{ID: "p1", Name: "demo", Path: root}
 	if err := db.CreateProject(ctx, &e.project); err != nil {
