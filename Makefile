@@ -8,7 +8,7 @@ ARGS     ?=
 
 DESKTOP_BIN := build/bin/flowweaver-desktop
 
-.PHONY: desktop test-desktop run build frontend frontend-deps system-deps test test-go test-fuzz test-frontend test-e2e bench bench-compare lint lint-go lint-frontend dist test-dist
+.PHONY: desktop test-desktop run build frontend frontend-deps system-deps test test-go test-go-postgres test-fuzz test-frontend test-e2e bench bench-compare lint lint-go lint-frontend dist test-dist
 
 # golangci-lint, pinned. `go install pkg@version` builds it from its own
 # go.mod (checksummed), so our go.mod stays free of linter dependencies; the
@@ -73,10 +73,21 @@ $(GOLANGCI):
 lint-frontend: frontend-deps
 	cd frontend && npm run lint
 
+# PG_PACKAGES run a second time on PostgreSQL (FW_STORE=postgres; each test
+# binary starts a throwaway PostgreSQL 15 cluster, see backend/pgtest): the
+# store and queue conformance suites, and the engine, workflow and hub
+# tests, whose SQL would otherwise be proven on SQLite only.
+PG_PACKAGES := ./backend/store/... ./backend/queue/ ./backend/engine/ ./backend/workflow/ ./backend/hub/
+
 test-go: frontend
 	$(GO) vet ./...
 	CGO_ENABLED=0 $(GO) test -count=1 ./...
+	FW_STORE=postgres CGO_ENABLED=0 $(GO) test -count=1 $(PG_PACKAGES)
 	$(GO) test -race -count=1 ./backend/...
+
+## test-go-postgres: the PostgreSQL pass of test-go alone
+test-go-postgres:
+	FW_STORE=postgres CGO_ENABLED=0 $(GO) test -count=1 $(PG_PACKAGES)
 
 test-fuzz:
 	bash .ci/fuzz.sh

@@ -17,10 +17,9 @@ import (
 	"github.com/flowweaver/flowweaver/backend/store"
 	"github.com/flowweaver/flowweaver/backend/store/storetest"
 	"github.com/flowweaver/flowweaver/backend/tools"
-	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { storetest.Main(m) }
 
 // workflows is an in-memory WorkflowSource.
 type workflows struct {

@@ -18,11 +18,10 @@ import (
 	"github.com/flowweaver/flowweaver/backend/flow"
 	"github.com/flowweaver/flowweaver/backend/store"
 	"github.com/flowweaver/flowweaver/backend/store/storetest"
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	storetest.Main(m)
 }
 
 // hangGuard bounds every wait in these tests. It is a guard against hangs,

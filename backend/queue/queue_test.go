@@ -14,10 +14,9 @@ import (
 	"github.com/flowweaver/flowweaver/backend/queue"
 	"github.com/flowweaver/flowweaver/backend/store"
 	"github.com/flowweaver/flowweaver/backend/store/storetest"
-	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { storetest.Main(m) }
 
 // clock is an injected clock tests move by hand.
 type clock struct {

@@ -109,7 +109,7 @@ func TestEventSeqPerProjectAndCommitOrder(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
 	var published []flow.Event
-	db := openTest(t, filepath.Join(t.TempDir(), "fw.db"), Options{OnCommit: func(evs []flow.Event) {
+	db := openTest(t, testDSN(t), Options{OnCommit: func(evs []flow.Event) {
 		mu.Lock()
 		published = append(published, evs...)
 		mu.Unlock()
@@ -165,7 +165,7 @@ func TestEventSeqPerProjectAndCommitOrder(t *testing.T) {
 func TestFailedTransactionPublishesNothing(t *testing.T) {
 	ctx := context.Background()
 	calls := 0
-	db := openTest(t, filepath.Join(t.TempDir(), "fw.db"), Options{OnCommit: func([]flow.Event) { calls++ }})
+	db := openTest(t, testDSN(t), Options{OnCommit: func([]flow.Event) { calls++ }})
 	if err := db.CreateProject(ctx, &flow.Project{ID: "a", Name: "a", Path: "/a"}); err != nil {
 		t.Fatal(err)
 	}

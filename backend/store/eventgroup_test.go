@@ -16,7 +16,7 @@ import (
 // project fails alone; the events batched with it still commit.
 func TestConcurrentAppendEventsAreEachCommittedOnReturn(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t, filepath.Join(t.TempDir(), "fw.db"), Options{})
+	db := openTest(t, testDSN(t), Options{})
 	if err := db.CreateProject(ctx, &flow.Project{ID: "p1", Name: "p1", Path: "/p1"}); err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestConcurrentAppendEventsAreEachCommittedOnReturn(t *testing.T) {
 // TestAppendEventCanceledContextWritesNothing: a request that is already
 // gone does not queue its event.
 func TestAppendEventCanceledContextWritesNothing(t *testing.T) {
-	db := openTest(t, filepath.Join(t.TempDir(), "fw.db"), Options{})
+	db := openTest(t, testDSN(t), Options{})
 	if err := db.CreateProject(context.Background(), &flow.Project{ID: "p1", Name: "p1", Path: "/p1"}); err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func TestMigrationAppliedWhenAnOlderNumberArrivesLater(t *testing.T) {
 
 func TestSecretRowsCascadeWithTheirProject(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t, filepath.Join(t.TempDir(), "fw.db"), Options{})
+	db := openTest(t, testDSN(t), Options{})
 	if err := db.PutSecret(ctx, &SecretRow{ProjectID: "nope", Name: "A", Nonce: []byte{1}, Ciphertext: []byte{2}}); flow.ErrorCode(err) != flow.ENOTFOUND {
 		t.Fatalf("secret of unknown project: %v", err)
 	}

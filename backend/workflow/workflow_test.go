@@ -16,10 +16,9 @@ import (
 	"github.com/flowweaver/flowweaver/backend/flow"
 	"github.com/flowweaver/flowweaver/backend/store"
 	"github.com/flowweaver/flowweaver/backend/store/storetest"
-	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { storetest.Main(m) }
 
 // env is a real database file, a real project folder and the service.
 type env struct {

@@ -1,20 +1,21 @@
 // Package storetest opens a fresh Flow Weaver database for a test on the
 // backend FW_STORE selects: "sqlite" (the default: a file in the test's
 // temporary directory) or "postgres" (a fresh database on the test
-// binary's throwaway PostgreSQL cluster). The store and queue suites call
-// it, so one suite proves both backends behave the same.
+// binary's throwaway PostgreSQL cluster, see package pgtest). The store
+// and queue suites call it, so one suite proves both backends behave the
+// same. A package that uses it needs a TestMain that calls pgtest.Main or
+// pgtest.Run (Main below), which stops the cluster.
 package storetest
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 
+	"github.com/flowweaver/flowweaver/backend/pgtest"
 	"github.com/flowweaver/flowweaver/backend/store"
-	"github.com/jackc/pgx/v5"
+	"go.uber.org/goleak"
 )
 
 // Backend is the backend FW_STORE selects.
@@ -30,7 +31,7 @@ func Backend() store.Dialect {
 func DSN(t testing.TB) string {
 	t.Helper()
 	if Backend() == store.Postgres {
-		return pgDB(t)
+		return pgtest.DB(t)
 	}
 	return filepath.Join(t.TempDir(), "fw.db")
 }
@@ -57,26 +58,14 @@ func OpenDSN(t testing.TB, dsn string, opts store.Options) *store.DB {
 	return db
 }
 
-var dbSeq atomic.Int64
-
-// pgDB creates a database on the cluster FW_TEST_PG_ADMIN names.
-// TODO(pgstore): pgtest.DB once backend/pgtest is on main.
-func pgDB(t testing.TB) string {
-	t.Helper()
-	admin := os.Getenv("FW_TEST_PG_ADMIN")
-	if admin == "" {
-		t.Skip("FW_TEST_PG_ADMIN not set")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close(ctx) }()
-	name := fmt.Sprintf("fwtest_%d_%d", os.Getpid(), dbSeq.Add(1))
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	cfg, _ := pgx.ParseConfig(admin)
-	return fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name)
+// Main is a TestMain for packages whose tests open databases through this
+// package: it runs the tests (pgtest.Run, which stops the shared
+// PostgreSQL cluster afterwards) and then fails if any goroutine outlived
+// them (goleak).
+func Main(m *testing.M) {
+	goleak.VerifyTestMain(runner{m})
 }
+
+type runner struct{ m *testing.M }
+
+func (r runner) Run() int { return pgtest.Run(r.m) }
