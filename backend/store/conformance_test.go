@@ -154,7 +154,7 @@ func TestConformanceGaplessSeqUnderConcurrentWriters(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 			for i := range txs {
 				n := 1 + rng.IntN(3)
 				per := map[string]int64{}
