@@ -56,9 +56,9 @@ export class Api {
     this.onDiskFull = o.onDiskFull;
   }
 
-  async call<T>(method: string, path: string, body?: unknown, retried = false): Promise<T> {
+  async call<T>(method: string, path: string, body?: unknown, retried = false, extraHeaders?: Record<string, string>): Promise<T> {
     const token = await this.auth.token();
-    const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
+    const headers: Record<string, string> = { ...extraHeaders, Authorization: `Bearer ${token}`, Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     let res: Response;
     try {
@@ -77,7 +77,7 @@ export class Api {
         this.auth.expired('your session has expired');
         throw new ApiError(401, 'unauthorized', 'session expired');
       }
-      return this.call<T>(method, path, body, true);
+      return this.call<T>(method, path, body, true, extraHeaders);
     }
     if (res.status === 401) {
       this.auth.expired('the server no longer accepts this session');
@@ -137,8 +137,10 @@ export class Api {
   getWorkflow(projectId: string, workflowId: string) {
     return this.call<Workflow>('GET', `/api/projects/${enc(projectId)}/workflows/${enc(workflowId)}`);
   }
-  putWorkflow(projectId: string, workflowId: string, wf: Workflow) {
-    return this.call<{ version: number }>('PUT', `/api/projects/${enc(projectId)}/workflows/${enc(workflowId)}`, wf);
+  /** Saves a workflow; with baseVersion the save is conditional (If-Match: a 409 with their version when it moved on). */
+  putWorkflow(projectId: string, workflowId: string, wf: Workflow, baseVersion?: number) {
+    const ifMatch = baseVersion !== undefined && baseVersion >= 0 ? { 'If-Match': `"${baseVersion}"` } : undefined;
+    return this.call<{ version: number }>('PUT', `/api/projects/${enc(projectId)}/workflows/${enc(workflowId)}`, wf, false, ifMatch);
   }
   deleteWorkflow(projectId: string, workflowId: string) {
     return this.call<void>('DELETE', `/api/projects/${enc(projectId)}/workflows/${enc(workflowId)}`);

@@ -190,8 +190,9 @@ describe('ProjectTab', () => {
 
     const srv = servers.get('p0')!;
     const theirs = { name: 'Theirs', nodes: [{ id: 'x', tool: 'shell' }], edges: [] };
+    // "Overwrite with mine" after a merge saves against their version (4), not blindly (-1).
     srv.handlers.set('workflow.update', (_c, f) =>
-      (f.payload as { baseVersion: number }).baseVersion === -1
+      (f.payload as { baseVersion: number }).baseVersion === 4
         ? { event: 'ack', payload: { version: 5 } }
         : { event: 'error', payload: { code: 'conflict', message: 'version conflict', details: { version: 4, workflow: theirs } } },
     );
@@ -199,11 +200,77 @@ describe('ProjectTab', () => {
     const s3 = tab.save();
     await advance();
     expect(await s3).toBe(false);
-    expect(tab.get().conflict).toEqual({ version: 4, workflow: theirs });
+    // Both renamed it: the name is the one conflict; their node replacing the untouched one merged.
+    expect(tab.get().conflict).toMatchObject({ version: 4, workflow: { ...theirs, version: 4 }, items: [{ key: 'field:name' }] });
+    expect(tab.get().nodes.map((n) => n.id)).toEqual(['x']);
+    expect(tab.get().name).toBe('Mine');
     const s4 = tab.overwriteConflict();
     await advance();
     expect(await s4).toBe(true);
     expect(tab.get()).toMatchObject({ version: 5, conflict: null, dirty: false });
+    ws.dispose();
+  });
+
+  it('merges a save made elsewhere into unsaved edits of other nodes, and re-saves a 409 against their version', async () => {
+    const { projects, ws, servers, rest, toasts } = setup(1);
+    await ws.restore();
+    const tab = ws.open(projects[0]);
+    await advance();
+    tab.addNode('shell', { x: 0, y: 0 });
+    tab.addNode('shell', { x: 0, y: 300 });
+    tab.setParam('shell', 'command', 'a');
+    tab.setParam('shell_2', 'command', 'b');
+    expect(await Promise.all([tab.save(), advance()]).then(([ok]) => ok)).toBe(true);
+    const id = tab.get().workflowId;
+    const saved = rest.workflows.get(id)!;
+    expect(saved.version).toBe(1);
+    await advance();
+
+    // Here: shell_2 edited. There: shell edited and saved as v2.
+    tab.setParam('shell_2', 'command', 'b mine');
+    const theirs = structuredClone(saved) as unknown as { nodes: { id: string; params: Record<string, unknown> }[]; version: number };
+    theirs.nodes[0].params.command = 'a theirs';
+    theirs.version = 2;
+    rest.workflows.set(id, theirs as never);
+    const srv = servers.get('p0')!;
+    srv.publish(`workflow:${id}`, 'workflow.updated', { workflowId: id, version: 2, by: 'c0ffee' });
+    await advance(10);
+    const params = () => Object.fromEntries(tab.get().nodes.map((n) => [n.id, n.data.params.command]));
+    expect(params()).toEqual({ shell: 'a theirs', shell_2: 'b mine' });
+    expect(tab.get()).toMatchObject({ version: 2, dirty: true, conflict: null });
+    expect(toasts.get().items.at(-1)?.title).toBe('Merged changes from another window');
+
+    // A 409 on save (v3 saved meanwhile, not yet announced): merged and saved again against v3.
+    const v3 = structuredClone(theirs);
+    v3.nodes[0].params.timeout = 5;
+    v3.version = 3;
+    const sent: number[] = [];
+    srv.handlers.set('workflow.update', (_c, f) => {
+      const p = f.payload as { baseVersion: number; workflow: typeof v3 };
+      sent.push(p.baseVersion);
+      if (p.baseVersion !== 3) return { event: 'error', payload: { code: 'conflict', message: 'version conflict', version: 3, workflow: v3 } };
+      expect(p.workflow.nodes.map((n) => n.params)).toEqual([{ command: 'a theirs', timeout: 5 }, { command: 'b mine' }]);
+      return { event: 'ack', payload: { version: 4 } };
+    });
+    const s = tab.save();
+    await advance(10);
+    expect(await s).toBe(true);
+    expect(sent).toEqual([2, 3]);
+    expect(tab.get()).toMatchObject({ version: 4, dirty: false, conflict: null });
+
+    // The same node edited on both sides: a conflict on that node only; Save waits for a choice.
+    tab.setParam('shell', 'command', 'a mine');
+    const v5 = structuredClone(v3);
+    v5.nodes[0].params.command = 'a theirs again';
+    v5.version = 5;
+    rest.workflows.set(id, v5 as never);
+    srv.publish(`workflow:${id}`, 'workflow.updated', { workflowId: id, version: 5, by: 'c0ffee' });
+    await advance(10);
+    expect(tab.get().conflict?.items?.map((c) => c.key)).toEqual(['node:shell']);
+    expect(await tab.save()).toBe(false);
+    tab.editor.resolveConflict('node:shell', 'theirs');
+    expect(params().shell).toBe('a theirs again');
+    expect(tab.get()).toMatchObject({ conflict: null, dirty: false, version: 5 });
     ws.dispose();
   });
 });

@@ -5,6 +5,8 @@ export interface Draft {
   workflow: Workflow;
   /** The saved version the edits started from (0: never saved). */
   baseVersion: number;
+  /** That saved version itself, so a version saved elsewhere meanwhile can be merged in. */
+  base?: Workflow;
   savedAt: number;
 }
 

@@ -24,6 +24,7 @@ import {
 import type { Store } from '../store';
 import type { Connection } from './connection';
 import { Drafts } from './drafts';
+import { Merging } from './merging';
 import { freeSpot, placeGroup } from '../placement';
 import { newWorkflowId, type TabDeps, type TabState } from './state';
 
@@ -33,6 +34,15 @@ export interface EditorHooks {
   workflowShown(kind: 'opened' | 'new'): void;
   /** The project's workflow list may have changed (after a save). */
   workflowsChanged(): void;
+  /** A readable name for the `by` of a save made elsewhere (from presence); never an id. */
+  nameOf?(by: string | undefined): string;
+}
+
+/** Who saved, when presence does not know the connection (any more). */
+export function fallbackName(by: string | undefined): string {
+  if (by === 'disk') return 'a program that edited the file';
+  if (by === 'api') return 'a script (REST API)';
+  return 'another window';
 }
 
 /**
@@ -48,6 +58,8 @@ export class Editor {
 
   private draftTimer: ReturnType<typeof setTimeout> | null = null;
   private offDrafts: () => void;
+  /** The base version of the canvas's edits and the merge of versions saved elsewhere. */
+  readonly merging: Merging;
 
   constructor(
     private tab: Store<TabState>,
@@ -57,6 +69,14 @@ export class Editor {
     private hooks: EditorHooks,
     readonly drafts = new Drafts(id),
   ) {
+    this.merging = new Merging(tab, deps, {
+      graph: () => this.graph(),
+      applyMerged: (g, name) => {
+        this.undo.record(this.graph());
+        this.tab.set({ ...g, name, canUndo: this.undo.canUndo, canRedo: this.undo.canRedo });
+      },
+      nameOf: (by) => this.nameOf(by),
+    });
     // Unsaved edits go to a draft shortly after each change; a clean
     // workflow has none.
     let last = tab.get();
@@ -80,18 +100,24 @@ export class Editor {
     this.draftTimer = null;
     const s = this.tab.get();
     if (s.dirty) {
-      this.drafts.put(s.workflowId, { workflow: toWorkflow(s.workflowId, s.name, this.graph()), baseVersion: s.version, savedAt: Date.now() });
+      const base = this.merging.base?.version === s.version ? this.merging.base : undefined;
+      this.drafts.put(s.workflowId, { workflow: toWorkflow(s.workflowId, s.name, this.graph()), baseVersion: s.version, base, savedAt: Date.now() });
     } else {
       this.drafts.remove(s.workflowId);
     }
   }
 
-  /** Puts the draft of the open workflow (if any) on the canvas, marked as unsaved. */
-  private restoreDraft(): void {
+  /**
+   * Puts the draft of the open workflow (if any) on the canvas, marked as
+   * unsaved. When the saved version moved on since the draft was made (`saved`
+   * is newer than its base), that version is merged in.
+   */
+  private restoreDraft(saved?: Workflow): void {
     const s = this.tab.get();
     this.drafts.setOpen(s.workflowId);
     const d = this.drafts.get(s.workflowId);
     if (!d) return;
+    if (d.baseVersion !== s.version) this.merging.setBase(d.base?.version === d.baseVersion ? d.base : null);
     const g = fromWorkflow(d.workflow);
     this.tab.set({
       name: d.workflow.name || s.name,
@@ -103,6 +129,9 @@ export class Editor {
       dirty: true,
       draftRestored: d.savedAt,
     });
+    if (saved && (saved.version ?? 0) > d.baseVersion && d.baseVersion > 0) {
+      if (this.merging.integrate(saved) === 'unknown') this.tab.set({ conflict: { version: saved.version ?? 0, workflow: saved } });
+    }
   }
 
   /** The workflow a reload should reopen: the last one open, if it still exists or has a draft. */
@@ -179,6 +208,11 @@ export class Editor {
     }
   }
 
+  /** A readable name for who saved (`by` of workflow.updated): presence first, then what `by` says. */
+  nameOf(by: string | undefined): string {
+    return this.hooks.nameOf?.(by) || fallbackName(by);
+  }
+
   dispose(): void {
     this.flushDraft();
     this.offDrafts();
@@ -192,7 +226,7 @@ export class Editor {
     const wf = await this.deps.api.getWorkflow(this.id, workflowId);
     this.flushDraft();
     this.showWorkflow(workflowId, wf);
-    this.restoreDraft();
+    this.restoreDraft(wf);
     this.watchWorkflow();
     this.hooks.workflowShown('opened');
   }
@@ -224,6 +258,7 @@ export class Editor {
       canUndo: false,
       canRedo: false,
     });
+    this.merging.setBase(wf);
   }
 
   /** Follows `workflow:<id>` of the open (saved) workflow for edits made elsewhere. */
@@ -467,9 +502,19 @@ export class Editor {
    * REST PUT, later ones through `workflow.update` with the base version so
    * a concurrent edit elsewhere is detected. `overwrite` sends baseVersion -1.
    */
-  async save(overwrite = false): Promise<boolean> {
+  async save(overwrite = false, attempt = 0): Promise<boolean> {
     const s = this.tab.get();
     if (s.saving) return false;
+    const blocking = overwrite ? null : this.merging.blocking();
+    if (blocking) {
+      this.deps.toasts.push({ level: 'warning', title: `“${s.name}” not saved yet`, message: blocking });
+      return false;
+    }
+    if (overwrite && s.conflict?.items) {
+      // "Keep all mine" after a merge: the canvas already holds mine; save against their version.
+      this.merging.resolveAll('mine');
+      return this.save(false, attempt);
+    }
     const offline = this.conn.notConnected();
     if (offline) {
       this.deps.toasts.push({ level: 'error', title: 'Not saved', message: `${offline} Your edits stay in this tab; save again once the connection is back.` });
@@ -482,7 +527,7 @@ export class Editor {
       // Params that do not fit their tools' schemas come back with the save (which stands).
       let paramProblems: Problem[] = [];
       if (!s.version || !this.conn.canUseSocket()) {
-        const r = (await this.deps.api.putWorkflow(this.id, s.workflowId, wf)) as { version: number; problems?: Problem[] };
+        const r = (await this.deps.api.putWorkflow(this.id, s.workflowId, wf, overwrite ? undefined : s.version || undefined)) as { version: number; problems?: Problem[] };
         version = r.version;
         paramProblems = r.problems ?? [];
       } else {
@@ -499,6 +544,7 @@ export class Editor {
       const now = this.tab.get();
       const changed = now.nodes !== s.nodes || now.edges !== s.edges || now.triggers !== s.triggers || now.name !== s.name;
       this.tab.set({ version, dirty: changed, problems: paramProblems, banner: null, conflict: null, saving: false, draftRestored: null });
+      this.merging.setBase({ ...wf, version });
       if (paramProblems.length) {
         const n = paramProblems.length;
         this.deps.toasts.push({
@@ -512,6 +558,13 @@ export class Editor {
       return true;
     } catch (e) {
       this.tab.set({ saving: false });
+      // Saved elsewhere first: merge their version in; a clean merge is saved at once against it.
+      const theirs = conflictWorkflow(e);
+      if (theirs && !overwrite && attempt < 3) {
+        const r = this.merging.integrate(theirs);
+        if (r === 'merged') return this.save(false, attempt + 1);
+        if (r === 'conflicts') return false;
+      }
       this.saveFailed(e);
       return false;
     }
@@ -522,7 +575,9 @@ export class Editor {
     const payload = (e instanceof RealtimeError ? e.payload : e instanceof ApiError ? e.details : null) as ErrorDetails | null;
     if (code === 'conflict') {
       const d: ErrorDetails = payload?.details ?? payload ?? {};
-      this.tab.set({ conflict: { version: Number(d.version ?? 0), workflow: d.workflow ?? null } });
+      const last = this.merging.lastBy;
+      const by = last && last.version === Number(d.version) ? this.nameOf(last.by) : undefined;
+      this.tab.set({ conflict: { version: Number(d.version ?? 0), workflow: d.workflow ?? null, ...(by ? { by } : {}) } });
       return;
     }
     const problems: Problem[] =
@@ -541,10 +596,18 @@ export class Editor {
     this.deps.toasts.push({ level: 'error', title: 'Save failed', message: msg });
   }
 
-  /** Conflict resolution: take the other version (losing local edits). */
+  /**
+   * Conflict resolution: take the other version. After a merge (per-item
+   * conflicts) only the conflicting items take theirs; the edits that merged
+   * stay. Without a merge the whole workflow is theirs (local edits go).
+   */
   reloadFromConflict(): void {
     const c = this.tab.get().conflict;
     if (!c) return;
+    if (c.items) {
+      this.merging.resolveAll('theirs');
+      return;
+    }
     if (c.workflow) this.showWorkflow(this.tab.get().workflowId, { ...c.workflow, version: c.version });
     else void this.openWorkflow(this.tab.get().workflowId);
     this.tab.set({ conflict: null });
@@ -554,11 +617,17 @@ export class Editor {
     return this.save(true);
   }
 
+  /** Keeps mine or takes theirs for one conflicting item (a node, a connection, a trigger, a field). */
+  resolveConflict(key: string, side: 'mine' | 'theirs'): void {
+    this.merging.resolve(key, side);
+  }
+
   private onWorkflowUpdated(f: Frame): void {
     const p = (f.payload ?? {}) as WorkflowUpdatedPayload;
     const s = this.tab.get();
     if (p.workflowId && p.workflowId !== s.workflowId) return;
     if (p.by && p.by === this.socket.connectionId) return; // our own save
+    if (typeof p.version === 'number' && p.by) this.merging.lastBy = { by: p.by, version: p.version };
     if (typeof p.version === 'number' && p.version <= s.version) return;
     if (!s.dirty) {
       void this.openWorkflow(s.workflowId).then(() =>
@@ -566,9 +635,25 @@ export class Editor {
       );
       return;
     }
+    // Unsaved edits here: merge their version in (by node, edge, trigger and field).
+    const by = this.nameOf(p.by);
     void this.deps.api
       .getWorkflow(this.id, s.workflowId)
-      .then((wf) => this.tab.set({ conflict: { version: wf.version ?? p.version ?? 0, workflow: wf, by: p.by } }))
-      .catch(() => this.tab.set({ conflict: { version: p.version ?? 0, workflow: null, by: p.by } }));
+      .then((wf) => {
+        const now = this.tab.get();
+        if (now.workflowId !== s.workflowId || (wf.version ?? 0) <= now.version) return; // moved on, or merged already
+        if (this.merging.integrate(wf, p.by) === 'unknown') this.tab.set({ conflict: { version: wf.version ?? p.version ?? 0, workflow: wf, by } });
+      })
+      .catch(() => this.tab.set({ conflict: { version: p.version ?? 0, workflow: null, by } }));
   }
+}
+
+/** Their saved version from a conflict error (WS payload or REST body), if it came along. */
+function conflictWorkflow(e: unknown): Workflow | null {
+  const code = e instanceof RealtimeError || e instanceof ApiError ? e.code : '';
+  if (code !== 'conflict') return null;
+  const payload = (e instanceof RealtimeError ? e.payload : (e as ApiError).details) as ErrorDetails | null;
+  const d: ErrorDetails = payload?.details ?? payload ?? {};
+  if (!d.workflow) return null;
+  return { ...d.workflow, version: Number(d.version ?? d.workflow.version ?? 0) };
 }

@@ -2,6 +2,7 @@ import type { Api } from '../../api/client';
 import type { McpServerStatus, NodeStatus, Problem, Project, Run, RunStatus, Tool, Trigger, Workflow } from '../../api/types';
 import type { SocketState, WebSocketFactory } from '../../realtime';
 import type { FlowEdge, FlowNode } from '../graph';
+import type { MergeConflict } from '../merge';
 import type { Toasts } from '../toasts';
 
 export interface NodeState {
@@ -27,10 +28,18 @@ export interface ActiveRun {
   createdAt?: string;
 }
 
+/**
+ * The open workflow was saved elsewhere too. With `items` the versions were
+ * merged and only these items (changed on both sides) wait for a choice;
+ * without, there was nothing to merge against (whole-workflow choice).
+ */
 export interface Conflict {
   version: number;
+  /** Their saved version. */
   workflow: Workflow | null;
+  /** Who saved it, readable ("Firefox, window 2"). */
   by?: string;
+  items?: MergeConflict[];
 }
 
 /** The connection of an open tab is down (it was connected before). */
