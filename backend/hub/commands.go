@@ -54,6 +54,8 @@ func (c *conn) handle(data []byte) {
 		c.reply(EventPong, env, map[string]string{"serverTime": c.h.cfg.Now().UTC().Format(time.RFC3339Nano)})
 	case CmdAuthRefresh:
 		c.authRefresh(env)
+	case CmdPresenceSet:
+		c.presenceSet(env)
 	case CmdToolsList, CmdRunStart, CmdRunCancel, CmdWorkflowUpdate:
 		if c.h.cfg.Commands == nil {
 			c.fail(env, flow.Errorf(flow.EUNAVAILABLE, "%s is not available on this server", env.Event))
@@ -232,6 +234,10 @@ func (c *conn) channelInfo(channel string) (hasLog bool, err *flow.Error) {
 		if channel == flow.ChannelSystem {
 			return false, nil
 		}
+	case ChannelPresence:
+		if id == c.projectID {
+			return false, nil
+		}
 	}
 	return false, forbidden(channel)
 }
@@ -239,6 +245,9 @@ func (c *conn) channelInfo(channel string) (hasLog bool, err *flow.Error) {
 func (c *conn) snapshot(ctx context.Context, channel string) (any, error) {
 	if channel == flow.ChannelSystem {
 		return c.h.systemPayload(), nil
+	}
+	if kind, _ := flow.SplitChannel(channel); kind == ChannelPresence {
+		return presencePayload(c.h.Presence(c.projectID)), nil
 	}
 	if c.h.cfg.Commands == nil {
 		return nil, nil
@@ -319,6 +328,9 @@ func (c *conn) subscribe(ctx context.Context, env envelope) {
 	}
 	c.reply(EventSubscribed, env, map[string]any{"snapshot": snap, "recovered": recovered, "lastSeq": last})
 	if !hasLog {
+		if kind, _ := flow.SplitChannel(env.Channel); kind == ChannelPresence {
+			c.sendPresence(env.Channel)
+		}
 		return
 	}
 	replayed := from

@@ -21,6 +21,7 @@ type conn struct {
 	projectID string
 	subject   string
 	session   string // key of Hub.sessions
+	local     bool   // the peer is on this machine (loopback)
 	ws        *websocket.Conn
 	bc        *batchConn
 
@@ -50,6 +51,8 @@ type conn struct {
 	badStart time.Time
 
 	spare [][]byte // owned by the writer goroutine
+
+	presence *Editor // guarded by Hub.mu; nil until presence.set
 }
 
 // subscription is one joined channel of a connection. While buffering (the

@@ -104,7 +104,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered
 	}
 	ws.SetReadLimit(h.cfg.ReadLimit)
-	h.startConn(ws, hw.bc, projectID, pr, session)
+	h.startConn(ws, hw.bc, projectID, pr, session, isLoopback(r.RemoteAddr))
 	// Returning lets net/http drop everything it held for the request
 	// (buffers, headers, the deep handshake stack); the connection lives
 	// on in its own reader and writer goroutines.
@@ -113,10 +113,10 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // startConn registers an upgraded connection, queues its welcome frame and
 // starts its two goroutines. The reader goroutine owns the cleanup and gives
 // the session slot (and the Hub.wg count) back at the end.
-func (h *Hub) startConn(ws *websocket.Conn, bc *batchConn, projectID string, pr *flow.Principal, session string) {
+func (h *Hub) startConn(ws *websocket.Conn, bc *batchConn, projectID string, pr *flow.Principal, session string, local bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &conn{
-		h: h, id: newID(), projectID: projectID, subject: pr.Subject, session: session,
+		h: h, id: newID(), projectID: projectID, subject: pr.Subject, session: session, local: local,
 		ws: ws, bc: bc, ctx: ctx, cancel: cancel,
 		notify: make(chan struct{}, 1), space: make(chan struct{}, 1),
 		done: make(chan struct{}), writerDone: make(chan struct{}),

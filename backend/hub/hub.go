@@ -246,6 +246,7 @@ func (h *Hub) register(c *conn) bool {
 func (h *Hub) unregister(c *conn) {
 	h.mu.Lock()
 	p := h.projects[c.projectID]
+	wasPresent := c.presence != nil
 	if p != nil {
 		for _, s := range c.subs {
 			h.removeSubLocked(p, s)
@@ -256,8 +257,12 @@ func (h *Hub) unregister(c *conn) {
 			delete(h.projects, c.projectID)
 		}
 	}
+	c.presence = nil
 	h.mu.Unlock()
 	c.subs = nil
+	if wasPresent {
+		h.broadcastPresence(c.projectID) // the window closed or its socket dropped
+	}
 }
 
 // addSub indexes a subscription so Publish sees it from now on.
