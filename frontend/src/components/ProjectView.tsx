@@ -4,12 +4,14 @@ import type { ProjectTab } from '../store/project';
 import { useStore } from '../store/store';
 import { terminalRun } from '../api/types';
 import { BottomPanel } from './BottomPanel';
+import { ConflictBanner } from './ConflictBanner';
 import { ConnectionBanner } from './ConnectionBanner';
 import { DraftBanner } from './UnloadGuard';
 import { TabContext, useTab as useTabFromContext } from './hooks';
 import { Icon } from './icons';
 import { Inspector } from './Inspector';
 import { Palette } from './Palette';
+import { PresenceChips } from './PresenceChips';
 import { RunSwitcher } from './RunSwitcher';
 import { SecretsButton } from './SecretsPanel';
 import { ProjectMenu } from './ProjectMenu';
@@ -91,6 +93,7 @@ function Toolbar() {
         {s.dirty && <span className="fw-dirty" data-testid="dirty" title="unsaved changes" />}
       </button>
       <span className="fw-grow" />
+      <PresenceChips />
       <span className="fw-muted small" data-testid="save-state">
         {s.dirty ? 'Unsaved changes' : s.version ? `Saved · v${s.version}` : 'Not saved'}
       </span>
@@ -111,30 +114,6 @@ function Toolbar() {
         </button>
       )}
       <ProjectMenu />
-    </div>
-  );
-}
-
-function ConflictBanner() {
-  const tab = useTabFromContext();
-  const c = useStore(tab, (s) => s.conflict);
-  if (!c) return null;
-  const nodes = c.workflow?.nodes?.length;
-  return (
-    <div className="fw-banner warn fw-conflict" data-testid="conflict">
-      <Icon.alert size={14} />
-      <span>
-        This workflow was changed elsewhere{c.by ? ` (by ${c.by})` : ''}: the saved version is now <b>v{c.version}</b>
-        {nodes !== undefined ? ` with ${nodes} node${nodes === 1 ? '' : 's'}` : ''}
-        {c.workflow?.name ? ` (“${c.workflow.name}”)` : ''}.
-      </span>
-      <span className="fw-grow" />
-      <button className="fw-btn sm" data-testid="conflict-reload" onClick={() => tab.reloadFromConflict()}>
-        Reload theirs
-      </button>
-      <button className="fw-btn danger sm" data-testid="conflict-overwrite" onClick={() => void tab.overwriteConflict()}>
-        Overwrite with mine
-      </button>
     </div>
   );
 }

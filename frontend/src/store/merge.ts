@@ -95,7 +95,12 @@ const byId = <T extends { id: string }>(xs: T[] | undefined) => new Map((xs ?? [
 function orderedIds(...lists: (string[] | undefined)[]): string[] {
   const out: string[] = [];
   const seen = new Set<string>();
-  for (const l of lists) for (const id of l ?? []) if (!seen.has(id)) out.push(id), seen.add(id);
+  for (const l of lists)
+    for (const id of l ?? []) {
+      if (seen.has(id)) continue;
+      out.push(id);
+      seen.add(id);
+    }
   return out;
 }
 

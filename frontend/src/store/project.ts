@@ -9,8 +9,10 @@ import { Editor } from './tab/editor';
 import { Runs } from './tab/runs';
 import { initialTabState, type TabDeps, type TabState } from './tab/state';
 import { Trust } from './tab/trust';
+import { Presence } from './tab/presence';
+import { windowIdentity } from './identity';
 
-export type { ActiveRun, Conflict, HistoryState, NodeState, TabDeps, TabState } from './tab/state';
+export type { ActiveRun, Conflict, HistoryState, NodeState, PresenceEditor, TabDeps, TabState } from './tab/state';
 
 /**
  * One project tab: the state React reads (through useStore) and the methods
@@ -28,6 +30,7 @@ export class ProjectTab extends Store<TabState> {
   /** The project's secrets (names and uses; values never come back). */
   readonly secrets: ProjectSecrets;
   readonly trust: Trust;
+  readonly presence: Presence;
   private deps: TabDeps;
   private projectCh: Channel;
   private toolsCh: Channel;
@@ -49,11 +52,13 @@ export class ProjectTab extends Store<TabState> {
         }
       },
       workflowsChanged: () => void this.refreshWorkflows(),
+      nameOf: (by) => this.presence.nameOf(by),
     });
     this.runs = new Runs(this, project.id, deps, this.connection, { save: () => this.editor.save() });
     this.connection.hooks = { backOnline: (ms) => void this.resync(ms) };
     this.secrets = new ProjectSecrets(deps.api, project.id);
     this.trust = new Trust(this, project.id, deps, () => this.loadTools());
+    this.presence = new Presence(this, project.id, this.connection, deps.identity ?? windowIdentity());
 
     this.projectCh = this.socket.channel(`project:${project.id}`);
     this.offs.push(
@@ -234,6 +239,7 @@ export class ProjectTab extends Store<TabState> {
     if (this.disposed) return;
     this.disposed = true;
     for (const off of this.offs) off();
+    this.presence.dispose();
     this.editor.dispose();
     this.connection.dispose();
   }

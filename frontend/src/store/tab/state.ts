@@ -2,6 +2,7 @@ import type { Api } from '../../api/client';
 import type { McpServerStatus, NodeStatus, Problem, Project, Run, RunStatus, Tool, Trigger, Workflow } from '../../api/types';
 import type { SocketState, WebSocketFactory } from '../../realtime';
 import type { FlowEdge, FlowNode } from '../graph';
+import type { Identity } from '../identity';
 import type { MergeConflict } from '../merge';
 import type { Toasts } from '../toasts';
 
@@ -40,6 +41,19 @@ export interface Conflict {
   /** Who saved it, readable ("Firefox, window 2"). */
   by?: string;
   items?: MergeConflict[];
+}
+
+/** Another window (or this one) with the project open: an entry of the `presence:` channel. */
+export interface PresenceEditor {
+  connectionId: string;
+  /** The workflow on its canvas; "" for none or a never-saved one. */
+  workflowId?: string;
+  /** Readable: "Ana · window 2", "Firefox · window 1". */
+  name: string;
+  client?: string;
+  /** On this machine. */
+  local?: boolean;
+  since?: string;
 }
 
 /** The connection of an open tab is down (it was connected before). */
@@ -112,6 +126,8 @@ export interface TabState {
   history: HistoryState;
   loading: boolean;
   loadError: string | null;
+  /** Who has the project open (this window included), from the presence slice. */
+  editors: PresenceEditor[];
 }
 
 export interface TabDeps {
@@ -125,6 +141,8 @@ export interface TabDeps {
   /** Whether this tab is the foreground one (for "finished in background" toasts). */
   isForeground: (projectId: string) => boolean;
   createSocket?: WebSocketFactory;
+  /** How this window names itself to others (presence); default: the window's one identity. */
+  identity?: Identity;
 }
 
 export const newWorkflowId = () => `wf-${Math.random().toString(36).slice(2, 8)}`;
@@ -164,5 +182,6 @@ export function initialTabState(project: Project): TabState {
     history: { runs: [], status: '', loading: false },
     loading: true,
     loadError: null,
+    editors: [],
   };
 }
