@@ -147,6 +147,7 @@ func (s *Server) routes() {
 	m.Handle("GET /api/queue/jobs", s.authed(s.queueJobs))
 	m.Handle("GET /api/connections", s.authed(s.connections))
 	m.Handle("GET /api/workspace", s.authed(s.getWorkspace))
+	m.Handle("GET /api/fs/dirs", s.authed(s.listDirs))
 	m.Handle("PUT /api/workspace", s.authed(s.putWorkspace))
 
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
