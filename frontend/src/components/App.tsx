@@ -9,6 +9,7 @@ import { Icon } from './icons';
 import { MonitorPanel } from './MonitorPanel';
 import { OpenFolderDialog } from './OpenFolderDialog';
 import { ProjectView } from './ProjectView';
+import { ShellContext } from './shell';
 import { TabBar } from './TabBar';
 import { Toasts } from './Toasts';
 import { useTheme } from './theme';
@@ -111,6 +112,7 @@ function Shell({ session }: { session: Session }) {
     });
     return { api, toasts, ws };
   });
+  const [shell] = useState(() => ({ api, toasts, ws }));
   const [theme, toggleTheme] = useTheme();
   const [dialog, setDialog] = useState(false);
   const [monitor, setMonitor] = useState(false);
@@ -133,6 +135,7 @@ function Shell({ session }: { session: Session }) {
   useEffect(() => session.platform.setTitle(activeName), [session, activeName]);
   useEffect(() => session.platform.onOpenProjectRequest(() => setDialog(true)), [session]);
   return (
+    <ShellContext.Provider value={shell}>
     <div className="fw-app">
       <header className="fw-top">
         <Logo />
@@ -185,5 +188,6 @@ function Shell({ session }: { session: Session }) {
       <Toasts toasts={toasts} />
       <CloseQuestionDialog platform={session.platform} />
     </div>
+    </ShellContext.Provider>
   );
 }

@@ -1,11 +1,14 @@
-import { useEffect, useRef, useState } from 'react';
+import { useContext, useEffect, useRef, useState } from 'react';
 import { Api, ApiError } from '../api/client';
 import type { Project, TrustReview } from '../api/types';
+import { FolderBrowser } from './FolderBrowser';
+import { ForgetProjectDialog } from './ForgetProject';
 import { basename } from './format';
+import { ShellContext } from './shell';
 import { Icon } from './icons';
 import { hasRunnable, TrustDialog } from './TrustDialog';
 
-/** "Open folder": a path field (and the native picker on the desktop), plus known projects. */
+/** "Open folder": a path field, a folder picker (native on the desktop, FolderBrowser in a browser), plus known projects. */
 export function OpenFolderDialog({
   api,
   pickFolder,
@@ -29,6 +32,10 @@ export function OpenFolderDialog({
   // The trust question for a folder just opened that brings something to run.
   const [ask, setAsk] = useState<{ project: Project; review: TrustReview } | null>(null);
   const input = useRef<HTMLInputElement>(null);
+  const submitButton = useRef<HTMLButtonElement>(null);
+  const [browsing, setBrowsing] = useState(false);
+  const [forgetting, setForgetting] = useState<Project | null>(null);
+  const shell = useContext(ShellContext);
 
   useEffect(() => {
     input.current?.focus();
@@ -127,18 +134,21 @@ export function OpenFolderDialog({
                 value={path}
                 onChange={(e) => setPath(e.target.value)}
               />
-              {pickFolder && (
-                <button
-                  type="button"
-                  className="fw-btn sm"
-                  onClick={async () => {
-                    const p = await pickFolder();
-                    if (p) setPath(p);
-                  }}
-                >
-                  Browse…
-                </button>
-              )}
+              <button
+                type="button"
+                className="fw-btn sm"
+                data-testid="open-browse"
+                onClick={async () => {
+                  if (!pickFolder) {
+                    setBrowsing(true);
+                    return;
+                  }
+                  const p = await pickFolder();
+                  if (p) setPath(p);
+                }}
+              >
+                Browse…
+              </button>
             </div>
             <div className="fw-help">
               {create
@@ -173,7 +183,7 @@ export function OpenFolderDialog({
             <button type="button" className="fw-btn ghost sm" onClick={onClose}>
               Cancel
             </button>
-            <button type="submit" className="fw-btn primary sm" data-testid="open-submit" disabled={busy}>
+            <button ref={submitButton} type="submit" className="fw-btn primary sm" data-testid="open-submit" disabled={busy}>
               {busy ? 'Opening…' : create ? 'Create' : 'Open'}
             </button>
           </div>
@@ -182,7 +192,8 @@ export function OpenFolderDialog({
           <div className="fw-known">
             <div className="fw-section-title">Known projects</div>
             {others.map((p) => (
-              <button key={p.id} className="fw-known-item" data-testid={`known-project-${p.id}`} onClick={() => onOpen(p)}>
+              <div key={p.id} className="fw-known-row">
+              <button className="fw-known-item" data-testid={`known-project-${p.id}`} onClick={() => onOpen(p)}>
                 <Icon.folder size={14} />
                 <span className="fw-known-name">{p.name}</span>
                 {p.trusted === false && (
@@ -192,10 +203,51 @@ export function OpenFolderDialog({
                 )}
                 <span className="fw-muted mono small fw-ellipsis">{p.path}</span>
               </button>
+              <button
+                className="fw-btn ghost xs icon fw-known-forget"
+                data-testid={`known-forget-${p.id}`}
+                title={`Forget ${p.name} (the folder is not touched)`}
+                aria-label={`Forget ${p.name}`}
+                onClick={() => setForgetting(p)}
+              >
+                <Icon.trash size={13} />
+              </button>
+              </div>
             ))}
           </div>
         )}
       </div>
+      {browsing && (
+        <FolderBrowser
+          api={api}
+          start={path.trim()}
+          onClose={() => {
+            setBrowsing(false);
+            input.current?.focus();
+          }}
+          onChoose={(p) => {
+            setBrowsing(false);
+            setPath(p);
+            setError(null);
+            // Enter now opens it.
+            setTimeout(() => submitButton.current?.focus(), 0);
+          }}
+        />
+      )}
+      {forgetting && (
+        <ForgetProjectDialog
+          project={forgetting}
+          api={api}
+          ws={shell?.ws}
+          toasts={shell?.toasts}
+          onCancel={() => setForgetting(null)}
+          onDone={() => {
+            const gone = forgetting.id;
+            setForgetting(null);
+            setKnown((k) => k.filter((x) => x.id !== gone));
+          }}
+        />
+      )}
     </div>
   );
 }

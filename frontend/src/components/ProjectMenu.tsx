@@ -3,8 +3,11 @@ import { useStore } from '../store/store';
 import { useTab } from './hooks';
 import { Icon } from './icons';
 import { useTrustPrompt } from './TrustBanner';
+import { ForgetProjectDialog } from './ForgetProject';
+import { useShell } from './shell';
+import { confirmClose } from './UnloadGuard';
 
-/** The project menu (toolbar "⋯"): review what the folder runs, trust or revoke it. */
+/** The project menu (toolbar "⋯"): review what the folder runs, trust or revoke it; remove the tab or forget the project. */
 export function ProjectMenu() {
   const tab = useTab();
   const trusted = useStore(tab, (s) => s.project.trusted !== false);
@@ -12,6 +15,8 @@ export function ProjectMenu() {
   const [open, setOpen] = useState(false);
   const root = useRef<HTMLDivElement>(null);
   const prompt = useTrustPrompt();
+  const shell = useShell();
+  const [forget, setForget] = useState(false);
 
   useEffect(() => {
     if (!open) return;
@@ -63,9 +68,44 @@ export function ProjectMenu() {
               Revoke trust
             </button>
           )}
+          <div className="fw-pmenu-sep" />
+          <button
+            role="menuitem"
+            className="fw-pmenu-item"
+            data-testid="project-menu-remove"
+            title="Close this tab; the project stays under Open folder › Known projects, the folder is not touched"
+            onClick={() => {
+              setOpen(false);
+              // Same question as closing the tab: unsaved edits or an active run.
+              if (confirmClose(tab)) shell.ws.close(tab.id);
+            }}
+          >
+            Remove from tabs
+          </button>
+          <button
+            role="menuitem"
+            className="fw-pmenu-item danger"
+            data-testid="project-menu-forget"
+            onClick={() => {
+              setOpen(false);
+              setForget(true);
+            }}
+          >
+            Forget project…
+          </button>
         </div>
       )}
       {prompt.dialog}
+      {forget && (
+        <ForgetProjectDialog
+          project={{ ...tab.get().project, activeRuns: active }}
+          api={shell.api}
+          ws={shell.ws}
+          toasts={shell.toasts}
+          onCancel={() => setForget(false)}
+          onDone={() => setForget(false)}
+        />
+      )}
     </div>
   );
 }

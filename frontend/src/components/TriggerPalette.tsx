@@ -18,8 +18,12 @@ const icon: Record<TriggerType, ReactNode> = {
   files: <Icon.file size={15} />,
 };
 
-/** The "Triggers" group of the palette: drag one onto the canvas or double-click it. */
-export function TriggerPaletteGroup() {
+/**
+ * The "Triggers" group of the palette: drag one onto the canvas,
+ * double-click it, or focus it and press Enter. `focusKey` is the palette's
+ * one tab stop (roving focus, see Palette).
+ */
+export function TriggerPaletteGroup({ focusKey }: { focusKey?: string }) {
   const tab = useTab();
   return (
     <div className="fw-palette-group" data-testid="palette-triggers">
@@ -30,7 +34,16 @@ export function TriggerPaletteGroup() {
           className="fw-palette-item"
           draggable
           data-testid={`palette-trigger-${type}`}
-          title={`${blurb[type]}.\nDrag onto the canvas, or double-click to add.`}
+          data-pkey={`trigger:${type}`}
+          role="option"
+          aria-selected={focusKey === `trigger:${type}`}
+          tabIndex={focusKey === `trigger:${type}` ? 0 : -1}
+          onKeyDown={(e) => {
+            if (e.key !== 'Enter' && e.key !== ' ') return;
+            e.preventDefault();
+            tab.addTrigger(type);
+          }}
+          title={`${blurb[type]}.\nDrag onto the canvas, double-click, or press Enter to add.`}
           style={{ '--accent': triggerAccent[type] } as CSSProperties}
           onDragStart={(e) => {
             e.dataTransfer.setData(DRAG_MIME, TRIGGER_NODE_PREFIX + type);

@@ -59,6 +59,15 @@ export class Drafts {
     this.write(doc);
   }
 
+  /** Drops every draft of the project (the project was forgotten). */
+  clear(): void {
+    try {
+      this.storage?.removeItem(this.key);
+    } catch {
+      /* blocked storage: nothing was kept either */
+    }
+  }
+
   private read(): ProjectDrafts {
     try {
       const raw = this.storage?.getItem(this.key);
