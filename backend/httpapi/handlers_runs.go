@@ -22,12 +22,25 @@ func (s *Server) listWorkflows(w http.ResponseWriter, r *http.Request) {
 	if wfs == nil {
 		wfs = []flow.Workflow{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"workflows": wfs})
+	// Invalid files are listed beside the valid ones, never dropped silently.
+	invalid, err := s.invalidWorkflows(r.Context(), p.ID)
+	if err != nil {
+		writeError(w, r, err, s.cfg.Logger)
+		return
+	}
+	resp := map[string]any{"workflows": wfs}
+	if invalid != nil {
+		resp["invalid"] = invalid
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (s *Server) getWorkflow(w http.ResponseWriter, r *http.Request) {
 	p, ok := s.project(w, r)
 	if !ok || !s.have(w, r, s.cfg.Workflows != nil, "workflows") {
+		return
+	}
+	if q := r.URL.Query().Get("invalid"); (q == "1" || q == "true") && s.getInvalidWorkflow(w, r, p.ID) {
 		return
 	}
 	wf, err := s.cfg.Workflows.Get(r.Context(), p.ID, r.PathValue("wid"))

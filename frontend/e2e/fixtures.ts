@@ -82,6 +82,8 @@ export class Flowweaver {
   private exited: Promise<number | null> = Promise.resolve(null);
   private log: WriteStream;
   private tokenValue = '';
+  /** Extra environment of the server process (e.g. HOME), applied from the next start. */
+  env: Record<string, string> = {};
   private projectCount = 0;
   private starts = 0;
 
@@ -113,7 +115,7 @@ export class Flowweaver {
   private spawnOnce(addr: string): Promise<void> {
     const args = ['serve', '--addr', addr, '--data-dir', this.dataDir, '--workers', '4'];
     this.log.write(`\n=== start #${this.starts}: ${binary} ${args.join(' ')}\n`);
-    const proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } });
     this.proc = proc;
     this.exited = new Promise((resolve) => proc.once('exit', (code, sig) => {
       this.log.write(`=== exit code=${code} signal=${sig}\n`);

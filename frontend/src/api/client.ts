@@ -1,4 +1,4 @@
-import type { Problem, Project, Run, RunPage, RunStatus, Tool, ToolCatalog, TriggerInfo, TrustReview, Workflow, Workspace, QueueStats } from './types';
+import type { InvalidWorkflow, Problem, Project, Run, RunPage, RunStatus, Tool, ToolCatalog, TriggerInfo, TrustReview, Workflow, Workspace, QueueStats } from './types';
 
 /**
  * A failed REST call, from the JSON error body `{error, message}` of
@@ -129,10 +129,15 @@ export class Api {
   listTools(projectId: string) {
     return this.call<{ tools: Tool[] }>('GET', `/api/projects/${enc(projectId)}/tools`).then((b) => b.tools ?? []);
   }
+  /** The valid workflows, then the files that are invalid on disk (`valid: false`, with their problems and no nodes). */
   listWorkflows(projectId: string) {
-    return this.call<Workflow[] | { workflows?: Workflow[] } | null>('GET', `/api/projects/${enc(projectId)}/workflows`).then((b) =>
-      Array.isArray(b) ? b : (b?.workflows ?? []),
+    return this.call<Workflow[] | { workflows?: Workflow[]; invalid?: InvalidWorkflow[] } | null>('GET', `/api/projects/${enc(projectId)}/workflows`).then((b) =>
+      Array.isArray(b) ? b : [...(b?.workflows ?? []), ...(b?.invalid ?? []).map((w): Workflow => ({ id: w.id, name: w.name ?? '', version: w.version, problems: w.problems, nodes: [], edges: [], valid: false }))],
     );
+  }
+  /** A workflow as it is on disk, even when invalid (then `valid: false` and its problems); a file that is not JSON is still an error. */
+  getWorkflowAsWritten(projectId: string, workflowId: string) {
+    return this.call<Workflow>('GET', `/api/projects/${enc(projectId)}/workflows/${enc(workflowId)}?invalid=1`);
   }
   getWorkflow(projectId: string, workflowId: string) {
     return this.call<Workflow>('GET', `/api/projects/${enc(projectId)}/workflows/${enc(workflowId)}`);

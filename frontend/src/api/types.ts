@@ -128,6 +128,9 @@ export interface Workflow {
   edges: WorkflowEdge[];
   /** What starts the workflow by itself (docs/triggers.md). */
   triggers?: Trigger[];
+  /** false for a file that is invalid on disk (GET …/workflows lists it under "invalid"); its problems say why. */
+  valid?: boolean;
+  problems?: Problem[];
 }
 
 export type TriggerType = 'schedule' | 'webhook' | 'files';
@@ -239,6 +242,16 @@ export interface JSONSchema {
 }
 
 /** One validation problem; node/edge say where on the canvas it belongs. */
+/** An entry of GET …/workflows "invalid": a workflow file on disk that does not validate. */
+export interface InvalidWorkflow {
+  id: string;
+  name?: string;
+  version: number;
+  nodeCount?: number;
+  valid: false;
+  problems?: Problem[];
+}
+
 export interface Problem {
   field: string;
   node?: string;

@@ -6,6 +6,7 @@ import { Icon } from '../components/icons';
 import { useStore } from '../store/store';
 import { branchesOf, type FlowNode } from '../store/graph';
 import { BranchHandles, ChildRunsLink, ForEachProgress } from './ControlParts';
+import { MissingNodeView } from './MissingNode';
 import { nodeKind, toolShortName } from './registry';
 
 const statusLabel: Record<string, string> = {
@@ -91,7 +92,8 @@ function ToolNodeView({ id, data, selected }: NodeProps<FlowNode>) {
   );
 }
 
-export const ToolNode = memo(ToolNodeView);
+/** A placeholder for a node an edge names but the file lacks (graph.ts, fromWorkflow) is drawn apart. */
+export const ToolNode = memo((p: NodeProps<FlowNode>) => (p.data.missing ? <MissingNodeView {...p} /> : <ToolNodeView {...p} />));
 
 /** The node registry of React Flow: tool nodes look like nodeKind() says; trigger nodes are in TriggerNode.tsx. */
 export const nodeTypes = { tool: ToolNode };

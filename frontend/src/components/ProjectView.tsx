@@ -66,8 +66,8 @@ function Toolbar() {
         >
           {!s.workflows.some((w) => w.id === s.workflowId) && <option value="">{s.name} (new)</option>}
           {s.workflows.map((w) => (
-            <option key={w.id} value={w.id}>
-              {w.name || w.id}
+            <option key={w.id} value={w.id} data-valid={w.valid === false ? 'false' : undefined}>
+              {w.valid === false ? `⚠ ${w.name || w.id} (invalid)` : w.name || w.id}
             </option>
           ))}
         </select>

@@ -8,6 +8,8 @@ export interface ToolNodeData extends Record<string, unknown> {
   params: Record<string, unknown>;
   retry?: RetryPolicy;
   timeoutMs?: number;
+  /** A placeholder for a node that edges of an invalid file name but the file lacks: drawn, never saved. */
+  missing?: boolean;
 }
 
 export type FlowNode = Node<ToolNodeData, 'tool'>;
@@ -66,11 +68,34 @@ export function fromWorkflow(wf: Workflow): Graph {
   }));
   const branching = new Set(nodes.filter((n) => branchesOf(n.data.tool, n.data.params)).map((n) => n.id));
   const edges: FlowEdge[] = (wf.edges ?? []).map((e) => makeEdge(e.source, e.target, e.on, branching.has(e.source)));
-  return { nodes, edges, triggers: (wf.triggers ?? []).map((t) => ({ ...t })) };
+  return { nodes: [...nodes, ...missingNodes(nodes, edges)], edges, triggers: (wf.triggers ?? []).map((t) => ({ ...t })) };
+}
+
+/**
+ * Placeholders for the nodes that edges name but the workflow lacks (a file
+ * made invalid on disk), so React Flow draws the dangling edge and the user
+ * can delete it. They sit right of the node the edge comes from.
+ */
+function missingNodes(nodes: FlowNode[], edges: FlowEdge[]): FlowNode[] {
+  const have = new Map(nodes.map((n) => [n.id, n]));
+  const out: FlowNode[] = [];
+  for (const e of edges) {
+    for (const [id, other] of [
+      [e.target, e.source],
+      [e.source, e.target],
+    ]) {
+      if (!id || have.has(id)) continue;
+      const near = have.get(other)?.position ?? { x: 80, y: 80 };
+      const n: FlowNode = { id, type: 'tool', position: { x: near.x + 300, y: near.y + 40 * out.length }, data: { tool: '', params: {}, missing: true } };
+      have.set(id, n);
+      out.push(n);
+    }
+  }
+  return out;
 }
 
 export function toWorkflow(id: string, name: string, g: Graph): Workflow {
-  const nodes: WorkflowNode[] = g.nodes.map((n) => {
+  const nodes: WorkflowNode[] = g.nodes.filter((n) => !n.data.missing).map((n) => {
     const out: WorkflowNode = {
       id: n.id,
       tool: n.data.tool,

@@ -24,6 +24,7 @@ import {
 import type { Store } from '../store';
 import type { Connection } from './connection';
 import { Drafts } from './drafts';
+import { invalidBanner, loadAsWritten } from './invalid';
 import { Merging } from './merging';
 import { freeSpot, placeGroup } from '../placement';
 import { newWorkflowId, type TabDeps, type TabState } from './state';
@@ -174,7 +175,8 @@ export class Editor {
     let saved: Workflow | null = null;
     if (s.version) {
       try {
-        saved = await this.deps.api.getWorkflow(this.id, s.workflowId);
+        // A file that is invalid on disk has no valid version to restore: it is deleted without Undo.
+        saved = await this.deps.api.getWorkflow(this.id, s.workflowId).catch(() => null);
         await this.deps.api.deleteWorkflow(this.id, s.workflowId);
       } catch (e) {
         this.tab.set({ dirty: s.dirty });
@@ -223,9 +225,11 @@ export class Editor {
   }
 
   async openWorkflow(workflowId: string): Promise<void> {
-    const wf = await this.deps.api.getWorkflow(this.id, workflowId);
+    const written = await loadAsWritten(this.deps.api, this.id, workflowId, this.tab.get().workflows);
+    const wf = written.wf;
     this.flushDraft();
     this.showWorkflow(workflowId, wf);
+    if (written.problems) this.tab.set({ problems: written.problems, banner: invalidBanner(workflowId, wf.name || workflowId, written) });
     this.restoreDraft(wf);
     this.watchWorkflow();
     this.hooks.workflowShown('opened');
