@@ -49,7 +49,7 @@ test('an on-disk invalid file opens with its dangling edge deletable', async ({ 
   await expect(node(view, 'wait')).toBeVisible();
   const select = view.getByTestId('workflow-select');
   await expect(select.locator('option[value="dangling"]')).toHaveText('⚠ Dangling (invalid)');
-  await expect(select.locator('option[value="broken"]')).toHaveText('⚠ Broken (invalid)');
+  await expect(select.locator('option[value="broken"]')).toHaveText('⚠ broken (invalid)');
 
   // Opened as written: both nodes, the placeholder, the dangling edge, the problems.
   await select.selectOption('dangling');
@@ -83,13 +83,13 @@ test('an on-disk invalid file opens with its dangling edge deletable', async ({ 
   const after = await fw.api<Listing>('GET', `/api/projects/${a.id}/workflows`);
   expect(after.invalid?.map((w) => w.id)).toEqual(['broken']);
 
-  // Not JSON at all: listed, opened as an empty canvas with its problem, deletable.
+  // Not JSON at all (so no name either): listed by its id, opened as an empty canvas with its problem, deletable.
   await select.selectOption('broken');
   await expect(view.getByTestId('problem-banner')).toContainText('It cannot be drawn');
   await expect(view.getByTestId('problems-list')).toContainText('file');
   await expect(view.locator('.react-flow__node')).toHaveCount(0);
   await view.getByTestId('workflow-delete').click();
-  await expect(page.getByTestId('toast').filter({ hasText: 'Deleted “Broken”' })).toBeVisible();
+  await expect(page.getByTestId('toast').filter({ hasText: 'Deleted “broken”' })).toBeVisible();
   expect(existsSync(path.join(dir, 'broken.json'))).toBe(false);
   await expect(select.locator('option[value="broken"]')).toHaveCount(0);
   await expect(page.getByTestId('tabs')).toBeVisible();
