@@ -121,7 +121,7 @@ export function FolderBrowser({ api, start, onChoose, onClose }: { api: Api; sta
   }, [sel]);
 
   return (
-    <div className="fw-modal-back fw-fb-back" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
+    <div className="fw-modal-back fw-fb-back fw-nested-back" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
       <div className="fw-modal fw-fb" role="dialog" aria-label="Choose a folder" data-testid="folder-browser" onKeyDown={onKey}>
         <div className="fw-modal-head">
           <Icon.folder size={18} />
