@@ -60,12 +60,13 @@ export function LogViewer({ logs, nodeIds, selectedNode }: { logs: LogBuffer; no
     return () => ro.disconnect();
   }, []);
 
+  // Following: the rows of the tail are rendered from count alone (below),
+  // and the box is scrolled there without reading its layout back, so a
+  // flood of lines costs one render per update, not three plus a forced
+  // layout.
   useLayoutEffect(() => {
     const el = box.current;
-    if (el && follow) {
-      el.scrollTop = el.scrollHeight;
-      setScrollTop(el.scrollTop);
-    }
+    if (el && follow) el.scrollTop = count * ROW;
   }, [version, follow, count, height]);
 
   const jump = (i: number) => {
@@ -82,13 +83,15 @@ export function LogViewer({ logs, nodeIds, selectedNode }: { logs: LogBuffer; no
 
   const onScroll = () => {
     const el = box.current!;
-    setScrollTop(el.scrollTop);
     const atBottom = el.scrollTop + el.clientHeight >= el.scrollHeight - ROW;
+    if (follow && atBottom) return; // our own scroll to the tail: already rendered
+    setScrollTop(el.scrollTop);
     if (atBottom !== follow) setFollow(atBottom);
   };
 
-  const first = Math.max(0, Math.floor(scrollTop / ROW) - OVERSCAN);
-  const last = Math.min(count, Math.ceil((scrollTop + height) / ROW) + OVERSCAN);
+  const top = follow ? Math.max(0, count * ROW - height) : scrollTop;
+  const first = Math.max(0, Math.floor(top / ROW) - OVERSCAN);
+  const last = Math.min(count, Math.ceil((top + height) / ROW) + OVERSCAN);
   const q = query.trim();
   const current = matches.length ? matches[cursor] : -1;
   const rows = [];
@@ -96,7 +99,9 @@ export function LogViewer({ logs, nodeIds, selectedNode }: { logs: LogBuffer; no
     const l = lineAt(r);
     if (!l) continue;
     rows.push(
-      <div key={r} className={`fw-log-row ${l.stream === 'stderr' ? 'stderr' : l.stream === 'marker' ? 'marker' : ''} ${r === current ? 'current' : ''}`} style={{ top: r * ROW }} data-testid="log-line">
+      // Keyed by slot, not by line: when the window moves, each row element
+      // gets its new line's text and position instead of being recreated.
+      <div key={r - first} className={`fw-log-row ${l.stream === 'stderr' ? 'stderr' : l.stream === 'marker' ? 'marker' : ''} ${r === current ? 'current' : ''}`} style={{ top: r * ROW }} data-testid="log-line">
         <span className="fw-log-no">{(view ? view[r] : r) + 1}</span>
         <span className="fw-log-node" title={l.nodeId}>
           {l.nodeId}
