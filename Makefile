@@ -8,7 +8,7 @@ ARGS     ?=
 
 DESKTOP_BIN := build/bin/flowweaver-desktop
 
-.PHONY: desktop test-desktop run build frontend frontend-deps system-deps test test-go test-go-postgres test-fuzz test-frontend test-e2e bench bench-compare lint lint-go lint-frontend dist test-dist
+.PHONY: desktop test-desktop run build frontend frontend-deps system-deps test test-go test-go-postgres test-fuzz test-frontend test-e2e bench bench-compare bench-ui lint lint-go lint-frontend dist test-dist
 
 # golangci-lint, pinned. `go install pkg@version` builds it from its own
 # go.mod (checksummed), so our go.mod stays free of linter dependencies; the
@@ -114,6 +114,12 @@ bench-compare:
 	$(BENCH_DIR)/compare.sh runs -runs=4000 -clients=16
 	$(BENCH_DIR)/compare.sh runs -runs=1000 -nodes=10
 	uptime
+
+## bench-ui: the UI flood benchmark (Playwright + Chromium against a real serve):
+## a shell node prints 200,000 lines; prints fps during the flood and the last line's delay.
+bench-ui: build
+	uptime
+	FW_BENCH=1 bash .ci/e2e.sh --reporter=list
 
 ## desktop: the desktop app (Wails, cgo, GTK 3 + WebKitGTK 4.1) at build/bin/flowweaver-desktop
 desktop: frontend

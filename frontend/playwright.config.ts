@@ -16,7 +16,8 @@ const repo = path.resolve(here, '..');
 
 export default defineConfig({
   testDir: './e2e',
-  testMatch: /.*\.e2e\.ts$/,
+  // FW_BENCH=1 (make bench-ui) runs the benchmarks (*.bench.ts) instead of the tests.
+  testMatch: process.env.FW_BENCH ? /.*\.bench\.ts$/ : /.*\.e2e\.ts$/,
   fullyParallel: false,
   workers: 1,
   retries: 0,
