@@ -8,36 +8,16 @@ import (
 	"github.com/flowweaver/flowweaver/backend/workflow"
 )
 
-// invalidLister is the part of the workflow service that reports workflow
-// files that are on disk but invalid (a dangling edge, a bad field, not
-// JSON at all), so the listing can show them instead of hiding them.
+// invalidLister is the part of the workflow service that also reports
+// workflow files that are on disk but invalid (a dangling edge, a bad
+// field, not JSON at all), so the listing shows them instead of hiding them.
 type invalidLister interface {
-	Summaries(ctx context.Context, projectID string) ([]workflow.Summary, error)
+	ListWithInvalid(ctx context.Context, projectID string) ([]flow.Workflow, []workflow.Summary, error)
 }
 
 // snapshotter returns a workflow as it is on disk, invalid or not.
 type snapshotter interface {
 	Snapshot(ctx context.Context, projectID, workflowID string) (*workflow.Snapshot, error)
-}
-
-// invalidWorkflows lists the invalid workflow files of a project (Valid
-// false, with their problems); nil when the service cannot tell.
-func (s *Server) invalidWorkflows(ctx context.Context, projectID string) ([]workflow.Summary, error) {
-	il, ok := s.cfg.Workflows.(invalidLister)
-	if !ok {
-		return nil, nil
-	}
-	sums, err := il.Summaries(ctx, projectID)
-	if err != nil {
-		return nil, err
-	}
-	out := []workflow.Summary{}
-	for _, sum := range sums {
-		if !sum.Valid {
-			out = append(out, sum)
-		}
-	}
-	return out, nil
 }
 
 // invalidWorkflowView is GET .../workflows/{wid}?invalid=1 of a file that

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
+	"github.com/flowweaver/flowweaver/backend/workflow"
 )
 
 func (s *Server) listWorkflows(w http.ResponseWriter, r *http.Request) {
@@ -14,7 +15,17 @@ func (s *Server) listWorkflows(w http.ResponseWriter, r *http.Request) {
 	if !ok || !s.have(w, r, s.cfg.Workflows != nil, "workflows") {
 		return
 	}
-	wfs, err := s.cfg.Workflows.List(r.Context(), p.ID)
+	resp := map[string]any{}
+	var wfs []flow.Workflow
+	var err error
+	if il, ok := s.cfg.Workflows.(invalidLister); ok {
+		// Invalid files are listed beside the valid ones, never dropped silently.
+		var invalid []workflow.Summary
+		wfs, invalid, err = il.ListWithInvalid(r.Context(), p.ID)
+		resp["invalid"] = invalid
+	} else {
+		wfs, err = s.cfg.Workflows.List(r.Context(), p.ID)
+	}
 	if err != nil {
 		writeError(w, r, err, s.cfg.Logger)
 		return
@@ -22,16 +33,7 @@ func (s *Server) listWorkflows(w http.ResponseWriter, r *http.Request) {
 	if wfs == nil {
 		wfs = []flow.Workflow{}
 	}
-	// Invalid files are listed beside the valid ones, never dropped silently.
-	invalid, err := s.invalidWorkflows(r.Context(), p.ID)
-	if err != nil {
-		writeError(w, r, err, s.cfg.Logger)
-		return
-	}
-	resp := map[string]any{"workflows": wfs}
-	if invalid != nil {
-		resp["invalid"] = invalid
-	}
+	resp["workflows"] = wfs
 	writeJSON(w, http.StatusOK, resp)
 }
 

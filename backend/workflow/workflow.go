@@ -587,6 +587,31 @@ func (s *Service) List(ctx context.Context, projectID string) ([]flow.Workflow, 
 	return out, nil
 }
 
+// ListWithInvalid returns List's valid workflows and, from the same read
+// of the directory, the invalid files as Summaries (Valid false, with
+// their problems): the REST listing shows both without reading every file
+// twice.
+func (s *Service) ListWithInvalid(ctx context.Context, projectID string) ([]flow.Workflow, []Summary, error) {
+	states, err := s.sync(ctx, projectID, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	valid := make([]flow.Workflow, 0, len(states))
+	invalid := []Summary{}
+	for _, st := range states {
+		if len(st.cur.problems) == 0 && st.cur.wf != nil {
+			valid = append(valid, *withMeta(st.cur.wf, st.id, st.entry.Version))
+			continue
+		}
+		sum := Summary{ID: st.id, Version: st.entry.Version, Valid: false, Problems: st.cur.problems}
+		if st.cur.wf != nil {
+			sum.Name, sum.NodeCount = st.cur.wf.Name, len(st.cur.wf.Nodes)
+		}
+		invalid = append(invalid, sum)
+	}
+	return valid, invalid, nil
+}
+
 // Delete removes the workflow file, marks its index row deleted (the
 // version keeps counting if it is created again) and appends
 // workflow.deleted, all in one transaction; if the transaction fails after

@@ -71,7 +71,7 @@ export function FolderBrowser({ api, start, onChoose, onClose }: { api: Api; sta
   };
 
   useEffect(() => {
-    fetchListing(api, start.startsWith('/') ? start : '', false).then(show, fail);
+    fetchListing(api, start.trim(), false).then(show, fail);
     // eslint-disable-next-line react-hooks/exhaustive-deps -- the start folder, once
   }, []);
 
