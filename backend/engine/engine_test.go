@@ -707,7 +707,11 @@ func TestManyConcurrentRuns(t *testing.T) {
 	}
 	want := "run.queued run.started node.started:n1 node.log:n1 node.completed:n1 node.started:n2 node.completed:n2 run.completed"
 	for i, id := range ids {
-		got := wait(t, en, id)
+		// The hang guard covers the whole batch: 1,000 queued runs under
+		// -race on a loaded 2-core machine drain at a few runs/s, so the
+		// last of them may wait minutes for a worker without anything
+		// being stuck.
+		got := waitFor(t, en, id, 10*time.Minute)
 		if got.Status != flow.RunSucceeded {
 			t.Fatalf("run %d: %+v", i, got)
 		}
