@@ -100,6 +100,49 @@ func LoadKey(dataDir string) ([]byte, error) {
 	return b, nil
 }
 
+// NewKey returns a fresh random signing key of the size LoadKey expects.
+func NewKey() ([]byte, error) {
+	key := make([]byte, keySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("generate jwt key: %w", err)
+	}
+	return key, nil
+}
+
+// WriteKey replaces <dataDir>/jwt.key with key (mode 0600, written to a
+// temporary file and renamed, so a reader never sees half a key). Nodes of
+// a cluster mirror the shared key there, so tools that sign with the data
+// dir's key (flowweaver token) make tokens every node accepts.
+func WriteKey(dataDir string, key []byte) error {
+	if len(key) != keySize {
+		return fmt.Errorf("jwt key has %d bytes, want %d", len(key), keySize)
+	}
+	path := filepath.Join(dataDir, "jwt.key")
+	if cur, err := os.ReadFile(path); err == nil && string(cur) == string(key) {
+		return nil
+	}
+	f, err := os.CreateTemp(dataDir, ".jwt.key-*")
+	if err != nil {
+		return fmt.Errorf("write jwt key: %w", err)
+	}
+	defer func() { _ = os.Remove(f.Name()) }()
+	if _, err := f.Write(key); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write jwt key: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("sync jwt key: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write jwt key: %w", err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write jwt key: %w", err)
+	}
+	return nil
+}
+
 // New returns an Authority signing with key.
 func New(key []byte, opts Options) (*Authority, error) {
 	if len(key) < keySize {

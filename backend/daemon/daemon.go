@@ -44,6 +44,7 @@ type Daemon struct {
 	engine    *engine.Engine
 	triggers  *trigger.Service
 	hub       *hub.Hub
+	cluster   *clusterParts // PostgreSQL only (cluster.go)
 
 	// lock holds the data dir; ownLock says New took it (Stop releases it).
 	lock    *datadir.Lock
@@ -79,18 +80,22 @@ func New(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 			}
 		}()
 	}
-	key, err := auth.LoadKey(cfg.DataDir)
+	if d.db, err = store.Open(ctx, cfg.databaseDSN(), store.Options{}); err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = d.db.Close()
+		}
+	}()
+	key, err := d.signingKey(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if d.auth, err = auth.New(key, auth.Options{}); err != nil {
 		return nil, err
 	}
-	if d.db, err = store.Open(ctx, cfg.databaseDSN(), store.Options{}); err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
 	if err := d.wire(ctx); err != nil {
-		_ = d.db.Close()
 		return nil, err
 	}
 	return d, nil
@@ -103,6 +108,10 @@ func (d *Daemon) Start(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", d.cfg.Addr, err)
 	}
 	d.ln = ln
+	if err := d.startCluster(ctx); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("join the cluster: %w", err)
+	}
 	if !d.cfg.Passive {
 		if err := d.workflows.Start(ctx); err != nil {
 			_ = ln.Close()
@@ -210,6 +219,9 @@ func (d *Daemon) Stop(ctx context.Context) error {
 		if err := d.hub.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("close sockets: %w", err))
 		}
+		// No more advertising (the queue's Stop forgets the node row) and
+		// no more events from other nodes: no socket is left.
+		d.stopCluster()
 		if d.srv != nil {
 			sctx, cancel := context.WithTimeout(ctx, d.cfg.ShutdownGrace)
 			if err := d.srv.Shutdown(sctx); err != nil {

@@ -81,6 +81,9 @@ func (d *Daemon) wire(ctx context.Context) error {
 		return fmt.Errorf("triggers: %w", err)
 	}
 
+	if err := d.wireCluster(); err != nil {
+		return err
+	}
 	cmds := &commands{d: d}
 	origins := append(append([]string{}, d.cfg.DesktopOrigins...), d.cfg.DevOrigins...)
 	d.hub, err = hub.New(hub.Config{
@@ -93,6 +96,7 @@ func (d *Daemon) wire(ctx context.Context) error {
 			return err == nil, err
 		}),
 		Log:                d.db,
+		Watcher:            d.hubWatcher(),
 		Commands:           cmds,
 		Stats:              func() any { st, _ := d.engine.QueueStats(context.Background()); return st },
 		MaxConnsPerSession: d.cfg.MaxConnsPerSession,
@@ -103,24 +107,22 @@ func (d *Daemon) wire(ctx context.Context) error {
 		return fmt.Errorf("hub: %w", err)
 	}
 	d.db.SetOnCommit(func(evs []flow.Event) {
-		d.hub.Publish(evs)
+		d.publishCommitted(evs)
 		d.triggers.Observe(evs)
 	})
 
 	d.api = httpapi.New(httpapi.Config{
-		Store:     d.db,
-		Auth:      d.auth,
-		Runs:      d.engine,
-		Workflows: d.workflows,
-		Tools:     cmds,
-		Secrets:   secretsAPI{Service: d.secrets, d: d},
-		Trust:     &trustService{d: d},
-		WS:        d.hub,
-		QueueStats: func(ctx context.Context) (any, error) {
-			return d.engine.QueueStats(ctx)
-		},
+		Store:               d.db,
+		Auth:                d.auth,
+		Runs:                d.engine,
+		Workflows:           d.workflows,
+		Tools:               cmds,
+		Secrets:             secretsAPI{Service: d.secrets, d: d},
+		Trust:               &trustService{d: d},
+		WS:                  d.hub,
+		QueueStats:          d.queueReport,
 		QueueJobs:           d.queueJobs,
-		Connections:         d.hub.Connections,
+		Connections:         d.connectionsReport,
 		BeforeProjectDelete: d.cancelProjectRuns,
 		Triggers:            triggersAPI{d.triggers},
 		Hooks:               d.triggers,

@@ -216,11 +216,16 @@ func (s *Server) queueJobs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) connections(w http.ResponseWriter, r *http.Request) {
-	total, per := 0, map[string]int{}
-	if s.cfg.Connections != nil {
-		total, per = s.cfg.Connections()
+	if s.cfg.Connections == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"total": 0, "projects": map[string]int{}})
+		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"total": total, "projects": per})
+	report, err := s.cfg.Connections(r.Context())
+	if err != nil {
+		writeError(w, r, err, s.cfg.Logger)
+		return
+	}
+	writeJSON(w, http.StatusOK, report)
 }
 
 const workspaceKey = "workspace"

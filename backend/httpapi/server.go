@@ -43,8 +43,9 @@ type Config struct {
 	QueueStats func(ctx context.Context) (any, error)
 	// QueueJobs feeds GET /api/queue/jobs (state, projectId, before, limit).
 	QueueJobs func(ctx context.Context, state, projectID string, before int64, limit int) (any, error)
-	// Connections feeds GET /api/connections.
-	Connections func() (total int, perProject map[string]int)
+	// Connections feeds GET /api/connections: {"total", "projects"} on one
+	// node, plus per-node lines on a cluster.
+	Connections func(ctx context.Context) (any, error)
 	// ProjectDeleted lets the daemon release per-project resources
 	// (sockets, MCP servers, caches).
 	ProjectDeleted func(id string)
