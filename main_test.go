@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowweaver/flowweaver/backend/pgtest"
 	"github.com/flowweaver/flowweaver/cli"
 )
 
@@ -32,7 +33,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build flowweaver: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	// pgtest.Run stops the throwaway PostgreSQL cluster the cluster tests
+	// (main_cluster_test.go) start.
+	code := pgtest.Run(m)
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -62,6 +62,9 @@ func ErrorCode(err error) string {
 	if IsDiskFull(err) {
 		return EDISKFULL
 	}
+	if IsUnavailable(err) {
+		return EUNAVAILABLE
+	}
 	return EINTERNAL
 }
 
@@ -101,6 +104,9 @@ func ErrorMessage(err error) string {
 	}
 	if IsDiskFull(err) {
 		return diskFullMessage
+	}
+	if IsUnavailable(err) {
+		return unavailableMessage
 	}
 	return "internal error"
 }

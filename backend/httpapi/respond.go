@@ -73,6 +73,12 @@ func writeError(w http.ResponseWriter, r *http.Request, err error, log *slog.Log
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="flowweaver"`)
 	}
+	if status == http.StatusServiceUnavailable {
+		if flow.IsUnavailable(err) && log != nil {
+			log.Warn("database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
+		w.Header().Set("Retry-After", "1")
+	}
 	writeJSON(w, status, ErrorBody(err))
 }
 
