@@ -51,7 +51,8 @@ func TestSigningKeyIsCreatedOnceAcrossNodes(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			keys[i], errs[i] = cluster.SigningKey(context.Background(), dbs[i], bytes.Repeat([]byte{byte(i + 1)}, 32))
+			fresh := []byte(fmt.Sprintf("%032d", i)) // 32 bytes, one per node
+			keys[i], errs[i] = cluster.SigningKey(context.Background(), dbs[i], fresh)
 		}()
 	}
 	close(start)
