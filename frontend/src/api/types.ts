@@ -131,6 +131,8 @@ export interface Workflow {
   /** false for a file that is invalid on disk (GET …/workflows lists it under "invalid"); its problems say why. */
   valid?: boolean;
   problems?: Problem[];
+  /** The declared run inputs, a JSON Schema object schema (docs/workflows.md, Inputs). */
+  inputs?: JSONSchema;
 }
 
 export type TriggerType = 'schedule' | 'webhook' | 'files';

@@ -7,6 +7,7 @@ import { useNow, useTab } from './hooks';
 import { Icon } from './icons';
 import { LogViewer } from './LogViewer';
 import { RunHistory } from './RunHistory';
+import { InputRefProblemRows, RunInputs, useInputRefProblems } from './InputRefProblems';
 import { MissingSecretRows, useMissingSecrets } from './SecretProblems';
 
 type Panel = 'logs' | 'history' | 'problems';
@@ -19,7 +20,8 @@ export function BottomPanel() {
   const run = useStore(tab, (s) => s.run);
   const problems = useStore(tab, (s) => s.problems);
   const missingSecrets = useMissingSecrets();
-  const problemCount = problems.length + missingSecrets.length;
+  const inputRefs = useInputRefProblems();
+  const problemCount = problems.length + missingSecrets.length + inputRefs.length;
   const nodeIds = useStore(tab, (s) => s.nodes.map((n) => n.id).join('\n'));
   const selected = useStore(tab, (s) => {
     const sel = s.nodes.filter((n) => n.selected);
@@ -50,6 +52,7 @@ export function BottomPanel() {
           <span className="fw-run-summary" data-testid="run-summary">
             <span className="mono small">{run.id}</span>
             <RunLineage run={run} />
+            <RunInputs inputs={run.inputs} testid="run-inputs-summary" />
             {run.trigger && run.trigger.type !== 'manual' && (
               <span className="fw-muted small" data-testid="run-trigger">
                 {describeRunTrigger(run.trigger)}
@@ -84,6 +87,7 @@ export function BottomPanel() {
             <div className="fw-history-list" data-testid="problems-list">
               {!problemCount && <div className="fw-logs-empty">No problems. The server validates the workflow on save.</div>}
               <MissingSecretRows />
+              <InputRefProblemRows />
               {problems.map((p, i) => (
                 <div key={i} className="fw-problem" onClick={() => p.node && tab.selectOnly(p.node)}>
                   <Icon.alert size={13} />

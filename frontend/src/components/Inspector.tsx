@@ -6,6 +6,8 @@ import { formatDuration } from './format';
 import { useTab } from './hooks';
 import { OutputViewer } from './OutputViewer';
 import { SchemaForm } from './SchemaForm';
+import { InputsSection } from './InputsSection';
+import { NodeInputRefProblems } from './InputRefProblems';
 import { NodeMissingSecrets } from './SecretProblems';
 import { TriggerInspector } from './TriggerInspector';
 
@@ -58,6 +60,7 @@ function NodeInspector({ nodeId }: { nodeId: string }) {
       {tool?.description && <p className="fw-insp-desc">{tool.description}</p>}
       {!tool && <div className="fw-banner warn small">Tool “{node.data.tool}” is not available in this project.</div>}
       <NodeMissingSecrets nodeId={nodeId} />
+      <NodeInputRefProblems nodeId={nodeId} />
       {general.map((p, i) => (
         <div key={i} className="fw-banner error small" data-testid="inspector-problem">
           {p.message}
@@ -96,7 +99,7 @@ function NodeInspector({ nodeId }: { nodeId: string }) {
 
       <section className="fw-insp-section">
         <div className="fw-section-title">Parameters</div>
-        <SchemaForm schema={tool?.inputSchema} values={node.data.params ?? {}} onChange={(k, v) => tab.setParam(nodeId, k, v)} errors={errors} idPrefix={`p-${nodeId}`} />
+        <SchemaForm schema={tool?.inputSchema} values={node.data.params ?? {}} onChange={(k, v) => tab.setParam(nodeId, k, v)} errors={errors} idPrefix={`p-${nodeId}`} tool={node.data.tool} />
         {missing.length > 0 && <div className="fw-help warn">Required: {missing.join(', ')}</div>}
       </section>
 
@@ -198,6 +201,7 @@ function WorkflowInspector({ multi }: { multi: number }) {
           {project.path}
         </span>
       </div>
+      <InputsSection />
       <div className="fw-section-title">Shortcuts</div>
       <div className="fw-shortcuts">
         {[

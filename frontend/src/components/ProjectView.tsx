@@ -12,6 +12,7 @@ import { Icon } from './icons';
 import { Inspector } from './Inspector';
 import { Palette } from './Palette';
 import { PresenceChips } from './PresenceChips';
+import { RunInputsDialog } from './RunInputsDialog';
 import { RunSwitcher } from './RunSwitcher';
 import { SecretsButton } from './SecretsPanel';
 import { ProjectMenu } from './ProjectMenu';
@@ -46,6 +47,7 @@ export function ProjectView({ tab, theme }: { tab: ProjectTab; theme: Theme }) {
           </div>
           <Inspector />
         </div>
+        <RunInputsDialog />
       </div>
     </TabContext.Provider>
   );
@@ -107,10 +109,16 @@ function Toolbar() {
           className="fw-btn primary sm"
           data-testid="run"
           disabled={s.starting || s.project.trusted === false}
-          onClick={() => void tab.startRun()}
-          title={s.project.trusted === false ? 'Trust this folder to run its workflows' : 'Run (Ctrl+Enter)'}
+          onClick={() => void tab.requestRun('button')}
+          title={
+            s.project.trusted === false
+              ? 'Trust this folder to run its workflows'
+              : s.inputs?.properties && Object.keys(s.inputs.properties).length
+                ? 'Run: asks for the inputs (Ctrl+Enter reuses the last ones)'
+                : 'Run (Ctrl+Enter)'
+          }
         >
-          <Icon.play size={13} /> {s.starting ? 'Starting…' : 'Run'}
+          <Icon.play size={13} /> {s.starting ? 'Starting…' : s.inputs?.properties && Object.keys(s.inputs.properties).length ? 'Run…' : 'Run'}
         </button>
       )}
       <ProjectMenu />
@@ -143,7 +151,7 @@ function useShortcuts(tab: ProjectTab) {
         void tab.save();
       } else if (mod && e.key === 'Enter') {
         e.preventDefault();
-        void tab.startRun();
+        void tab.requestRun('shortcut');
       } else if (typing) {
         return;
       } else if (e.key === 'Delete' || e.key === 'Backspace') {

@@ -3,6 +3,7 @@ import { useStore } from '../store/store';
 import { formatDuration, formatTime, runDuration } from './format';
 import { useNow, useTab } from './hooks';
 import { describeRunTrigger } from '../triggers/model';
+import { RunInputs } from './InputRefProblems';
 
 const filters: ('' | RunStatus)[] = ['', 'queued', 'running', 'succeeded', 'failed', 'canceled'];
 
@@ -42,6 +43,7 @@ export function RunHistory() {
                 <th>Status</th>
                 <th>Run</th>
                 <th>Started by</th>
+                <th>Inputs</th>
                 <th>Started</th>
                 <th>Duration</th>
                 <th>Error</th>
@@ -56,6 +58,9 @@ export function RunHistory() {
                   <td className="mono small">{r.id}</td>
                   <td className="small" data-testid="history-trigger" data-trigger={r.trigger?.type ?? 'manual'}>
                     {describeRunTrigger(r.trigger).replace(/^started by /, '')}
+                  </td>
+                  <td className="small">
+                    <RunInputs inputs={r.inputs} testid="history-inputs" />
                   </td>
                   <td className="small">{formatTime(r.startedAt ?? r.createdAt)}</td>
                   <td className="small">{formatDuration(runDuration(r, now))}</td>

@@ -1,6 +1,8 @@
 import { useRef, useState } from 'react';
 import type { JSONSchema } from '../api/types';
 import { coerce, displayValue, fieldsFromSchema, type Field } from '../canvas/schema';
+import { isExpressionParam } from '../inputs/refs';
+import { useInputCompletion } from './InputCompletion';
 import { SecretPicker } from './SecretPicker';
 
 interface Props {
@@ -10,10 +12,12 @@ interface Props {
   /** Server-side problems by field key. */
   errors?: Record<string, string>;
   idPrefix: string;
+  /** The node's tool: its expression params (if's condition...) complete inputs without braces. */
+  tool?: string;
 }
 
 /** A form generated from a tool's JSON Schema (see canvas/schema.ts for the mapping). */
-export function SchemaForm({ schema, values, onChange, errors = {}, idPrefix }: Props) {
+export function SchemaForm({ schema, values, onChange, errors = {}, idPrefix, tool }: Props) {
   const fields = fieldsFromSchema(schema);
   if (!fields.length) {
     return <div className="fw-muted">This tool takes no parameters.</div>;
@@ -21,13 +25,35 @@ export function SchemaForm({ schema, values, onChange, errors = {}, idPrefix }: 
   return (
     <div className="fw-form">
       {fields.map((f) => (
-        <FieldInput key={`${idPrefix}-${f.key}`} field={f} value={values[f.key]} onChange={(v) => onChange(f.key, v)} serverError={errors[f.key]} id={`${idPrefix}-${f.key}`} />
+        <FieldInput
+          key={`${idPrefix}-${f.key}`}
+          field={f}
+          value={values[f.key]}
+          onChange={(v) => onChange(f.key, v)}
+          serverError={errors[f.key]}
+          id={`${idPrefix}-${f.key}`}
+          expression={isExpressionParam(tool, f.key)}
+        />
       ))}
     </div>
   );
 }
 
-function FieldInput({ field: f, value, onChange, serverError, id }: { field: Field; value: unknown; onChange: (v: unknown) => void; serverError?: string; id: string }) {
+function FieldInput({
+  field: f,
+  value,
+  onChange,
+  serverError,
+  id,
+  expression,
+}: {
+  field: Field;
+  value: unknown;
+  onChange: (v: unknown) => void;
+  serverError?: string;
+  id: string;
+  expression: boolean;
+}) {
   // Text is kept locally so an invalid number/JSON can be typed through.
   const [text, setText] = useState(() => displayValue(f, value));
   const [error, setError] = useState<string | null>(null);
@@ -63,6 +89,12 @@ function FieldInput({ field: f, value, onChange, serverError, id }: { field: Fie
     sel.current = [at + ref.length, at + ref.length];
   };
   const picks = f.kind === 'string' || f.kind === 'text' || f.kind === 'json';
+  // {{ inputs. completes the workflow's declared inputs.
+  const complete = useInputCompletion(expression, commit);
+  const onSelect = (e: { currentTarget: HTMLInputElement | HTMLTextAreaElement }) => {
+    track(e);
+    complete.onCaret(e);
+  };
 
   let control;
   switch (f.kind) {
@@ -91,7 +123,9 @@ function FieldInput({ field: f, value, onChange, serverError, id }: { field: Fie
     case 'json':
       control = (
         <textarea
-          onSelect={track}
+          onSelect={onSelect}
+          onKeyDown={complete.onKeyDown}
+          onBlur={complete.onBlur}
           id={id}
           data-testid={testid}
           className={f.kind === 'json' ? 'mono' : ''}
@@ -99,14 +133,19 @@ function FieldInput({ field: f, value, onChange, serverError, id }: { field: Fie
           value={text}
           spellCheck={false}
           placeholder={f.kind === 'json' ? '{ }' : displayValue(f, f.default)}
-          onChange={(e) => commit(e.target.value)}
+          onChange={(e) => {
+            commit(e.target.value);
+            complete.onCaret(e);
+          }}
         />
       );
       break;
     default:
       control = (
         <input
-          onSelect={track}
+          onSelect={onSelect}
+          onKeyDown={complete.onKeyDown}
+          onBlur={complete.onBlur}
           id={id}
           data-testid={testid}
           type="text"
@@ -114,7 +153,10 @@ function FieldInput({ field: f, value, onChange, serverError, id }: { field: Fie
           value={text}
           placeholder={displayValue(f, f.default)}
           spellCheck={false}
-          onChange={(e) => commit(e.target.value)}
+          onChange={(e) => {
+            commit(e.target.value);
+            complete.onCaret(e);
+          }}
         />
       );
   }
@@ -128,7 +170,11 @@ function FieldInput({ field: f, value, onChange, serverError, id }: { field: Fie
           {picks && <SecretPicker onPick={insert} testid={testid} />}
         </label>
       )}
-      {control}
+      {/* always wrapped: the control must not remount (and lose focus) when the list opens */}
+      <div className="fw-complete-anchor">
+        {control}
+        {complete.popup}
+      </div>
       {f.description && <div className="fw-help">{f.description}</div>}
       {err && <div className="fw-field-error">{err}</div>}
     </div>

@@ -1,5 +1,5 @@
 import type { Edge, Node } from '@xyflow/react';
-import type { RetryPolicy, Trigger, Workflow, WorkflowNode } from '../api/types';
+import type { JSONSchema, RetryPolicy, Trigger, Workflow, WorkflowNode } from '../api/types';
 
 /** Data of a canvas node: plain and serializable, exactly what is saved. */
 export interface ToolNodeData extends Record<string, unknown> {
@@ -20,6 +20,8 @@ export interface Graph {
   edges: FlowEdge[];
   /** The workflow's triggers (drawn at the canvas's left edge); undo covers them too. */
   triggers?: Trigger[];
+  /** The declared run inputs (JSON Schema); undo covers them too. */
+  inputs?: JSONSchema;
 }
 
 export const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -68,7 +70,12 @@ export function fromWorkflow(wf: Workflow): Graph {
   }));
   const branching = new Set(nodes.filter((n) => branchesOf(n.data.tool, n.data.params)).map((n) => n.id));
   const edges: FlowEdge[] = (wf.edges ?? []).map((e) => makeEdge(e.source, e.target, e.on, branching.has(e.source)));
-  return { nodes: [...nodes, ...missingNodes(nodes, edges)], edges, triggers: (wf.triggers ?? []).map((t) => ({ ...t })) };
+  return {
+    nodes: [...nodes, ...missingNodes(nodes, edges)],
+    edges,
+    triggers: (wf.triggers ?? []).map((t) => ({ ...t })),
+    inputs: wf.inputs ? structuredClone(wf.inputs) : undefined,
+  };
 }
 
 /**
@@ -117,6 +124,7 @@ export function toWorkflow(id: string, name: string, g: Graph): Workflow {
     }),
   };
   if (g.triggers?.length) wf.triggers = g.triggers;
+  if (g.inputs) wf.inputs = g.inputs;
   return wf;
 }
 

@@ -1,6 +1,7 @@
 import type { Project } from '../api/types';
 import type { Channel, Frame, ProjectSocket } from '../realtime';
 import type { NotificationPayload } from '../api/types';
+import { requestRun, submitRun } from '../inputs/run';
 import { ProjectSecrets } from './secrets';
 import { Store } from './store';
 import { toastLevel } from './toasts';
@@ -221,7 +222,12 @@ export class ProjectTab extends Store<TabState> {
   save = (overwrite = false) => this.editor.save(overwrite);
   reloadFromConflict = () => this.editor.reloadFromConflict();
   overwriteConflict = () => this.editor.overwriteConflict();
-  startRun = () => this.runs.startRun();
+  startRun = (inputs?: Record<string, unknown>) => this.runs.startRun(inputs);
+  /** Run / Ctrl+Enter: the run form when the workflow declares inputs (inputs/run.ts). */
+  requestRun = (via: 'button' | 'shortcut') => requestRun(this, via);
+  submitRunInputs = (values: Record<string, unknown>) => submitRun(this, values);
+  closeRunForm = () => this.set({ runForm: null });
+  setInputs: Editor['setInputs'] = (schema, key) => this.editor.setInputs(schema, key);
   cancelRun = () => this.runs.cancelRun();
   showRun = (runId: string, fresh = false) => this.runs.showRun(runId, fresh);
   clearRun = () => this.runs.clearRun();

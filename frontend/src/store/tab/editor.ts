@@ -1,6 +1,6 @@
 import { applyEdgeChanges, applyNodeChanges, type Connection as EdgeConnection, type EdgeChange, type NodeChange } from '@xyflow/react';
 import { ApiError } from '../../api/client';
-import type { ErrorDetails, Problem, Trigger, TriggerType, Workflow, WorkflowUpdatedPayload } from '../../api/types';
+import type { ErrorDetails, JSONSchema, Problem, Trigger, TriggerType, Workflow, WorkflowUpdatedPayload } from '../../api/types';
 import { newTrigger } from '../../triggers/model';
 import { defaultParams } from '../../canvas/schema';
 import { Channel, Frame, RealtimeError } from '../../realtime';
@@ -84,7 +84,13 @@ export class Editor {
     this.offDrafts = tab.subscribe(() => {
       const s = tab.get();
       const changed =
-        s.nodes !== last.nodes || s.edges !== last.edges || s.triggers !== last.triggers || s.name !== last.name || s.dirty !== last.dirty || s.workflowId !== last.workflowId;
+        s.nodes !== last.nodes ||
+        s.edges !== last.edges ||
+        s.triggers !== last.triggers ||
+        s.inputs !== last.inputs ||
+        s.name !== last.name ||
+        s.dirty !== last.dirty ||
+        s.workflowId !== last.workflowId;
       last = s;
       if (changed) this.scheduleDraft();
     });
@@ -125,6 +131,7 @@ export class Editor {
       nodes: g.nodes,
       edges: g.edges,
       triggers: g.triggers ?? [],
+      inputs: g.inputs,
       // Saving goes against the version the edits started from, so a save made elsewhere meanwhile is a conflict.
       version: d.baseVersion || s.version,
       dirty: true,
@@ -253,6 +260,8 @@ export class Editor {
       nodes: g.nodes,
       edges: g.edges,
       triggers: g.triggers ?? [],
+      inputs: g.inputs,
+      runForm: null,
       selectedTrigger: null,
       dirty: false,
       problems: [],
@@ -307,7 +316,7 @@ export class Editor {
 
   graph(): Graph {
     const s = this.tab.get();
-    return { nodes: s.nodes, edges: s.edges, triggers: s.triggers };
+    return { nodes: s.nodes, edges: s.edges, triggers: s.triggers, inputs: s.inputs };
   }
 
   /** Records the current graph for undo, then applies a change. */
@@ -484,6 +493,13 @@ export class Editor {
     if (s.problems.some((p) => p.field.startsWith('triggers['))) this.tab.set({ problems: s.problems.filter((p) => !p.field.startsWith('triggers[')) });
   }
 
+  /** Replaces the declared run inputs (undefined: none); a fixed declaration clears its problems. */
+  setInputs(inputs: JSONSchema | undefined, coalesceKey = ''): void {
+    this.change({ inputs }, coalesceKey ? `inputs:${coalesceKey}` : '');
+    const s = this.tab.get();
+    if (s.problems.some((p) => p.field.startsWith('inputs'))) this.tab.set({ problems: s.problems.filter((p) => !p.field.startsWith('inputs')), banner: null });
+  }
+
   removeTrigger(id: string): void {
     this.change({ triggers: this.tab.get().triggers.filter((t) => t.id !== id) });
     if (this.tab.get().selectedTrigger === id) this.tab.set({ selectedTrigger: null });
@@ -546,7 +562,7 @@ export class Editor {
       }
       // Edits made while the save was in flight stay dirty.
       const now = this.tab.get();
-      const changed = now.nodes !== s.nodes || now.edges !== s.edges || now.triggers !== s.triggers || now.name !== s.name;
+      const changed = now.nodes !== s.nodes || now.edges !== s.edges || now.triggers !== s.triggers || now.inputs !== s.inputs || now.name !== s.name;
       this.tab.set({ version, dirty: changed, problems: paramProblems, banner: null, conflict: null, saving: false, draftRestored: null });
       this.merging.setBase({ ...wf, version });
       if (paramProblems.length) {

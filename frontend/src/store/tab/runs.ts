@@ -1,5 +1,7 @@
 import { terminalRun, type NodeEventPayload, type NodeLogPayload, type NodeRun, type Run, type RunEventPayload, type RunStatus } from '../../api/types';
-import { Channel, Frame } from '../../realtime';
+import { ApiError } from '../../api/client';
+import { errorsFromProblems } from '../../inputs/model';
+import { Channel, Frame, RealtimeError } from '../../realtime';
 import { edgeId } from '../graph';
 import { LogBuffer } from '../logs';
 import type { Store } from '../store';
@@ -34,23 +36,27 @@ export class Runs {
     return this.conn.socket;
   }
 
-  /** Saves if needed, then starts a run of the open workflow and shows it. */
-  async startRun(): Promise<void> {
+  /**
+   * Saves if needed, then starts a run of the open workflow with inputs and
+   * shows it; true when it started. Inputs the server refuses (they do not
+   * fit the workflow's declaration) reopen the run form with its messages.
+   */
+  async startRun(inputs: Record<string, unknown> = {}): Promise<boolean> {
     const s = this.tab.get();
-    if (s.starting) return;
+    if (s.starting) return false;
     if (!s.nodes.length) {
       this.deps.toasts.push({ level: 'warning', title: 'Nothing to run', message: 'Drag a tool from the palette onto the canvas first.' });
-      return;
+      return false;
     }
     const offline = this.conn.notConnected();
     if (offline) {
       this.deps.toasts.push({ level: 'error', title: 'Run not started', message: `${offline} Run it again once the connection is back.` });
-      return;
+      return false;
     }
     this.tab.set({ starting: true });
     try {
       if (s.dirty || !s.version) {
-        if (!(await this.hooks.save())) return;
+        if (!(await this.hooks.save())) return false;
       }
       // Problems found at save time would fail the run: say so before starting it.
       const problems = this.tab.get().problems.filter((p) => p.node);
@@ -61,20 +67,24 @@ export class Runs {
           title: 'Run not started',
           message: `${problems.length === 1 ? '1 problem' : `${problems.length} problems`} to fix first (Problems tab): ${first.node}: ${first.message}`,
         });
-        return;
+        return false;
       }
       const workflowId = this.tab.get().workflowId;
       let runId: string;
       if (this.conn.canUseSocket()) {
-        const reply = await this.socket.request('run.start', { workflowId, inputs: {} });
+        const reply = await this.socket.request('run.start', { workflowId, inputs });
         runId = (reply.payload as { runId: string }).runId;
       } else {
-        runId = (await this.deps.api.startRun(this.id, workflowId)).runId;
+        runId = (await this.deps.api.startRun(this.id, workflowId, inputs)).runId;
       }
       this.markActive({ runId, workflowId, status: 'queued', createdAt: new Date().toISOString() });
       this.showRun(runId, true);
+      return true;
     } catch (e) {
+      const refused = inputErrors(e);
+      if (refused && this.tab.get().inputs) this.tab.set({ runForm: { errors: refused } });
       this.deps.toasts.push({ level: 'error', title: 'Run not started', message: (e as Error).message });
+      return false;
     } finally {
       this.tab.set({ starting: false });
     }
@@ -403,4 +413,12 @@ export function runStatusOf(event: string, p: RunEventPayload | undefined): RunS
     default:
       return null;
   }
+}
+
+/** The per-input messages of a start the server refused for its inputs, or null. */
+function inputErrors(e: unknown): Record<string, string> | null {
+  const payload = (e instanceof RealtimeError ? e.payload : null) as { problems?: { field: string; message: string }[] } | null;
+  const problems = e instanceof ApiError ? e.problems : payload?.problems;
+  const errors = errorsFromProblems(problems ?? undefined);
+  return Object.keys(errors).length ? errors : null;
 }

@@ -1,5 +1,6 @@
 import type { Api } from '../../api/client';
-import type { McpServerStatus, NodeStatus, Problem, Project, Run, RunStatus, Tool, Trigger, Workflow } from '../../api/types';
+import type { JSONSchema, McpServerStatus, NodeStatus, Problem, Project, Run, RunStatus, Tool, Trigger, Workflow } from '../../api/types';
+import type { RunForm } from '../../inputs/run';
 import type { SocketState, WebSocketFactory } from '../../realtime';
 import type { FlowEdge, FlowNode } from '../graph';
 import type { Identity } from '../identity';
@@ -103,6 +104,10 @@ export interface TabState {
   nodes: FlowNode[];
   edges: FlowEdge[];
   triggers: Trigger[];
+  /** The declared run inputs (a JSON Schema object schema), undefined when none. */
+  inputs?: JSONSchema;
+  /** The run form is open (Run on a workflow that declares inputs). */
+  runForm: RunForm | null;
   /** The trigger shown in the inspector (its id), null when none is. */
   selectedTrigger: string | null;
   dirty: boolean;
@@ -164,6 +169,8 @@ export function initialTabState(project: Project): TabState {
     nodes: [],
     edges: [],
     triggers: [],
+    inputs: undefined,
+    runForm: null,
     selectedTrigger: null,
     dirty: false,
     canUndo: false,
