@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { JSONSchema } from '../api/types';
+import type { JSONSchema, Workflow } from '../api/types';
+import { fromWorkflow, toWorkflow } from '../store/graph';
+import { mergeWorkflows } from '../store/merge';
 import { declsFromSchema, errorsFromProblems, initialForm, inputsSummary, nameProblem, newInputName, parseForm, renameInSchema, schemaFromDecls, type InputDecl } from './model';
 
 const release: JSONSchema = {
@@ -103,5 +105,23 @@ describe('the run form', () => {
     expect(inputsSummary({ n: 2, who: 'Ada', trigger: { type: 'manual' } })).toBe('n=2 · who=Ada');
     expect(inputsSummary({ n: 2, who: 'Ada', extra: [1] }, ['who', 'n'])).toBe('who=Ada · n=2 · extra=[1]');
     expect(inputsSummary(undefined)).toBe('');
+  });
+});
+
+describe('the declaration on the canvas', () => {
+  it('rides with the graph (save, drafts, undo) and merges as a workflow-level field', () => {
+    const wf: Workflow = { id: 'g', name: 'G', nodes: [{ id: 'a', tool: 'log', params: {} }], edges: [], inputs: release };
+    const g = fromWorkflow(wf);
+    expect(g.inputs).toEqual(release);
+    expect(g.inputs).not.toBe(release); // a copy: canvas edits never touch the loaded workflow
+    expect(toWorkflow('g', 'G', g).inputs).toEqual(release);
+    expect(toWorkflow('g', 'G', { ...g, inputs: undefined })).not.toHaveProperty('inputs');
+    // Theirs declared inputs, mine changed a node: both survive the merge.
+    const base: Workflow = { id: 'g', name: 'G', nodes: [{ id: 'a', tool: 'log', params: {} }], edges: [] };
+    const mine: Workflow = { ...base, nodes: [{ id: 'a', tool: 'log', params: { message: 'mine' } }] };
+    const merged = mergeWorkflows(base, mine, { ...base, inputs: release });
+    expect(merged.conflicts).toEqual([]);
+    expect(fromWorkflow(merged.workflow).inputs).toEqual(release);
+    expect(merged.workflow.nodes[0].params).toEqual({ message: 'mine' });
   });
 });

@@ -128,6 +128,6 @@ export class Merging {
     });
     const oldEdges = new Map(s.edges.map((e) => [e.id, e]));
     const edges: FlowEdge[] = g.edges.map((e) => oldEdges.get(e.id) ?? e);
-    this.host.applyMerged({ nodes, edges, triggers: g.triggers ?? [] }, wf.name || s.name);
+    this.host.applyMerged({ nodes, edges, triggers: g.triggers ?? [], inputs: g.inputs }, wf.name || s.name);
   }
 }
