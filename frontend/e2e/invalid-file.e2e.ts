@@ -32,6 +32,7 @@ test('an on-disk invalid file opens with its dangling edge deletable', async ({ 
       edges: [
         { source: 'first', target: 'second' },
         { source: 'second', target: 'ghost' },
+        { source: 'phantom', target: 'first' },
       ],
     }),
   );
@@ -59,6 +60,7 @@ test('an on-disk invalid file opens with its dangling edge deletable', async ({ 
   const dangling = view.getByTestId('rf__edge-second->ghost');
   await expect(dangling).toBeAttached();
   await expect(view.getByTestId('problem-banner')).toContainText('“Dangling” is invalid on disk');
+  await expect(view.getByTestId('problem-banner')).toContainText('3 problems');
   await expect(view.getByTestId('node-problem-second')).toContainText('must be between 0');
   await view.getByTestId('panel-problems').click();
   await expect(view.getByTestId('problems-list')).toContainText('names node "ghost", which does not exist');
@@ -73,6 +75,12 @@ test('an on-disk invalid file opens with its dangling edge deletable', async ({ 
   await page.keyboard.press('Delete');
   await expect(dangling).toHaveCount(0);
   await expect(view.getByTestId('rf__edge-first->second')).toBeAttached();
+  // The other placeholder goes from its inspector, taking its edge with it.
+  await node(view, 'phantom').click();
+  await expect(view.getByTestId('inspector-missing')).toContainText('Missing node “phantom”');
+  await view.getByTestId('missing-delete').click();
+  await expect(node(view, 'phantom')).toHaveCount(0);
+  await expect(view.getByTestId('rf__edge-phantom->first')).toHaveCount(0);
   await view.getByTestId('save').click();
   await expect(view.getByTestId('save-state')).toHaveText(/^Saved · v\d+$/);
   await expect(view.getByTestId('problem-banner')).toHaveCount(0);

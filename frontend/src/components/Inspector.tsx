@@ -1,4 +1,5 @@
 import { useState, type CSSProperties } from 'react';
+import { MissingNodeInspector } from '../canvas/MissingNode';
 import { toolShortName, nodeKind } from '../canvas/registry';
 import { fieldsFromSchema, missingRequired } from '../canvas/schema';
 import { useStore } from '../store/store';
@@ -23,7 +24,15 @@ export function Inspector() {
   return (
     <aside className="fw-inspector" data-testid="inspector">
       {/* keyed: another node gets a fresh editor state (id text, id error) */}
-      {trigger ? <TriggerInspector triggerId={trigger} /> : selected ? <NodeInspector key={selected.id} nodeId={selected.id} /> : <WorkflowInspector multi={count} />}
+      {trigger ? (
+        <TriggerInspector triggerId={trigger} />
+      ) : selected?.data.missing ? (
+        <MissingNodeInspector nodeId={selected.id} edges={tab.get().edges.filter((e) => e.source === selected.id || e.target === selected.id).length} onDelete={() => tab.deleteSelection()} />
+      ) : selected ? (
+        <NodeInspector key={selected.id} nodeId={selected.id} />
+      ) : (
+        <WorkflowInspector multi={count} />
+      )}
     </aside>
   );
 }
