@@ -112,6 +112,8 @@ test('edits of the same node show the conflict banner for that node only', async
   await expect(banner.getByTestId('conflict-item-node-first')).toContainText('command');
   await expect(banner.locator('li')).toHaveCount(1);
   await expect(node(b, 'first')).toContainText('echo B loses'); // mine stays on the canvas until a choice
+  await expect(node(b, 'first')).toHaveAttribute('data-conflict', 'true');
+  await expect(node(b, 'second')).not.toHaveAttribute('data-conflict', 'true');
 
   // Save waits for the choice.
   await b.getByTestId('save').click();
@@ -121,6 +123,7 @@ test('edits of the same node show the conflict banner for that node only', async
   await banner.getByTestId('conflict-theirs-node-first').click();
   await expect(banner).toHaveCount(0);
   await expect(node(b, 'first')).toContainText('echo A wins');
+  await expect(node(b, 'first')).not.toHaveAttribute('data-conflict', 'true');
   await b.getByTestId('save').click();
   await expect(b.getByTestId('save-state')).toHaveText('Saved · v3');
   expect(await saved(fw, p)).toEqual({ first: 'echo A wins', second: 'echo B keeps this' });
@@ -160,4 +163,30 @@ test('presence shows the other window by a readable name, live, and forgets it w
   await other.close();
   await expect(chip).toHaveCount(0);
   await expect(a.getByTestId('presence')).not.toContainText('Also open in:');
+});
+
+test('two windows of one browser keep their own unsaved drafts of one workflow', async ({ fw, page, context }) => {
+  const p = await fw.project('alpha');
+  await fw.putWorkflow(p.id, 'build', twoNodes);
+  const a = await show(fw, page, p);
+  const other = await context.newPage();
+  const b = await show(fw, other, p);
+  for (const pg of [page, other]) pg.on('dialog', (d) => void d.accept()); // the leave-page question on reload
+  await editCommand(a, 'first', 'echo unsaved in A');
+  await expect.poll(() => page.evaluate(() => Object.keys(localStorage).some((k) => k.startsWith('flowweaver.drafts.')))).toBe(true);
+  await editCommand(b, 'second', 'echo unsaved in B');
+  // Both windows' drafts are written (B's last); a reload of A brings back A's edits, not B's.
+  await expect
+    .poll(() => page.evaluate(() => Object.values(localStorage).filter((v) => v.includes('unsaved in')).join(' ')))
+    .toMatch(/(?=.*unsaved in A)(?=.*unsaved in B)/);
+  await page.reload();
+  const a2 = projectView(page, p.id);
+  await expect(a2.getByTestId('draft-restored')).toBeVisible();
+  await expect(node(a2, 'first')).toContainText('echo unsaved in A');
+  await expect(node(a2, 'second')).toContainText('echo two');
+  await other.reload();
+  const b2 = projectView(other, p.id);
+  await expect(b2.getByTestId('draft-restored')).toBeVisible();
+  await expect(node(b2, 'second')).toContainText('echo unsaved in B');
+  await expect(node(b2, 'first')).toContainText('echo one');
 });

@@ -24,6 +24,8 @@ function ToolNodeView({ id, data, selected }: NodeProps<FlowNode>) {
   const state = useStore(tab, (s) => s.nodeStates[id]);
   const problems = useStore(tab, (s) => s.problems);
   const mine = problems.filter((p) => p.node === id);
+  // Changed here and in a save made elsewhere: marked until the user picks a side in the banner.
+  const conflicted = useStore(tab, (s) => !!s.conflict?.items?.some((c) => c.kind === 'node' && c.id === id));
   const kind = nodeKind(data.tool);
   const running = state?.status === 'running';
   // While disconnected the node's real state is unknown: its timer stops at the outage and is marked stale.
@@ -36,10 +38,11 @@ function ToolNodeView({ id, data, selected }: NodeProps<FlowNode>) {
   const branches = branchesOf(data.tool, data.params);
   return (
     <div
-      className={`fw-node ${selected ? 'is-selected' : ''} ${status ? `st-${status}` : ''} ${mine.length ? 'has-problem' : ''}`}
+      className={`fw-node ${selected ? 'is-selected' : ''} ${status ? `st-${status}` : ''} ${mine.length ? 'has-problem' : ''} ${conflicted ? 'has-conflict' : ''}`}
       style={{ '--accent': kind.accent } as CSSProperties}
       data-testid={`node-${id}`}
       data-status={status ?? 'idle'}
+      data-conflict={conflicted ? 'true' : undefined}
       title={mine.map((p) => p.message).join('\n') || (status === 'skipped' ? state?.reason : undefined) || undefined}
     >
       <Handle type="target" position={Position.Left} className="fw-handle" />

@@ -1,4 +1,5 @@
 import type { Workflow } from '../../api/types';
+import { windowIdentity } from '../identity';
 
 /** An unsaved workflow kept in the browser until it is saved or discarded. */
 export interface Draft {
@@ -11,8 +12,11 @@ export interface Draft {
 }
 
 interface ProjectDrafts {
-  /** The workflow that was open last, so a reload reopens it. */
+  /** The workflow that was open last in any window, so a reopened browser reopens it. */
   open?: string;
+  /** The workflow open last per window number, so a reload reopens that window's. */
+  opens?: Record<string, string>;
+  /** By "<workflowId>#<window>" (a draft per window), or by workflow id (written before windows counted). */
   drafts: Record<string, Draft>;
 }
 
@@ -20,6 +24,12 @@ interface ProjectDrafts {
  * Unsaved edits per workflow, in localStorage under one key per project,
  * so a reload, a crashed tab or a closed window loses nothing. Storage that
  * is full or blocked only means drafts are not kept; editing goes on.
+ *
+ * Windows of one browser share localStorage, and two of them may edit one
+ * workflow at once: each window keeps its own draft (by its window number,
+ * which survives a reload of that tab), so one window's draft never
+ * replaces another's. A window without a draft of its own (a reopened
+ * browser, a new tab) takes over the newest draft of that workflow.
  */
 export class Drafts {
   private key: string;
@@ -27,35 +37,72 @@ export class Drafts {
   constructor(
     projectId: string,
     private storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null = defaultStorage(),
+    private window = windowIdentity().window,
   ) {
     this.key = `flowweaver.drafts.${projectId}`;
   }
 
+  private own(workflowId: string): string {
+    return `${workflowId}#${this.window}`;
+  }
+
+  /** This window's draft of the workflow, else the newest of any window. */
   get(workflowId: string): Draft | null {
-    return this.read().drafts[workflowId] ?? null;
+    const found = this.find(this.read(), workflowId);
+    return found ? found[1] : null;
+  }
+
+  private find(doc: ProjectDrafts, workflowId: string): [string, Draft] | null {
+    const own = doc.drafts[this.own(workflowId)];
+    if (own) return [this.own(workflowId), own];
+    let best: [string, Draft] | null = null;
+    for (const [k, d] of Object.entries(doc.drafts)) {
+      if (k !== workflowId && !k.startsWith(`${workflowId}#`)) continue;
+      if (!best || (d?.savedAt ?? 0) > (best[1]?.savedAt ?? 0)) best = [k, d];
+    }
+    return best;
+  }
+
+  /** Like get, and a draft of another window becomes this window's (so it is not restored twice). */
+  take(workflowId: string): Draft | null {
+    const doc = this.read();
+    const found = this.find(doc, workflowId);
+    if (!found) return null;
+    if (found[0] !== this.own(workflowId)) {
+      delete doc.drafts[found[0]];
+      doc.drafts[this.own(workflowId)] = found[1];
+      this.write(doc);
+    }
+    return found[1];
   }
 
   lastOpen(): string | undefined {
-    return this.read().open;
+    const doc = this.read();
+    return doc.opens?.[String(this.window)] ?? doc.open;
   }
 
   put(workflowId: string, d: Draft): void {
     const doc = this.read();
-    doc.drafts[workflowId] = d;
+    doc.drafts[this.own(workflowId)] = d;
+    delete doc.drafts[workflowId];
     this.write(doc);
   }
 
+  /** Drops this window's draft of the workflow (saved or discarded here); other windows' stay. */
   remove(workflowId: string): void {
     const doc = this.read();
-    if (!doc.drafts[workflowId]) return;
+    if (!doc.drafts[this.own(workflowId)] && !doc.drafts[workflowId]) return;
+    delete doc.drafts[this.own(workflowId)];
     delete doc.drafts[workflowId];
     this.write(doc);
   }
 
   setOpen(workflowId: string): void {
     const doc = this.read();
-    if (doc.open === workflowId) return;
+    const w = String(this.window);
+    if (doc.open === workflowId && doc.opens?.[w] === workflowId) return;
     doc.open = workflowId;
+    doc.opens = { ...doc.opens, [w]: workflowId };
     this.write(doc);
   }
 

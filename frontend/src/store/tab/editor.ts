@@ -122,7 +122,7 @@ export class Editor {
   private restoreDraft(saved?: Workflow): void {
     const s = this.tab.get();
     this.drafts.setOpen(s.workflowId);
-    const d = this.drafts.get(s.workflowId);
+    const d = this.drafts.take(s.workflowId);
     if (!d) return;
     if (d.baseVersion !== s.version) this.merging.setBase(d.base?.version === d.baseVersion ? d.base : null);
     const g = fromWorkflow(d.workflow);

@@ -38,6 +38,38 @@ describe('Drafts', () => {
     again.remove('w');
     expect(again.get('w')).toBeNull();
   });
+  it('keeps one draft per window of a browser; a window without one takes over the newest', () => {
+    const s = memory();
+    const w1 = new Drafts('p1', s, 1);
+    const w2 = new Drafts('p1', s, 2);
+    w1.put('w', { workflow: { ...wf, name: 'one' }, baseVersion: 3, savedAt: 10 });
+    w2.put('w', { workflow: { ...wf, name: 'two' }, baseVersion: 3, savedAt: 20 });
+    w1.setOpen('w');
+    w2.setOpen('other');
+    expect(w1.get('w')?.workflow.name).toBe('one');
+    expect(w2.get('w')?.workflow.name).toBe('two');
+    expect(new Drafts('p1', s, 1).lastOpen()).toBe('w');
+    expect(new Drafts('p1', s, 2).lastOpen()).toBe('other');
+    // Saved in window 1: window 2's unsaved edits stay.
+    w1.remove('w');
+    expect(w1.get('w')?.workflow.name).toBe('two');
+    expect(w2.get('w')?.workflow.name).toBe('two');
+    // A new window (a reopened browser) takes over the newest draft, once.
+    w1.put('w', { workflow: { ...wf, name: 'one again' }, baseVersion: 3, savedAt: 30 });
+    const w3 = new Drafts('p1', s, 3);
+    expect(w3.lastOpen()).toBe('other');
+    expect(w3.take('w')?.workflow.name).toBe('one again');
+    expect(w2.get('w')?.workflow.name).toBe('two');
+    expect(Object.keys((JSON.parse(s.getItem('flowweaver.drafts.p1')!) as { drafts: object }).drafts).sort()).toEqual(['w#2', 'w#3']);
+    expect(w3.get('w')?.workflow.name).toBe('one again');
+    // A draft stored before windows counted is found and replaced by the window's own.
+    s.setItem('flowweaver.drafts.p9', JSON.stringify({ open: 'w', drafts: { w: { workflow: wf, baseVersion: 1, savedAt: 1 } } }));
+    const legacy = new Drafts('p9', s, 4);
+    expect(legacy.lastOpen()).toBe('w');
+    expect(legacy.get('w')?.baseVersion).toBe(1);
+    legacy.put('w', { workflow: wf, baseVersion: 2, savedAt: 2 });
+    expect(Object.keys((JSON.parse(s.getItem('flowweaver.drafts.p9')!) as { drafts: object }).drafts)).toEqual(['w#4']);
+  });
   it('survives unreadable and failing storage', () => {
     const s = memory();
     s.setItem('flowweaver.drafts.p1', '{not json');
