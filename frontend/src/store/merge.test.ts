@@ -90,12 +90,20 @@ describe('mergeWorkflows', () => {
     expect(r.workflow.edges).toEqual([edge('a', 'b'), edge('b', 'c'), edge('a', 'd')]);
   });
 
-  it('the same id added on both sides with different content is a conflict; with equal content it is one node', () => {
-    const mine = wf([...base.nodes, node('c', { command: '1' })], base.edges);
-    const theirs = wf([...base.nodes, node('c', { command: '2' })], base.edges);
-    expect(mergeWorkflows(base, mine, theirs).conflicts).toEqual([{ key: 'node:c', kind: 'node', id: 'c', reason: 'both' }]);
-    const same = mergeWorkflows(base, mine, wf([...base.nodes, node('c', { command: '1' }, { x: 9, y: 9 })], base.edges));
+  it('the same id added on both sides for different nodes keeps both (mine renamed, its edges follow); equal content is one node', () => {
+    const mine = wf([...base.nodes, node('shell_2', { command: '1' })], [...base.edges, edge('b', 'shell_2')]);
+    const theirs = wf([...base.nodes, node('shell_2', { command: '2' }), node('shell_3')], base.edges);
+    const r = mergeWorkflows(base, mine, theirs);
+    expect(r.conflicts).toEqual([]);
+    expect(r.renamed).toEqual([{ from: 'shell_2', to: 'shell_4' }]);
+    expect(ids(r.workflow)).toEqual(['a', 'b', 'shell_4', 'shell_2', 'shell_3']);
+    expect(params(r.workflow, 'shell_4')).toEqual({ command: '1' });
+    expect(params(r.workflow, 'shell_2')).toEqual({ command: '2' });
+    expect(r.workflow.edges).toEqual([edge('a', 'b'), edge('b', 'shell_4')]);
+    expect(mergeWorkflows(base, wf([...base.nodes, node('c', { command: '1' })]), wf([...base.nodes, node('c', { command: '2' })])).renamed).toEqual([{ from: 'c', to: 'c_2' }]);
+    const same = mergeWorkflows(base, wf([...base.nodes, node('c', { command: '1' })], base.edges), wf([...base.nodes, node('c', { command: '1' }, { x: 9, y: 9 })], base.edges));
     expect(same.conflicts).toEqual([]);
+    expect(same.renamed).toEqual([]);
     expect(ids(same.workflow)).toEqual(['a', 'b', 'c']);
   });
 

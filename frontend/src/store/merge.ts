@@ -11,6 +11,9 @@ import type { Trigger, Workflow, WorkflowEdge, WorkflowNode } from '../api/types
  * - An item changed on one side only takes that side's version (added,
  *   edited, removed).
  * - The same change on both sides is no conflict.
+ * - A node id added on both sides for different nodes (both windows dropped
+ *   a "shell" node and got "shell_2") keeps both: this window's node gets
+ *   the next free id ("shell_3"), its edges follow (`renamed`).
  * - A node's position merges apart from its content (tool, label, params,
  *   retry, timeout): a move on one side and a param edit on the other both
  *   stay; moved on both sides, this window's position wins (no conflict for
@@ -43,6 +46,8 @@ export interface MergeResult {
   conflicts: MergeConflict[];
   /** How many items the merge took from theirs (0: theirs changed nothing that was not already here). */
   taken: number;
+  /** This window's nodes renamed because theirs added another node under the same id. */
+  renamed: { from: string; to: string }[];
 }
 
 /** Deep equality of JSON values; object key order does not count, undefined members equal missing ones. */
@@ -114,10 +119,47 @@ function pick3<T>(b: T, m: T, t: T, eq: (x: T, y: T) => boolean): { value: T; fr
 
 const SKIP_FIELDS = new Set(['id', 'version', 'nodes', 'edges', 'triggers']);
 
+/** "shell_2" taken: "shell_3" (the next free number after the id's own). */
+function freeId(id: string, taken: Set<string>): string {
+  const m = /^(.*?)(?:_(\d+))?$/.exec(id)!;
+  const stem = m[1] || id;
+  for (let i = Math.max(2, Number(m[2] ?? 1) + 1); ; i++) {
+    const next = `${stem}_${i}`.slice(-64);
+    if (!taken.has(next)) return next;
+  }
+}
+
+/** Renames this window's nodes whose id theirs also added, for a different node. */
+function renameClashes(base: Workflow, mine: Workflow, theirs: Workflow): { mine: Workflow; renamed: { from: string; to: string }[] } {
+  const inBase = new Set((base.nodes ?? []).map((n) => n.id));
+  const theirsById = byId(theirs.nodes);
+  const taken = new Set([...(mine.nodes ?? []), ...(theirs.nodes ?? []), ...(base.nodes ?? [])].map((n) => n.id));
+  const renamed: { from: string; to: string }[] = [];
+  for (const n of mine.nodes ?? []) {
+    const t = theirsById.get(n.id);
+    if (inBase.has(n.id) || !t || jsonEqual(content(n), content(t))) continue;
+    const to = freeId(n.id, taken);
+    taken.add(to);
+    renamed.push({ from: n.id, to });
+  }
+  if (!renamed.length) return { mine, renamed };
+  const map = new Map(renamed.map((r) => [r.from, r.to]));
+  const re = (id: string) => map.get(id) ?? id;
+  return {
+    renamed,
+    mine: {
+      ...mine,
+      nodes: (mine.nodes ?? []).map((n) => (map.has(n.id) ? { ...n, id: re(n.id) } : n)),
+      edges: (mine.edges ?? []).map((e) => (map.has(e.source) || map.has(e.target) ? { ...e, source: re(e.source), target: re(e.target) } : e)),
+    },
+  };
+}
+
 /** Merges mine and theirs against base (see the module comment). */
-export function mergeWorkflows(base: Workflow, mine: Workflow, theirs: Workflow): MergeResult {
+export function mergeWorkflows(base: Workflow, mineIn: Workflow, theirs: Workflow): MergeResult {
   const conflicts: MergeConflict[] = [];
   let taken = 0;
+  const { mine, renamed } = renameClashes(base, mineIn, theirs);
 
   // --- nodes ---
   const bN = byId(base.nodes);
@@ -252,7 +294,7 @@ export function mergeWorkflows(base: Workflow, mine: Workflow, theirs: Workflow)
   if (theirs.version !== undefined) workflow.version = theirs.version;
   if (triggers.length || mine.triggers || theirs.triggers) workflow.triggers = triggers;
   if (!workflow.name) workflow.name = mine.name ?? theirs.name ?? '';
-  return { workflow, conflicts, taken };
+  return { workflow, conflicts, taken, renamed };
 }
 
 /**

@@ -76,8 +76,12 @@ export class Merging {
       dirty: !same || items.length > 0,
       conflict: items.length ? { version, workflow: theirsRaw, by: who, items } : null,
     });
-    if (!items.length && r.taken > 0) {
-      this.deps.toasts.push({ level: 'info', title: `Merged changes from ${who}`, message: `“${s.name}” now has their edits and yours (v${version}).` });
+    const renamed = r.renamed.map((x) => `“${x.from}” is now “${x.to}”`).join(', ');
+    const note = renamed ? ` They added a node under the same id as a new one of yours: yours ${renamed}.` : '';
+    if (!items.length && (r.taken > 0 || renamed)) {
+      this.deps.toasts.push({ level: 'info', title: `Merged changes from ${who}`, message: `“${s.name}” now has their edits and yours (v${version}).${note}` });
+    } else if (renamed) {
+      this.deps.toasts.push({ level: 'info', title: 'Node renamed', message: note.trim() });
     }
     return items.length ? 'conflicts' : 'merged';
   }
