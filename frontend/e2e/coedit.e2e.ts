@@ -177,7 +177,7 @@ test('two windows of one browser keep their own unsaved drafts of one workflow',
   await editCommand(b, 'second', 'echo unsaved in B');
   // Both windows' drafts are written (B's last); a reload of A brings back A's edits, not B's.
   await expect
-    .poll(() => page.evaluate(() => Object.values(localStorage).filter((v) => v.includes('unsaved in')).join(' ')))
+    .poll(() => page.evaluate(() => Object.values(localStorage).filter((v: string) => v.includes('unsaved in')).join(' ')))
     .toMatch(/(?=.*unsaved in A)(?=.*unsaved in B)/);
   await page.reload();
   const a2 = projectView(page, p.id);
