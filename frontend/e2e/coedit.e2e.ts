@@ -22,7 +22,8 @@ const twoNodes: WorkflowDoc = {
 /** Signs a window in and shows the project (already open in the workspace, or from the known list). */
 async function show(fw: Flowweaver, page: Page, p: Project): Promise<Locator> {
   await fw.openUI(page);
-  await expect(tab(page, p.id).or(page.getByTestId('empty-open')).or(page.getByTestId('open-project')).first()).toBeVisible();
+  // The workspace is restored first: a second window shows the project's tab by itself.
+  await expect(tab(page, p.id).or(page.getByTestId('empty-open')).first()).toBeVisible();
   if (await tab(page, p.id).isVisible()) await tab(page, p.id).click();
   else await openKnown(page, p);
   const view = projectView(page, p.id);
