@@ -66,6 +66,7 @@ test('inputs form values reach {{ inputs.x }}, Ctrl+Enter reuses the last values
   await expect(form).toBeHidden();
   await expect(logLines(view).filter({ hasText: 'hello Ada x3' })).toHaveCount(1, { timeout: 60_000 });
   await expect(view.getByTestId('run-status')).toHaveText('succeeded', { timeout: 60_000 });
+  await expect(view.getByTestId('run-inputs-summary')).toHaveText('who=Ada · times=3');
   let runs = await fw.runs(p.id);
   expect(runs).toHaveLength(1);
   expect(inputsOf(await fw.run(runs[0].id))).toEqual({ who: 'Ada', times: 3 });

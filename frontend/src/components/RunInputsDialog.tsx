@@ -104,7 +104,7 @@ function Dialog({ serverErrors, sent }: { serverErrors?: Record<string, string>;
               <Icon.play size={12} /> Run
             </button>
           </div>
-          <div className="fw-muted small fw-run-inputs-hint">Enter runs · Esc cancels · Ctrl+Enter on the canvas reruns with these values</div>
+          <div className="fw-muted small fw-run-inputs-hint">Enter runs · Esc cancels · later, Ctrl+Enter reruns with these</div>
         </form>
       </div>
     </div>

@@ -82,8 +82,9 @@ export class Runs {
       return true;
     } catch (e) {
       const refused = inputErrors(e);
+      // Refused inputs: the form reopens with the server's message on each field (no toast needed).
       if (refused && this.tab.get().inputs) this.tab.set({ runForm: { errors: refused } });
-      this.deps.toasts.push({ level: 'error', title: 'Run not started', message: (e as Error).message });
+      else this.deps.toasts.push({ level: 'error', title: 'Run not started', message: (e as Error).message });
       return false;
     } finally {
       this.tab.set({ starting: false });
