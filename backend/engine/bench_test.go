@@ -143,3 +143,12 @@ func BenchmarkLog1MLines(b *testing.B) {
 		b.ReportMetric(float64(events.Load()), "log-events")
 	}
 }
+
+// BenchmarkRun1NodeLogDeclaredInputs is BenchmarkRun1NodeLog/workers=16
+// on a workflow that declares two inputs with defaults: the cost of
+// runInputs (cached compiled schema, defaults, validation) on the run-start path.
+func BenchmarkRun1NodeLogDeclaredInputs(b *testing.B) {
+	wf := chain("one", "log")
+	wf.Inputs = json.RawMessage(`{"type": "object", "properties": {"who": {"type": "string", "default": "x"}, "n": {"type": "integer", "default": 2}}}`)
+	benchRuns(b, wf, 16)
+}
