@@ -219,3 +219,100 @@ func TestEnqueueAndAppendCommitTogether(t *testing.T) {
 }
 
 var errRollback = errors.New("roll back on purpose")
+
+// TestClaimOnlyProjectsTheNodeSees: on a shared database a node that
+// advertises the project folders it can see (SetNodeInfo paths) claims
+// only their jobs; a node that advertises none claims any. (SQLite has one
+// node, which sees every project.)
+func TestClaimOnlyProjectsTheNodeSees(t *testing.T) {
+	if storetest.Backend() != store.Postgres {
+		t.Skip("one node per SQLite database: it sees every project")
+	}
+	dbs := nodeDBs(t, 1, "p1", "p2")
+	db := dbs[0]
+	ctx := context.Background()
+	st := queue.NewStore(db)
+	q := newQueue(t, db, queue.Config{})
+	j1 := enqueue(t, db, q, queue.NewJob{ProjectID: "p1", Kind: "k"})
+	j2 := enqueue(t, db, q, queue.NewJob{ProjectID: "p2", Kind: "k"})
+	for _, owner := range []string{"a/1/sees-p2", "b/1/sees-all"} {
+		if err := st.BeatNode(ctx, owner); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.SetNodeInfo(ctx, "a/1/sees-p2", "", []string{"/work/p2", "/elsewhere"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	now := st.Now()
+	got, err := st.Claim(ctx, "a/1/sees-p2", 10, now, now.Add(time.Minute), 0)
+	if err != nil || len(got) != 1 || got[0].ID != j2 {
+		t.Fatalf("node that sees p2 claimed %+v (%v), want job %d only", got, err, j2)
+	}
+	got, err = st.Claim(ctx, "b/1/sees-all", 10, now, now.Add(time.Minute), 0)
+	if err != nil || len(got) != 1 || got[0].ID != j1 {
+		t.Fatalf("node that sees all claimed %+v (%v), want job %d", got, err, j1)
+	}
+	nodes, err := db.Nodes(ctx, time.Minute)
+	if err != nil || len(nodes) != 2 {
+		t.Fatalf("nodes %+v %v", nodes, err)
+	}
+	for _, n := range nodes {
+		if !n.Alive || (n.ID == "a/1/sees-p2") != (len(n.Paths) == 2) || n.Host == "" {
+			t.Fatalf("node %+v", n)
+		}
+	}
+}
+
+// TestFinishedJobsStayReadable: completed and canceled jobs (on
+// PostgreSQL moved out of the hot table) are still found by id and in
+// lists, keep their state, and are pruned by age.
+func TestFinishedJobsStayReadable(t *testing.T) {
+	db := openDB(t, "p1")
+	q := newQueue(t, db, queue.Config{})
+	ctx := context.Background()
+	st := q.Store()
+	done := enqueue(t, db, q, queue.NewJob{ProjectID: "p1", Kind: "k"})
+	canceled := enqueue(t, db, q, queue.NewJob{ProjectID: "p1", Kind: "k"})
+	now := st.Now()
+	c, err := st.Claim(ctx, "w", 1, now, now.Add(time.Minute), 0)
+	if err != nil || len(c) != 1 || c[0].ID != done {
+		t.Fatalf("claim %+v %v", c, err)
+	}
+	err = db.Write(ctx, func(tx *store.Tx) error {
+		if err := st.Finish(ctx, tx, c[0].Lease(), queue.Finish{State: queue.Completed}); err != nil {
+			return err
+		}
+		_, err := st.RequestCancel(ctx, tx, canceled)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := getJob(t, q, done); j.State != queue.Completed || j.FinishedAt == nil || j.Attempt != 1 {
+		t.Fatalf("completed job %+v", j)
+	}
+	if j := getJob(t, q, canceled); j.State != queue.Canceled || !j.CancelRequested {
+		t.Fatalf("canceled job %+v", j)
+	}
+	var again queue.State
+	_ = db.Write(ctx, func(tx *store.Tx) error {
+		again, err = st.RequestCancel(ctx, tx, done)
+		return err
+	})
+	if err != nil || again != queue.Completed {
+		t.Fatalf("cancel of a completed job: %s %v", again, err)
+	}
+	list, err := q.List(ctx, queue.Filter{})
+	if err != nil || len(list) != 2 || list[0].ID != canceled || list[1].ID != done {
+		t.Fatalf("list %+v %v", list, err)
+	}
+	if s, _ := q.Stats(ctx); s.Queued != 0 || s.Running != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+	if n, err := db.PruneJobs(ctx, st.Now().Add(time.Minute)); err != nil || n != 2 {
+		t.Fatalf("pruned %d (%v), want 2", n, err)
+	}
+	if _, ok, _ := st.Get(ctx, done); ok {
+		t.Fatal("pruned job still readable")
+	}
+}

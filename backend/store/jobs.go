@@ -181,18 +181,18 @@ func (tx *Tx) FinishJob(ctx context.Context, id int64, attempt int, owner string
 	if runAt.IsZero() {
 		runAt = tx.now
 	}
-	res, err := tx.exec(ctx, `UPDATE jobs SET state = ?, owner = '', lease_until = 0, errors = errors + ?, crashes = crashes + ?,
+	q := `UPDATE jobs SET state = ?, owner = '', lease_until = 0, errors = errors + ?, crashes = crashes + ?,
 		last_error = CASE WHEN ? = '' THEN last_error ELSE ? END, run_at = ?, finished_at = ?
-		WHERE id = ? AND attempt = ? AND owner = ? AND state = 'running'`,
-		f.State, inc, crash, f.LastError, f.LastError, unixMilli(runAt), finished, id, attempt, owner)
+		WHERE id = ? AND attempt = ? AND owner = ? AND state = 'running'`
+	if tx.db.dialect == Postgres && (f.State == jobCompleted || f.State == jobCanceled) {
+		q = finishDonePG // the same change, written to jobs_done
+	}
+	res, err := tx.exec(ctx, q, f.State, inc, crash, f.LastError, f.LastError, unixMilli(runAt), finished, id, attempt, owner)
 	if err != nil {
 		return fmt.Errorf("finish job %d: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrStaleLease
-	}
-	if tx.db.dialect == Postgres && (f.State == jobCompleted || f.State == jobCanceled) {
-		return tx.moveJobDone(ctx, id)
 	}
 	return nil
 }

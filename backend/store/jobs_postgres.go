@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -19,11 +17,17 @@ import (
 // for jobs_done in the transaction that finishes them.
 
 // claimProjectsPG lists the projects with claimable jobs, restricted to
-// the projects whose folder the claiming node sees (paths nil: all).
+// the projects whose folder the claiming node $2 advertises (nodes.paths;
+// '' or no row: every project).
 const claimProjectsPG = `
+WITH seen AS (
+  SELECT CASE WHEN paths = '' THEN NULL ELSE ARRAY(SELECT json_array_elements_text(paths::json)) END AS paths
+  FROM nodes WHERE id = $2
+)
 SELECT DISTINCT j.project_id FROM jobs j
 WHERE j.state = 'available' AND j.run_at <= $1
-  AND ($2::text[] IS NULL OR j.project_id IN (SELECT id FROM projects WHERE path = ANY($2::text[])))
+  AND (NOT EXISTS (SELECT 1 FROM seen WHERE paths IS NOT NULL)
+       OR j.project_id IN (SELECT p.id FROM projects p, seen WHERE p.path = ANY(seen.paths)))
 ORDER BY 1`
 
 // lockProjectsPG takes the claim lock of each project, in order (two
@@ -58,8 +62,8 @@ RETURNING ` + jobColumnsQualified
 
 const jobColumnsQualified = "jobs.id, jobs.project_id, jobs.kind, jobs.ref, jobs.payload, jobs.state, jobs.priority, jobs.run_at, jobs.attempt, jobs.errors, jobs.max_attempts, jobs.owner, jobs.lease_until, jobs.cancel_requested, jobs.last_error, jobs.created_at, jobs.finished_at, jobs.crashes"
 
-// claimJobsPostgres is ClaimJobs on PostgreSQL: one transaction, four
-// statements, whatever the batch size.
+// claimJobsPostgres is ClaimJobs on PostgreSQL: one transaction, three
+// statements (four with a per-project limit), whatever the batch size.
 func (db *DB) claimJobsPostgres(ctx context.Context, owner string, n int, now, leaseUntil time.Time, limit int) ([]JobRow, error) {
 	var out []JobRow
 	err := db.Write(ctx, func(tx *Tx) error {
@@ -68,11 +72,7 @@ func (db *DB) claimJobsPostgres(ctx context.Context, owner string, n int, now, l
 			SELECT id FROM jobs WHERE state = 'retryable' AND run_at <= $1 FOR UPDATE SKIP LOCKED)`, unixMilli(now)); err != nil {
 			return fmt.Errorf("promote retryable jobs: %w", err)
 		}
-		paths, err := tx.nodePaths(ctx, owner)
-		if err != nil {
-			return err
-		}
-		projects, err := queryStrings(ctx, tx.Tx, claimProjectsPG, unixMilli(now), paths)
+		projects, err := queryStrings(ctx, tx.Tx, claimProjectsPG, unixMilli(now), owner)
 		if err != nil {
 			return fmt.Errorf("list claimable projects: %w", err)
 		}
@@ -106,24 +106,6 @@ func (db *DB) claimJobsPostgres(ctx context.Context, owner string, n int, now, l
 	return out, err
 }
 
-// nodePaths returns the project paths node id advertises, nil when it
-// sees every project (no row, or paths not set).
-func (tx *Tx) nodePaths(ctx context.Context, id string) ([]string, error) {
-	var raw string
-	err := tx.QueryRowContext(ctx, "SELECT paths FROM nodes WHERE id = ?", id).Scan(&raw)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && raw == "") {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read node paths: %w", err)
-	}
-	paths := []string{}
-	if err := json.Unmarshal([]byte(raw), &paths); err != nil {
-		return nil, fmt.Errorf("node %s: paths %q: %w", id, raw, err)
-	}
-	return paths, nil
-}
-
 func queryStrings(ctx context.Context, q interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }, query string, args ...any) ([]string, error) {
@@ -142,6 +124,22 @@ func queryStrings(ctx context.Context, q interface {
 	}
 	return out, rows.Err()
 }
+
+// finishDonePG is FinishJob's UPDATE for a job that ends completed or
+// canceled on PostgreSQL: the row leaves the hot table and lands in
+// jobs_done with the same changes, in one statement, fenced the same way
+// (no row: the lease is stale). Its parameters are the UPDATE's.
+const finishDonePG = `WITH p AS (
+  SELECT ?::text AS state, ?::int AS inc, ?::int AS crash, ?::text AS err1, ?::text AS err2, ?::bigint AS run_at, ?::bigint AS finished_at,
+         ?::bigint AS id, ?::int AS attempt, ?::text AS owner
+), moved AS (
+  DELETE FROM jobs USING p WHERE jobs.id = p.id AND jobs.attempt = p.attempt AND jobs.owner = p.owner AND jobs.state = 'running'
+  RETURNING ` + jobColumnsQualified + `
+)
+INSERT INTO jobs_done (` + jobColumns + `)
+SELECT m.id, m.project_id, m.kind, m.ref, m.payload, p.state, m.priority, p.run_at, m.attempt, m.errors + p.inc, m.max_attempts, '', 0,
+       m.cancel_requested, CASE WHEN p.err1 = '' THEN m.last_error ELSE p.err2 END, m.created_at, p.finished_at, m.crashes + p.crash
+FROM moved m, p`
 
 // moveJobDone moves a job that just became completed or canceled from the
 // hot table to jobs_done (PostgreSQL only).
