@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -314,5 +315,66 @@ func TestFinishedJobsStayReadable(t *testing.T) {
 	}
 	if _, ok, _ := st.Get(ctx, done); ok {
 		t.Fatal("pruned job still readable")
+	}
+}
+
+// unreachableStore fails heartbeats while down is set, as a database that
+// cannot be reached would.
+type unreachableStore struct {
+	queue.Store
+	down *atomic.Bool
+}
+
+func (s unreachableStore) Heartbeat(ctx context.Context, owner string, until time.Time) (map[int64]int, error) {
+	if s.down.Load() {
+		return nil, errors.New("connection refused")
+	}
+	return s.Store.Heartbeat(ctx, owner, until)
+}
+
+// TestJobStopsWhenItsLeaseRunsOutUnreachable: a worker that cannot reach
+// the database to extend its lease stops the job once the lease has run
+// out by its own clock (another node may run it by then), with
+// ErrLeaseLost; while the lease lasts it keeps going.
+func TestJobStopsWhenItsLeaseRunsOutUnreachable(t *testing.T) {
+	db := openDB(t, "p1")
+	clk := &clock{t: time.Now()}
+	down := &atomic.Bool{}
+	q, err := queue.New(queue.Config{Store: unreachableStore{queue.NewStore(db), down}, Now: clk.Now, LeaseDuration: time.Hour,
+		HeartbeatInterval: 50 * time.Minute, RescueInterval: 50 * time.Minute, OwnerAlive: func(string) bool { return true }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	cause := make(chan error, 1)
+	q.Handle("k", handlerFunc{work: func(ctx context.Context, j *queue.Job) error {
+		close(started)
+		<-ctx.Done()
+		cause <- context.Cause(ctx)
+		return ctx.Err()
+	}})
+	enqueue(t, db, q, queue.NewJob{ProjectID: "p1", Kind: "k"})
+	if err := q.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer stop(t, q)
+	<-started
+	down.Store(true)
+	clk.Add(30 * time.Minute)
+	q.Heartbeat(context.Background())
+	select {
+	case c := <-cause:
+		t.Fatalf("job stopped (%v) while its lease still lasted", c)
+	default:
+	}
+	clk.Add(31 * time.Minute)
+	q.Heartbeat(context.Background())
+	select {
+	case c := <-cause:
+		if !errors.Is(c, queue.ErrLeaseLost) {
+			t.Fatalf("cause %v", c)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("job kept running after its lease ran out")
 	}
 }

@@ -245,9 +245,10 @@ type Queue struct {
 }
 
 type active struct {
-	job      *Job
-	cancel   context.CancelCauseFunc
-	finished bool // the handler ended the job in its own transaction
+	job        *Job
+	cancel     context.CancelCauseFunc
+	finished   bool      // the handler ended the job in its own transaction
+	leaseUntil time.Time // the lease as last written (claim, heartbeat)
 }
 
 // New builds a Queue. Register handlers with Handle before Start.
@@ -540,7 +541,7 @@ func (q *Queue) fetch(ctx context.Context) {
 			cancel(ErrCanceled)
 		}
 		q.mu.Lock()
-		q.active[j.ID] = &active{job: j, cancel: cancel}
+		q.active[j.ID] = &active{job: j, cancel: cancel, leaseUntil: j.LeaseUntil}
 		q.mu.Unlock()
 		q.jobs.Add(1)
 		go q.work(jctx, cancel, j)

@@ -109,7 +109,8 @@ func (q *Queue) beatNode(ctx context.Context) {
 }
 
 // Heartbeat extends the leases of this pool's running jobs; a job whose
-// claim is gone is canceled with ErrLeaseLost.
+// claim is gone, or whose lease ran out while the database could not be
+// reached, is canceled with ErrLeaseLost.
 func (q *Queue) Heartbeat(ctx context.Context) {
 	q.mu.Lock()
 	n := len(q.active)
@@ -117,17 +118,36 @@ func (q *Queue) Heartbeat(ctx context.Context) {
 	if n == 0 {
 		return
 	}
-	held, err := q.store.Heartbeat(ctx, q.cfg.Owner, q.cfg.Now().Add(q.cfg.LeaseDuration))
+	until := q.cfg.Now().Add(q.cfg.LeaseDuration)
+	held, err := q.store.Heartbeat(ctx, q.cfg.Owner, until)
 	if err != nil {
 		if ctx.Err() == nil {
 			q.log.Error("heartbeat", "err", err)
 		}
+		q.expireUnreachable()
 		return
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for id, a := range q.active {
 		if att, ok := held[id]; !ok || att != a.job.Attempt {
+			a.cancel(ErrLeaseLost)
+			continue
+		}
+		a.leaseUntil = until
+	}
+}
+
+// expireUnreachable stops the jobs whose lease ran out while the database
+// could not be reached: another node's rescuer may have given them to a
+// worker of its own by now, so their processes must not go on beside it.
+// (What they would write is fenced anyway.)
+func (q *Queue) expireUnreachable() {
+	now := q.cfg.Now()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, a := range q.active {
+		if now.After(a.leaseUntil) {
 			a.cancel(ErrLeaseLost)
 		}
 	}
