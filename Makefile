@@ -75,9 +75,9 @@ lint-frontend: frontend-deps
 
 # PG_PACKAGES run a second time on PostgreSQL (FW_STORE=postgres; each test
 # binary starts a throwaway PostgreSQL 15 cluster, see backend/pgtest): the
-# store and queue conformance suites, and the engine, workflow and hub
+# store and queue conformance suites, and the engine, workflow, hub and trigger
 # tests, whose SQL would otherwise be proven on SQLite only.
-PG_PACKAGES := ./backend/store/... ./backend/queue/ ./backend/engine/ ./backend/workflow/ ./backend/hub/
+PG_PACKAGES := ./backend/store/... ./backend/queue/ ./backend/engine/ ./backend/workflow/ ./backend/hub/ ./backend/trigger/
 
 test-go: frontend
 	$(GO) vet ./...

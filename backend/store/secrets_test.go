@@ -59,3 +59,26 @@ func TestSecretRowsCascadeWithTheirProject(t *testing.T) {
 		t.Fatalf("%d secrets outlived their project", n)
 	}
 }
+
+// Migration 0017 rewrites the NUL separator of stored schedule specs to a
+// newline, so upgraded data dirs keep their schedules' next slots.
+func TestScheduleSpecSeparatorMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "fw.db")
+	db, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateProject(ctx, &flow.Project{ID: "p1", Name: "a", Path: "/a"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.write.Exec("INSERT INTO trigger_schedules(project_id, workflow_id, trigger_id, spec, next_at) VALUES ('p1', 'w', 't', '0 * * * *' || char(0) || 'UTC', 5); DELETE FROM schema_migrations WHERE version = 17"); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	db2 := openTest(t, path, Options{})
+	slots, err := db2.ScheduleSlots(ctx, "p1")
+	if err != nil || len(slots) != 1 || slots[0].Spec != "0 * * * *\nUTC" || slots[0].NextAt.UnixMilli() != 5 {
+		t.Fatalf("slots after migration: %+v %v", slots, err)
+	}
+}

@@ -2,7 +2,6 @@ package trigger
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,12 +11,12 @@ import (
 	"github.com/flowweaver/flowweaver/backend/flow"
 	"github.com/flowweaver/flowweaver/backend/queue"
 	"github.com/flowweaver/flowweaver/backend/store"
+	"github.com/flowweaver/flowweaver/backend/store/storetest"
 	"github.com/flowweaver/flowweaver/backend/tools"
 	"github.com/flowweaver/flowweaver/backend/workflow"
-	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { storetest.Main(m) }
 
 // clock is an injectable clock; zero means the real one.
 type clock struct {
@@ -45,7 +44,7 @@ func (c *clock) Set(t time.Time) {
 // trigger service under test.
 type harness struct {
 	t       *testing.T
-	dataDir string
+	dsn     string // the database: reopened on restart
 	db      *store.DB
 	wfs     *workflow.Service
 	eng     *engine.Engine
@@ -58,7 +57,7 @@ type harness struct {
 type harnessOpt func(*Config)
 
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
-	h := &harness{t: t, dataDir: t.TempDir(), clock: &clock{}}
+	h := &harness{t: t, dsn: storetest.DSN(t), clock: &clock{}}
 	h.trusted.Store(true)
 	h.project = flow.Project{ID: "p1", Name: "p1", Path: t.TempDir()}
 	h.open(opts...)
@@ -73,7 +72,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 func (h *harness) open(opts ...harnessOpt) {
 	t := h.t
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(h.dataDir, "flowweaver.db"), store.Options{})
+	db, err := store.Open(ctx, h.dsn, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

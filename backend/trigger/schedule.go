@@ -24,7 +24,9 @@ type scheduleDef struct {
 }
 
 // slotSpec is what a stored slot was computed from; a change starts over.
-func slotSpec(t flow.Trigger) string { return t.Cron + "\x00" + t.Timezone }
+// The separator is a newline, which neither part can contain, and which
+// PostgreSQL's text (unlike NUL, used before migration 0017) can hold.
+func slotSpec(t flow.Trigger) string { return t.Cron + "\n" + t.Timezone }
 
 // entry is an active schedule and its next slot (mirrors the database).
 type entry struct {
