@@ -366,3 +366,33 @@ func TestConformancePayloadsOver8KB(t *testing.T) {
 		})
 	}
 }
+
+// TestConformanceNulInTextIsStored: a NUL byte in a text value (a node's
+// error taken from a process's stderr) does not fail the transaction on
+// PostgreSQL, whose text cannot hold it; it reads back as U+FFFD there and
+// unchanged on SQLite.
+func TestConformanceNulInTextIsStored(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t, store.Options{})
+	createProjects(t, db, "p1")
+	err := db.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.InsertRun(ctx, &store.RunRow{Run: flow.Run{ID: "r1", ProjectID: "p1", WorkflowID: "w", Status: flow.RunQueued, Workflow: []byte("{}")}}, []string{"n1"}); err != nil {
+			return err
+		}
+		return tx.FinishNode(ctx, "r1", "n1", flow.NodeFailed, 1, 1, nil, "bad\x00byte")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := db.GetRun(ctx, "p1", "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "bad\x00byte"
+	if db.Dialect() == store.Postgres {
+		want = "bad\uFFFDbyte"
+	}
+	if got := run.Nodes[0].Error; got != want {
+		t.Fatalf("error %q, want %q", got, want)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +54,31 @@ func (r *rebinder) rebind(q string) string {
 	return out
 }
 
+// args makes string arguments storable in PostgreSQL text, which cannot
+// hold a NUL byte: a NUL (from a process's stderr in a node error, say)
+// becomes U+FFFD instead of failing the whole transaction. SQLite stores
+// strings as they are.
+func (r *rebinder) args(args []any) []any {
+	if !r.on {
+		return args
+	}
+	var out []any
+	for i, a := range args {
+		s, ok := a.(string)
+		if !ok || !strings.Contains(s, "\x00") {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(args)
+		}
+		out[i] = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	}
+	if out == nil {
+		return args
+	}
+	return out
+}
+
 func rebindDollar(q string) string {
 	var b strings.Builder
 	b.Grow(len(q) + 16)
@@ -92,17 +118,17 @@ type Pool struct {
 
 // QueryContext runs a query written with ? placeholders.
 func (p *Pool) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return p.DB.QueryContext(ctx, p.rb.rebind(q), args...)
+	return p.DB.QueryContext(ctx, p.rb.rebind(q), p.rb.args(args)...)
 }
 
 // QueryRowContext runs a one-row query written with ? placeholders.
 func (p *Pool) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return p.DB.QueryRowContext(ctx, p.rb.rebind(q), args...)
+	return p.DB.QueryRowContext(ctx, p.rb.rebind(q), p.rb.args(args)...)
 }
 
 // ExecContext runs a statement written with ? placeholders.
 func (p *Pool) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return p.DB.ExecContext(ctx, p.rb.rebind(q), args...)
+	return p.DB.ExecContext(ctx, p.rb.rebind(q), p.rb.args(args)...)
 }
 
 // PrepareContext prepares a statement written with ? placeholders.
@@ -114,18 +140,18 @@ func (p *Pool) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) 
 // transaction (it shadows sql.Tx's method so callers outside the package
 // write one SQL for both dialects).
 func (tx *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return tx.Tx.ExecContext(ctx, tx.db.rb.rebind(q), args...)
+	return tx.Tx.ExecContext(ctx, tx.db.rb.rebind(q), tx.db.rb.args(args)...)
 }
 
 // QueryContext runs a query written with ? placeholders in the transaction.
 func (tx *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return tx.Tx.QueryContext(ctx, tx.db.rb.rebind(q), args...)
+	return tx.Tx.QueryContext(ctx, tx.db.rb.rebind(q), tx.db.rb.args(args)...)
 }
 
 // QueryRowContext runs a one-row query written with ? placeholders in the
 // transaction.
 func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return tx.Tx.QueryRowContext(ctx, tx.db.rb.rebind(q), args...)
+	return tx.Tx.QueryRowContext(ctx, tx.db.rb.rebind(q), tx.db.rb.args(args)...)
 }
 
 // isUniqueViolation reports whether err is a UNIQUE/PRIMARY KEY conflict.
