@@ -18,7 +18,7 @@ import (
 
 // claimProjectsPG lists the projects with claimable jobs, restricted to
 // the projects whose folder the claiming node $2 advertises (nodes.paths;
-// '' or no row: every project).
+// ” or no row: every project).
 const claimProjectsPG = `
 WITH seen AS (
   SELECT CASE WHEN paths = '' THEN NULL ELSE ARRAY(SELECT json_array_elements_text(paths::json)) END AS paths
