@@ -202,7 +202,11 @@ func (tx *Tx) FinishJob(ctx context.Context, id int64, attempt int, owner string
 func (db *DB) ExtendLeases(ctx context.Context, owner string, until time.Time) (map[int64]int, error) {
 	held := map[int64]int{}
 	err := db.Write(ctx, func(tx *Tx) error {
-		rows, err := tx.query(ctx, `UPDATE jobs SET lease_until = ? WHERE owner = ? AND state = 'running' RETURNING id, attempt`, unixMilli(until), owner)
+		q := `UPDATE jobs SET lease_until = ? WHERE owner = ? AND state = 'running' RETURNING id, attempt`
+		if db.dialect == Postgres {
+			q = extendLeasesPG
+		}
+		rows, err := tx.query(ctx, q, unixMilli(until), owner)
 		if err != nil {
 			return fmt.Errorf("extend leases: %w", err)
 		}

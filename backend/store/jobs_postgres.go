@@ -141,6 +141,23 @@ SELECT m.id, m.project_id, m.kind, m.ref, m.payload, p.state, m.priority, p.run_
        m.cancel_requested, CASE WHEN p.err1 = '' THEN m.last_error ELSE p.err2 END, m.created_at, p.finished_at, m.crashes + p.crash
 FROM moved m, p`
 
+// extendLeasesPG is ExtendLeases on PostgreSQL. A plain UPDATE would lock
+// the owner's running jobs in whatever order it finds them, while the
+// engine's group commit holds some of them (finishing runs): two
+// transactions waiting on each other, and PostgreSQL aborts one. Rows
+// locked by someone else are passed over (SKIP LOCKED) and reported as
+// held as of the statement's snapshot; their lease is extended at the
+// next heartbeat, and if a rescuer was the one holding them, that
+// heartbeat sees it.
+const extendLeasesPG = `WITH locked AS (
+  SELECT id FROM jobs WHERE owner = $2 AND state = 'running' FOR UPDATE SKIP LOCKED
+), extended AS (
+  UPDATE jobs SET lease_until = $1 FROM locked WHERE jobs.id = locked.id RETURNING jobs.id, jobs.attempt
+)
+SELECT id, attempt FROM extended
+UNION ALL
+SELECT id, attempt FROM jobs WHERE owner = $2 AND state = 'running' AND id NOT IN (SELECT id FROM locked)`
+
 // moveJobDone moves a job that just became completed or canceled from the
 // hot table to jobs_done (PostgreSQL only).
 func (tx *Tx) moveJobDone(ctx context.Context, id int64) error {
