@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -75,5 +76,42 @@ func TestSaveRefusesBadInputsDeclaration(t *testing.T) {
 	_, wf, _ := do(t, "GET", f.d.URL()+"/api/projects/"+p+"/workflows/greet", f.token, "")
 	if decl, _ := wf["inputs"].(map[string]any); decl == nil || decl["required"] == nil {
 		t.Fatalf("GET workflow inputs %v", wf["inputs"])
+	}
+}
+
+// TestWSRunStartInputs: run.start over the WebSocket is checked the same
+// way: an error frame bad_request with the problems per field (what the
+// run form shows), and a good start records the defaults.
+func TestWSRunStartInputs(t *testing.T) {
+	f := newFixture(t)
+	p := f.project("wsinputs")
+	f.workflow(p, "greet", greetDeclared)
+	c := dial(t, f.d, f.token, p)
+	c.subscribe("project:"+p, nil)
+	ref := c.send("run.start", "project:"+p, map[string]any{"workflowId": "greet", "inputs": map[string]any{"times": 1.5}})
+	fs := c.until(func(fr frame) bool { return fr.Ref == ref })
+	last := fs[len(fs)-1]
+	var e struct {
+		Code     string
+		Message  string
+		Problems []struct{ Field, Message string }
+	}
+	if err := json.Unmarshal(last.Payload, &e); err != nil {
+		t.Fatal(err)
+	}
+	if last.Event != "error" || e.Code != "bad_request" || len(e.Problems) != 2 ||
+		e.Problems[0].Field != "inputs.times" || e.Problems[0].Message != "must be an integer, not number" || e.Problems[1].Field != "inputs.who" {
+		t.Fatalf("WS run.start: %s %s", last.Event, last.Payload)
+	}
+	ref = c.send("run.start", "project:"+p, map[string]any{"workflowId": "greet", "inputs": map[string]any{"who": "Ada"}})
+	fs = c.until(func(fr frame) bool { return fr.Ref == ref })
+	var q struct{ RunID string }
+	if last = fs[len(fs)-1]; last.Event != "run.queued" || json.Unmarshal(last.Payload, &q) != nil || q.RunID == "" {
+		t.Fatalf("WS run.start: %s %s", last.Event, last.Payload)
+	}
+	eventually(t, "the run ends", func() bool { return f.runStatus(q.RunID) == "succeeded" })
+	_, run, _ := do(t, "GET", f.d.URL()+"/api/runs/"+q.RunID, f.token, "")
+	if in := run["inputs"].(map[string]any); in["who"] != "Ada" || in["times"] != float64(2) {
+		t.Fatalf("run inputs %v", in)
 	}
 }
