@@ -251,3 +251,19 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+func TestParseKnownDraftsOfflineAndRefusesOtherMetaschemas(t *testing.T) {
+	s := mustParse(t, `{"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": {"n": {"type": "integer", "default": 1}}}`)
+	if _, err := s.Apply(map[string]any{"n": "x"}); err == nil {
+		t.Fatal("a draft-07 declaration did not validate")
+	}
+	_, probs := Parse(json.RawMessage(`{"$schema": "https://example.com/my-meta", "type": "object", "properties": {"n": {"type": "integer"}}}`))
+	if len(probs) == 0 || !strings.Contains(probs[0].Message, "only references inside the inputs schema are allowed") {
+		t.Fatalf("problems %+v", probs)
+	}
+	// A $ref inside the declaration is fine.
+	s = mustParse(t, `{"type": "object", "$defs": {"tag": {"type": "string", "minLength": 2}}, "properties": {"tag": {"type": "string", "$ref": "#/$defs/tag"}}}`)
+	if _, err := s.Apply(map[string]any{"tag": "a"}); err == nil || !strings.Contains(err.Error(), "inputs.tag must be at least 2 characters") {
+		t.Fatalf("err %v", err)
+	}
+}
