@@ -47,6 +47,9 @@ type Options struct {
 	// that crash the server and count what survived want it on; fsync stays
 	// off either way (the OS keeps what was written across a process crash).
 	SynchronousCommit bool
+	// Durable keeps fsync, synchronous_commit and full_page_writes on, as a
+	// production server runs: for benchmarks, not tests.
+	Durable bool
 	// MaxConnections is the server's max_connections; 0 means 300, enough for
 	// several serve processes with their pools plus the test's own.
 	MaxConnections int
@@ -73,6 +76,7 @@ type Server struct {
 	port   int
 	maxCon int
 	sync   bool
+	dur    bool
 	cred   *credential // nil when not running as root
 
 	mu   sync.Mutex
@@ -120,7 +124,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgtest: temp dir: %w", err)
 	}
-	s := &Server{binDir: binDir, dir: dir, maxCon: opts.MaxConnections, sync: opts.SynchronousCommit, cred: cred}
+	s := &Server{binDir: binDir, dir: dir, maxCon: opts.MaxConnections, sync: opts.SynchronousCommit || opts.Durable, dur: opts.Durable, cred: cred}
 	if s.maxCon == 0 {
 		s.maxCon = 300
 	}
@@ -211,9 +215,9 @@ func (s *Server) start(ctx context.Context) error {
 		"-c", "listen_addresses=127.0.0.1",
 		"-c", "max_connections=" + strconv.Itoa(s.maxCon),
 		// The data is thrown away after the test: durability buys nothing.
-		"-c", "fsync=off",
-		"-c", "synchronous_commit=" + map[bool]string{true: "on", false: "off"}[s.sync],
-		"-c", "full_page_writes=off",
+		"-c", "fsync=" + onOff(s.dur),
+		"-c", "synchronous_commit=" + onOff(s.sync),
+		"-c", "full_page_writes=" + onOff(s.dur),
 		"-c", "log_min_messages=warning",
 		"-c", "log_line_prefix=%m [%p] %a ",
 	}
@@ -420,4 +424,11 @@ func postmasterAlive(dir string) bool {
 	line, _, _ := strings.Cut(string(b), "\n")
 	pid, err := strconv.Atoi(strings.TrimSpace(line))
 	return err == nil && pidAlive(pid)
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }
