@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Locator, Page } from '@playwright/test';
-import { expect, test, type Flowweaver, type Project, type WorkflowDoc } from './fixtures';
+import { expect, screen, test, type Flowweaver, type Project, type WorkflowDoc } from './fixtures';
 import { node, openKnown, projectView, tab } from './ui';
 import type { Workflow } from '../src/api/types';
 
@@ -72,6 +72,7 @@ test('two windows editing different nodes both keep their edits', async ({ fw, p
   await expect(node(b, 'first')).toContainText('echo from A');
   await expect(node(b, 'second')).toContainText('echo from B');
   await expect(b.getByTestId('save-state')).toHaveText('Unsaved changes');
+  await screen(other, '40-coedit-merged');
 
   // B saves against the merged version: nothing of A's is overwritten.
   await b.getByTestId('save').click();
@@ -115,6 +116,7 @@ test('edits of the same node show the conflict banner for that node only', async
   await expect(node(b, 'first')).toContainText('echo B loses'); // mine stays on the canvas until a choice
   await expect(node(b, 'first')).toHaveAttribute('data-conflict', 'true');
   await expect(node(b, 'second')).not.toHaveAttribute('data-conflict', 'true');
+  await screen(other, '41-coedit-conflict');
 
   // Save waits for the choice.
   await b.getByTestId('save').click();

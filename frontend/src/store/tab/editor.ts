@@ -649,6 +649,8 @@ export class Editor {
     if (p.by && p.by === this.socket.connectionId) return; // our own save
     if (typeof p.version === 'number' && p.by) this.merging.lastBy = { by: p.by, version: p.version };
     if (typeof p.version === 'number' && p.version <= s.version) return;
+    // A save of ours is under way: its answer tells (a 409 brings their version, which is merged then).
+    if (s.saving) return;
     if (!s.dirty) {
       void this.openWorkflow(s.workflowId).then(() =>
         this.deps.toasts.push({ level: 'info', title: 'Workflow updated', message: `${s.name} was changed by another editor and reloaded.` }),
@@ -661,7 +663,9 @@ export class Editor {
       .getWorkflow(this.id, s.workflowId)
       .then((wf) => {
         const now = this.tab.get();
-        if (now.workflowId !== s.workflowId || (wf.version ?? 0) <= now.version) return; // moved on, or merged already
+        // Moved on, merged already, or a save started meanwhile (its answer brings what changed; the
+        // version read here may even be that save's own).
+        if (now.workflowId !== s.workflowId || (wf.version ?? 0) <= now.version || now.saving) return;
         if (this.merging.integrate(wf, p.by) === 'unknown') this.tab.set({ conflict: { version: wf.version ?? p.version ?? 0, workflow: wf, by } });
       })
       .catch(() => this.tab.set({ conflict: { version: p.version ?? 0, workflow: null, by } }));
