@@ -86,6 +86,7 @@ func commands() []*Command {
 		logsCommand(),
 		completionCommand(),
 		secretsCommand(),
+		sessionsCommand(),
 		versionCommand(),
 		completeCommand(),
 	}

@@ -42,6 +42,8 @@ type Authority struct {
 	now   func() time.Time
 	sleep func(time.Duration)
 	codes *codeBook
+	// revoked and seen are the server-side state of sessions (revoke.go).
+	sessions sessionState
 }
 
 // Options configure an Authority.
@@ -164,7 +166,8 @@ func New(key []byte, opts Options) (*Authority, error) {
 		opts.Sleep = time.Sleep
 	}
 	return &Authority{key: key, now: opts.Now, sleep: opts.Sleep,
-		codes: newCodeBook(opts.Now, opts.CodeTTL, opts.FailDelay, opts.MaxFailWait)}, nil
+		codes:    newCodeBook(opts.Now, opts.CodeTTL, opts.FailDelay, opts.MaxFailWait),
+		sessions: newSessionState()}, nil
 }
 
 // Issue signs a token for a new login session valid for ttl.
@@ -229,6 +232,10 @@ func (a *Authority) Verify(token string) (*flow.Principal, error) {
 	if c.ExpiresAt.Sub(c.IssuedAt.Time) > MaxLifetime {
 		return nil, flow.Errorf(flow.EUNAUTHORIZED, "invalid token: lifetime longer than %s", MaxLifetime)
 	}
+	if a.sessions.isRevoked(c.SessionID) {
+		return nil, errSignedOut()
+	}
+	a.sessions.see(c.SessionID, a.now())
 	return &flow.Principal{Subject: c.Subject, SessionID: c.SessionID, TokenID: c.ID, ExpiresAt: c.ExpiresAt.Time}, nil
 }
 

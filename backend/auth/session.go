@@ -99,12 +99,35 @@ func (a *Authority) SessionLogin(session, deviceKey string, ttl time.Duration) (
 	if subtle.ConstantTimeCompare([]byte(c.DeviceKeyHash), []byte(deviceKeyHash(deviceKey))) != 1 {
 		return "", time.Time{}, "", time.Time{}, flow.Errorf(flow.EUNAUTHORIZED, "browser session does not belong to this page")
 	}
+	if a.sessions.isRevoked(c.SessionID) {
+		return "", time.Time{}, "", time.Time{}, errSignedOut()
+	}
+	a.sessions.see(c.SessionID, a.now())
 	access, accessExp, err = a.issue(c.SessionID, ttl)
 	if err != nil {
 		return "", time.Time{}, "", time.Time{}, err
 	}
 	renewed, renewedExp, err = a.IssueSession(c.SessionID, deviceKey)
 	return access, accessExp, renewed, renewedExp, err
+}
+
+// SessionOfCookie returns the session id of a valid session token (the
+// cookie), without the device key: enough to sign that session out, never
+// to sign in.
+func (a *Authority) SessionOfCookie(session string) (string, error) {
+	var c sessionClaims
+	_, err := jwt.ParseWithClaims(session, &c, func(*jwt.Token) (any, error) { return a.key, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuer(issuer),
+		jwt.WithAudience(sessionAudience),
+		jwt.WithLeeway(Leeway),
+		jwt.WithTimeFunc(a.now),
+	)
+	if err != nil || c.SessionID == "" {
+		return "", flow.Errorf(flow.EUNAUTHORIZED, "invalid browser session")
+	}
+	return c.SessionID, nil
 }
 
 // SessionOf returns the session id of a valid access token.

@@ -20,6 +20,7 @@ import (
 	"github.com/flowweaver/flowweaver/backend/httpapi"
 	"github.com/flowweaver/flowweaver/backend/hub"
 	"github.com/flowweaver/flowweaver/backend/secrets"
+	"github.com/flowweaver/flowweaver/backend/sessions"
 	"github.com/flowweaver/flowweaver/backend/store"
 	"github.com/flowweaver/flowweaver/backend/tools"
 	"github.com/flowweaver/flowweaver/backend/tools/mcp"
@@ -43,6 +44,7 @@ type Daemon struct {
 	workflows *workflow.Service
 	engine    *engine.Engine
 	triggers  *trigger.Service
+	sessions  *sessions.Registry
 	hub       *hub.Hub
 	cluster   *clusterParts // PostgreSQL only (cluster.go)
 
@@ -173,6 +175,7 @@ func (d *Daemon) housekeeping(ctx context.Context) {
 			if err := d.db.Checkpoint(ctx); err != nil {
 				d.log.Warn("checkpoint", "err", err)
 			}
+			d.syncSessions(ctx)
 		}
 	}
 }
@@ -250,6 +253,7 @@ func (d *Daemon) Stop(ctx context.Context) error {
 		if err := d.mcp.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("stop MCP servers: %w", err))
 		}
+		d.syncSessions(ctx) // last-seen times of this run
 		if err := d.db.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close database: %w", err))
 		}

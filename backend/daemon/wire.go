@@ -9,6 +9,7 @@ import (
 	"github.com/flowweaver/flowweaver/backend/httpapi"
 	"github.com/flowweaver/flowweaver/backend/hub"
 	"github.com/flowweaver/flowweaver/backend/queue"
+	"github.com/flowweaver/flowweaver/backend/sessions"
 	"github.com/flowweaver/flowweaver/backend/tools"
 	"github.com/flowweaver/flowweaver/backend/tools/mcp"
 	"github.com/flowweaver/flowweaver/backend/trigger"
@@ -106,6 +107,9 @@ func (d *Daemon) wire(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("hub: %w", err)
 	}
+	if d.sessions, err = sessions.New(ctx, sessions.Config{Auth: d.auth, DB: d.db, CloseSessions: d.hub.CloseSessions, Logger: d.log}); err != nil {
+		return err
+	}
 	d.db.SetOnCommit(func(evs []flow.Event) {
 		d.publishCommitted(evs)
 		d.triggers.Observe(evs)
@@ -119,6 +123,7 @@ func (d *Daemon) wire(ctx context.Context) error {
 		Tools:               cmds,
 		Secrets:             secretsAPI{Service: d.secrets, d: d},
 		Trust:               &trustService{d: d},
+		Sessions:            sessionsAPI{d.sessions},
 		WS:                  d.hub,
 		QueueStats:          d.queueReport,
 		QueueJobs:           d.queueJobs,

@@ -38,6 +38,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := tokenResponse{Token: tok, ExpiresAt: exp.UTC()}
+	if s.cfg.Sessions != nil {
+		// Listed in the settings (device, created, last seen), revocable.
+		sid, err := s.cfg.Auth.SessionOf(tok)
+		if err == nil {
+			err = s.cfg.Sessions.Started(r.Context(), sid, r.UserAgent())
+		}
+		if err != nil {
+			writeError(w, r, err, s.cfg.Logger)
+			return
+		}
+	}
 	if req.DeviceKey != "" {
 		sid, err := s.cfg.Auth.SessionOf(tok)
 		if err == nil {
@@ -96,13 +107,6 @@ func (s *Server) sessionLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	setSessionCookie(w, r, renewed, rexp)
 	writeJSON(w, http.StatusOK, tokenResponse{Token: tok, ExpiresAt: exp.UTC(), Session: true})
-}
-
-// logout ends the browser session of this browser (the cookie); access
-// tokens already handed out live until they expire.
-func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	clearSessionCookie(w, r)
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // newLoginCode mints a one-time login code for `flowweaver open`.

@@ -23,6 +23,7 @@ type Authority interface {
 	IssueSession(sid, deviceKey string) (string, time.Time, error)
 	SessionLogin(session, deviceKey string, ttl time.Duration) (string, time.Time, string, time.Time, error)
 	SessionOf(token string) (string, error)
+	SessionOfCookie(session string) (string, error)
 }
 
 // Config holds the server's collaborators. Optional ones may be nil; their
@@ -35,6 +36,8 @@ type Config struct {
 	Tools     flow.ToolCatalog
 	// Secrets serves /api/projects/{id}/secrets.
 	Secrets Secrets
+	// Sessions lists and revokes browser sessions (/api/auth/sessions).
+	Sessions Sessions
 	// Trust serves the trust review, trust changes and MCP approvals.
 	Trust TrustService
 	// WS serves GET /ws (the hub). It runs after the Host and Origin guards.
@@ -108,6 +111,9 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/auth/session", s.sessionLogin)
 	m.HandleFunc("POST /api/auth/logout", s.logout)
 	m.Handle("POST /api/auth/codes", s.authed(s.newLoginCode))
+	m.Handle("GET /api/auth/sessions", s.authed(s.listSessions))
+	m.Handle("DELETE /api/auth/sessions/{sid}", s.authed(s.revokeSession))
+	m.Handle("POST /api/auth/sessions/revoke-others", s.authed(s.revokeOtherSessions))
 
 	m.Handle("GET /api/projects", s.authed(s.listProjects))
 	m.Handle("POST /api/projects", s.authed(s.createProject))

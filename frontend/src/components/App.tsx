@@ -4,6 +4,7 @@ import type { Session } from '../platform/session';
 import { useStore } from '../store/store';
 import { Toasts as ToastStore } from '../store/toasts';
 import { Workspace } from '../store/workspace';
+import { AccountMenu } from './AccountMenu';
 import { CloseQuestionDialog } from './CloseQuestionDialog';
 import { Icon } from './icons';
 import { MonitorPanel } from './MonitorPanel';
@@ -62,7 +63,7 @@ export function SessionExpired({ reason, code, desktop }: { reason: string; code
     <div className="fw-splash" data-testid="session-expired">
       <div className="fw-expired">
         <Logo />
-        <h1>{first ? 'Sign in to Flow Weaver' : code === 'unreachable' ? 'Cannot reach Flow Weaver' : 'Session expired'}</h1>
+        <h1>{first ? 'Sign in to Flow Weaver' : code === 'unreachable' ? 'Cannot reach Flow Weaver' : code === 'signed_out' ? 'Signed out' : 'Session expired'}</h1>
         <p className="fw-muted">{reason}.</p>
         {desktop ? (
           <p>Restart the Flow Weaver window to start a new session.</p>
@@ -144,6 +145,7 @@ function Shell({ session }: { session: Session }) {
         <button className={`fw-btn ghost sm icon ${monitor ? 'on' : ''}`} data-testid="monitor-toggle" onClick={() => setMonitor(!monitor)} title="System monitor">
           <Icon.activity size={16} />
         </button>
+        <AccountMenu session={session} api={api} />
         <button className="fw-btn ghost sm icon" data-testid="theme-toggle" onClick={toggleTheme} title={theme === 'dark' ? 'Light theme' : 'Dark theme'}>
           {theme === 'dark' ? <Icon.sun size={16} /> : <Icon.moon size={16} />}
         </button>

@@ -9,7 +9,7 @@ export interface Grant {
 }
 
 export class SessionError extends Error {
-  readonly code: 'no_session' | 'code_rejected' | 'expired' | 'unreachable';
+  readonly code: 'no_session' | 'code_rejected' | 'expired' | 'signed_out' | 'unreachable';
   constructor(code: SessionError['code'], message: string) {
     super(message);
     this.name = 'SessionError';
@@ -27,6 +27,11 @@ export interface Platform {
   login(): Promise<Grant>;
   /** A fresh token, given the current one. */
   refresh(current: string): Promise<Grant>;
+  /**
+   * Browser only: signs this browser out on the server (its session, shared
+   * by every tab of the browser, is revoked) and forgets the token.
+   */
+  signOut?: (token: string) => Promise<void>;
   /** A native folder picker, when the platform has one. */
   pickFolder?: () => Promise<string | null>;
   /** Shows the active project in the window title. */
@@ -236,9 +241,15 @@ export class BrowserPlatform implements Platform {
     const res = await this.post('/api/auth/refresh', undefined, current);
     if (!res.ok) {
       this.forget();
+      if (await signedOut(res)) throw new SessionError('signed_out', 'this browser was signed out');
       throw new SessionError('expired', 'your session has expired');
     }
     return this.keep((await res.json()) as AuthGrantBody);
+  }
+  async signOut(token: string): Promise<void> {
+    const res = await this.post('/api/auth/logout', undefined, token);
+    this.forget();
+    if (!res.ok && res.status !== 401) throw new SessionError('unreachable', `sign out failed (${res.status})`);
   }
   setTitle(projectName: string) {
     this.win.document.title = windowTitle(projectName);
@@ -266,6 +277,16 @@ export class BrowserPlatform implements Platform {
     } catch (e) {
       throw new SessionError('unreachable', `cannot reach the Flow Weaver server (${(e as Error).message})`);
     }
+  }
+}
+
+/** Whether a 401 says the session was revoked (details.reason "signed_out"). */
+async function signedOut(res: Response): Promise<boolean> {
+  try {
+    const body = (await res.json()) as { details?: { reason?: string } };
+    return body.details?.reason === 'signed_out';
+  } catch {
+    return false;
   }
 }
 

@@ -68,6 +68,14 @@ export class Session {
     this.fail(new SessionError('expired', reason));
   }
 
+  /** Signs this browser out (server side too) and shows the sign-in screen. */
+  async signOut(): Promise<void> {
+    const token = this.grant?.token ?? '';
+    if (this.platform.signOut) await this.platform.signOut(token);
+    this.grant = null;
+    this.fail(new SessionError('signed_out', 'you signed out of this browser'));
+  }
+
   onStatus(fn: () => void): () => void {
     this.statusListeners.add(fn);
     return () => this.statusListeners.delete(fn);
