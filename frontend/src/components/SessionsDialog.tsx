@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { Api } from '../api/client';
 import './sessions.css';
 
@@ -32,28 +32,32 @@ export function SessionsDialog({ api, onClose }: { api: Api; onClose: () => void
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  const load = useCallback(async () => {
-    try {
-      const res = await api.call<{ sessions: BrowserSession[] }>('GET', '/api/auth/sessions');
-      setSessions(res.sessions);
-      setError(null);
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  }, [api]);
+  // Bumped after every change: the effect below lists the sessions again.
+  const [version, setVersion] = useState(0);
   useEffect(() => {
-    void load();
-  }, [load]);
+    let live = true;
+    api.call<{ sessions: BrowserSession[] }>('GET', '/api/auth/sessions').then(
+      (res) => {
+        if (!live) return;
+        setSessions(res.sessions);
+        setError(null);
+      },
+      (e: unknown) => live && setError((e as Error).message),
+    );
+    return () => {
+      live = false;
+    };
+  }, [api, version]);
 
   const act = async (fn: () => Promise<unknown>) => {
     setBusy(true);
     try {
       await fn();
-      await load();
     } catch (e) {
       setError((e as Error).message);
     } finally {
       setBusy(false);
+      setVersion((v) => v + 1);
     }
   };
   const others = (sessions ?? []).filter((s) => !s.current).length;
