@@ -124,6 +124,8 @@ func (h *Hub) startConn(ws *websocket.Conn, bc *batchConn, projectID string, pr 
 	}
 	if !h.register(c) {
 		c.shutdown(websocket.StatusGoingAway, "server shutting down")
+	} else if h.signedOut(pr.SessionID) {
+		c.shutdown(CloseTokenExpired, "session signed out") // revoked between Verify and register
 	}
 	_, last, err := h.cfg.Log.SeqRange(ctx, projectID)
 	h.internal("welcome seq", err)

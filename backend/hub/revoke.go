@@ -23,3 +23,16 @@ func (h *Hub) CloseSessions(sessionIDs []string) int {
 	}
 	return n
 }
+
+// revocations is what a Verifier may also tell: whether a session was
+// signed out (auth.Authority does).
+type revocations interface{ Revoked(sessionID string) bool }
+
+// signedOut closes the race between a handshake and a revocation: a
+// connection that registers after CloseSessions took its snapshot was
+// verified before the session was marked revoked, and is caught here,
+// because the mark comes before the snapshot.
+func (h *Hub) signedOut(sessionID string) bool {
+	r, ok := h.cfg.Verifier.(revocations)
+	return ok && r.Revoked(sessionID)
+}
