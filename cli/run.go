@@ -39,7 +39,7 @@ func runCommand() *Command {
 			dataDir := dataDirFlag(fs)
 			project := fs.String("project", "", "project `directory` (default: the current directory)")
 			var inputs stringList
-			fs.Var(&inputs, "input", "input `key=value`, read by {{ inputs.key }} (repeatable; a string)")
+			fs.Var(&inputs, "input", "input `key=value`, read by {{ inputs.key }} (repeatable; a string, converted to the type the workflow declares)")
 			inputsJSON := fs.String("inputs-json", "", "inputs as a JSON `object` (--input values override its keys)")
 			jsonOut := fs.Bool("json", false, "print only the final run as JSON on stdout")
 			trust := fs.Bool("trust", false, "trust the project (consent to run what its folder brings) before running")
