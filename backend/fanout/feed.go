@@ -79,6 +79,9 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// readTimeout bounds one cursor read.
+const readTimeout = 30 * time.Second
+
 // Stats counts what a Feed did, for monitoring and tests.
 type Stats struct {
 	Connects      int64 `json:"connects"`      // successful LISTENs (1 + reconnects)
@@ -342,7 +345,12 @@ func (f *Feed) catchUp(ctx context.Context, projectID string) error {
 		from := c.delivered
 		c.mu.Unlock()
 		f.reads.Add(1)
-		evs, err := f.cfg.Log.EventsSince(ctx, projectID, from, f.cfg.Page)
+		// A read that hangs (a network partition without a reset) must not
+		// stall every other project: give up and let the next
+		// notification, reconnect or poll try again.
+		rctx, cancel := context.WithTimeout(ctx, readTimeout)
+		evs, err := f.cfg.Log.EventsSince(rctx, projectID, from, f.cfg.Page)
+		cancel()
 		if err != nil {
 			return err
 		}
