@@ -23,7 +23,7 @@ import (
 // nodeDBs returns n handles on one fresh database, as n nodes would open
 // it. SQLite allows one process per data dir, so its nodes share the one
 // handle; on PostgreSQL each has its own connection pool.
-func nodeDBs(t *testing.T, n int, projects ...string) []*store.DB {
+func nodeDBs(t testing.TB, n int, projects ...string) []*store.DB {
 	t.Helper()
 	dsn := storetest.DSN(t)
 	first := storetest.OpenDSN(t, dsn, store.Options{})

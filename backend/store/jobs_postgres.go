@@ -20,14 +20,19 @@ import (
 // the projects whose folder the claiming node $2 advertises (nodes.paths;
 // ” or no row: every project).
 const claimProjectsPG = `
-WITH seen AS (
+WITH RECURSIVE g(p) AS (
+  SELECT (SELECT min(project_id) FROM jobs WHERE state = 'available' AND run_at <= $1)
+  UNION ALL
+  SELECT (SELECT min(project_id) FROM jobs WHERE state = 'available' AND run_at <= $1 AND project_id > g.p)
+  FROM g WHERE g.p IS NOT NULL
+), seen AS (
   SELECT CASE WHEN paths = '' THEN NULL ELSE ARRAY(SELECT json_array_elements_text(paths::json)) END AS paths
   FROM nodes WHERE id = $2
 )
-SELECT DISTINCT j.project_id FROM jobs j
-WHERE j.state = 'available' AND j.run_at <= $1
+SELECT g.p FROM g
+WHERE g.p IS NOT NULL
   AND (NOT EXISTS (SELECT 1 FROM seen WHERE paths IS NOT NULL)
-       OR j.project_id IN (SELECT p.id FROM projects p, seen WHERE p.path = ANY(seen.paths)))
+       OR g.p IN (SELECT pr.id FROM projects pr, seen WHERE pr.path = ANY(seen.paths)))
 ORDER BY 1`
 
 // lockProjectsPG takes the claim lock of each project, in order (two
