@@ -211,6 +211,38 @@ describe('ProjectTab', () => {
     ws.dispose();
   });
 
+  it('does not merge a workflow.updated that arrives while its own save is under way (the answer to the save decides)', async () => {
+    const { projects, ws, servers, rest } = setup(1);
+    await ws.restore();
+    const tab = ws.open(projects[0]);
+    await advance();
+    tab.addNode('shell', { x: 0, y: 0 });
+    tab.setParam('shell', 'command', 'a');
+    expect(await Promise.all([tab.save(), advance()]).then(([ok]) => ok)).toBe(true);
+    const id = tab.get().workflowId;
+    await advance();
+    tab.setParam('shell', 'command', 'mine');
+    const srv = servers.get('p0')!;
+    let answer: (() => void) | null = null;
+    srv.handlers.set('workflow.update', (conn, f) => {
+      answer = () => conn.push({ event: 'ack', ref: f.ref, payload: { version: 3 } });
+    });
+    const saving = tab.save();
+    await advance(5);
+    expect(tab.get().saving).toBe(true);
+    // Another save (v2) is announced meanwhile; the REST read would already serve ours (v3).
+    rest.workflows.set(id, { ...rest.workflows.get(id)!, version: 3 });
+    const reads = rest.calls.length;
+    srv.publish(`workflow:${id}`, 'workflow.updated', { workflowId: id, version: 2, by: 'c0ffee' });
+    await advance(10);
+    expect(rest.calls.slice(reads).filter((c) => c.startsWith('GET') && c.includes('/workflows/'))).toEqual([]);
+    answer!();
+    await advance(10);
+    expect(await saving).toBe(true);
+    expect(tab.get()).toMatchObject({ version: 3, dirty: false, conflict: null, saving: false });
+    ws.dispose();
+  });
+
   it('merges a save made elsewhere into unsaved edits of other nodes, and re-saves a 409 against their version', async () => {
     const { projects, ws, servers, rest, toasts } = setup(1);
     await ws.restore();
