@@ -18,11 +18,12 @@ echo "system-deps: installing ${missing[*]}"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 # The tests start their own clusters: keep the package from creating and
-# starting a "main" cluster on port 5432 that nothing uses.
+# starting a "main" cluster on port 5432 that nothing uses (UCF_FORCE_CONFFOLD
+# below keeps this file when the package sets up its own).
 if [[ " ${missing[*]} " == *" postgresql-15 "* ]]; then
   $SUDO mkdir -p /etc/postgresql-common
   [ -e /etc/postgresql-common/createcluster.conf ] ||
     echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
 fi
 $SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+$SUDO env UCF_FORCE_CONFFOLD=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
