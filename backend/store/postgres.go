@@ -27,7 +27,7 @@ const migrationLock = 0x666c6f77 // "flow"
 // openPostgres connects to the PostgreSQL database at dsn (a postgres://
 // URL), migrates it and measures the offset of its clock.
 func openPostgres(ctx context.Context, dsn string, opts Options) (*DB, error) {
-	sqldb, err := sql.Open("pgx", dsn)
+	sqldb, err := sql.Open("pgx", withConnectTimeout(dsn))
 	if err != nil {
 		return nil, fmt.Errorf("open PostgreSQL %s: %w", redactDSN(dsn), err)
 	}
@@ -68,6 +68,21 @@ func (db *DB) initPostgres(ctx context.Context) error {
 // DSN returns the PostgreSQL URL the database was opened with ("" on
 // SQLite), for components that need their own connection (a LISTEN).
 func (db *DB) DSN() string { return db.dsn }
+
+// withConnectTimeout bounds each connection attempt to 10 s unless the URL
+// says otherwise: an unreachable host would otherwise hang a start (or a
+// statement after the pool lost its connections) for the kernel's TCP
+// timeout, minutes, before saying anything.
+func withConnectTimeout(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Query().Has("connect_timeout") {
+		return dsn // pgx reports the unparsable URL itself
+	}
+	q := u.Query()
+	q.Set("connect_timeout", "10")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
 
 // redactDSN hides the password of a PostgreSQL URL in messages.
 func redactDSN(dsn string) string {

@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"net"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -115,4 +117,24 @@ func TestPostgresCrashUnderLoadLosesNothingAcknowledged(t *testing.T) {
 		t.Fatalf("%d events logged, %d acknowledged", len(evs), len(acked))
 	}
 	t.Logf("%d acknowledged, %d logged, %d failed appends while the server was down", len(acked), len(evs), failed.Load())
+}
+
+// TestPostgresUnreachableSaysWhere: opening a PostgreSQL URL nobody
+// listens on fails at once with an error that names the server (password
+// hidden) and the reason.
+func TestPostgresUnreachableSaysWhere(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close() // a port that was free a moment ago: nothing listens
+	_, err = store.Open(context.Background(), "postgres://fw:s3cret@"+addr+"/flowweaver?sslmode=disable", store.Options{})
+	if err == nil {
+		t.Fatal("open of an unreachable server succeeded")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "PostgreSQL postgres://fw:xxxxx@"+addr+"/flowweaver") || strings.Contains(msg, "s3cret") || !strings.Contains(msg, "connect") {
+		t.Fatalf("error %q: want the redacted URL and the reason", msg)
+	}
 }
