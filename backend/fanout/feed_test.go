@@ -73,7 +73,16 @@ type node struct {
 	feed *fanout.Feed
 }
 
-func openNode(t *testing.T, dsn string, rec *recorder, cfg fanout.Config) *node {
+func openNode(t testing.TB, dsn string, rec *recorder, cfg fanout.Config) *node {
+	t.Helper()
+	if rec == nil {
+		return openNodeWith(t, dsn, nil, cfg)
+	}
+	return openNodeWith(t, dsn, rec.publish, cfg)
+}
+
+// openNodeWith is openNode with any Publish (nil: no feed).
+func openNodeWith(t testing.TB, dsn string, publish func([]flow.Event), cfg fanout.Config) *node {
 	t.Helper()
 	n := &node{}
 	var err error
@@ -86,10 +95,10 @@ func openNode(t *testing.T, dsn string, rec *recorder, cfg fanout.Config) *node 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = n.db.Close() })
-	if rec == nil {
+	if publish == nil {
 		return n
 	}
-	cfg.DSN, cfg.Log, cfg.Publish = dsn, n.db, rec.publish
+	cfg.DSN, cfg.Log, cfg.Publish = dsn, n.db, publish
 	if cfg.ReconnectDelay == 0 {
 		cfg.ReconnectDelay = 50 * time.Millisecond
 	}
@@ -103,7 +112,7 @@ func openNode(t *testing.T, dsn string, rec *recorder, cfg fanout.Config) *node 
 	return n
 }
 
-func createProject(t *testing.T, db *store.DB, id string) {
+func createProject(t testing.TB, db *store.DB, id string) {
 	t.Helper()
 	if err := db.CreateProject(context.Background(), &flow.Project{ID: id, Name: id, Path: "/srv/" + id}); err != nil {
 		t.Fatal(err)
