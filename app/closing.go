@@ -16,7 +16,7 @@ const EventCloseRequested = "app:close-requested"
 // pageAckWait is how long the page has to acknowledge a close question
 // (App.WatchClose) before the native dialog asks instead. It is a
 // fallback for a hung page, not a timing goal.
-const pageAckWait = 5 * time.Second
+const pageAckWait = 10 * time.Second
 
 func (s *shell) closeAction() CloseAction {
 	s.settingsMu.Lock()
