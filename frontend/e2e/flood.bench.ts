@@ -8,7 +8,9 @@
 // Goals (docs/benchmarks.md): at least 30 fps during the flood, the last line
 // within 2 s of the node's end. It prints one RESULT line per case and fails
 // only when the page never shows the last line (a hang), never on a timing.
-// FW_BENCH_PROFILE=1 also saves a Chromium CPU profile per case.
+// FW_BENCH_PROFILE=1 also saves a Chromium CPU profile per case, and
+// FW_BENCH_TRACE=1 a Chromium performance trace (paint, raster, compositor:
+// where a frame's time goes outside JavaScript; open it in DevTools).
 
 import type { Page } from '@playwright/test';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -87,8 +89,34 @@ for (const c of cases) {
       await cdp.send('Profiler.enable');
       await cdp.send('Profiler.start');
     }
+    const browser = process.env.FW_BENCH_TRACE ? page.context().browser() : null;
+    const tracePath = path.join(test.info().outputDir, `flood-${c.name}.trace.json`);
+    if (browser) {
+      mkdirSync(test.info().outputDir, { recursive: true });
+      await browser.startTracing(page, { path: tracePath, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'cc', 'viz', 'gpu', ...(process.env.FW_BENCH_TRACE === 'quads' ? ['disabled-by-default-viz.quads'] : [])] });
+    }
+    const layersCdp = process.env.FW_BENCH_LAYERS ? await page.context().newCDPSession(page) : null;
+    let layers: { layerId: string; width: number; height: number; offsetX: number; offsetY: number; drawsContent: boolean; paintCount?: number; backendNodeId?: number }[] = [];
+    if (layersCdp) {
+      layersCdp.on('LayerTree.layerTreeDidChange', (e) => {
+        if (e.layers) layers = e.layers;
+      });
+      await layersCdp.send('LayerTree.enable');
+    }
     const clickAt = await page.evaluate(() => performance.now());
     await view.getByTestId('run').click();
+    if (layersCdp) {
+      await page.waitForTimeout(1500);
+      for (const l of layers.filter((l) => l.drawsContent)) {
+        const { compositingReasons } = await layersCdp.send('LayerTree.compositingReasons', { layerId: l.layerId }).catch(() => ({ compositingReasons: [] as string[] }));
+        let node = '';
+        if (l.backendNodeId) {
+          const d = await layersCdp.send('DOM.describeNode', { backendNodeId: l.backendNodeId }).catch(() => null);
+          node = d ? `${d.node.nodeName}.${(d.node.attributes ?? []).join(' ')}` : '';
+        }
+        console.log(`layer ${l.offsetX},${l.offsetY} ${l.width}x${l.height} paints=${l.paintCount} ${node.slice(0, 80)} [${compositingReasons.join(',')}]`);
+      }
+    }
     await expect(view.getByTestId('run-status')).toHaveText('succeeded', { timeout: 120_000 });
     if (cdp) {
       const { profile } = await cdp.send('Profiler.stop');
@@ -97,6 +125,10 @@ for (const c of cases) {
       console.log(`profile: ${path.join(test.info().outputDir, `flood-${c.name}.cpuprofile`)}`);
     }
     await expect.poll(() => page.evaluate(() => (window as unknown as { fwMeter: Meter }).fwMeter.lastLineAt), { timeout: 60_000 }).toBeGreaterThan(0);
+    if (browser) {
+      await browser.stopTracing();
+      console.log(`trace: ${tracePath}`);
+    }
 
     const m = await page.evaluate(() => {
       const w = window as unknown as { fwMeter: Meter };
