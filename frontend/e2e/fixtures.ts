@@ -173,6 +173,15 @@ export class Flowweaver {
     if (code !== 0) throw new Error(`flowweaver serve exited with ${code} after SIGTERM (want 0)`);
   }
 
+  /** kill -9: the server gets no chance to hand its runs back; a later start() recovers them. */
+  async kill(): Promise<void> {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    this.proc = null;
+    proc.kill('SIGKILL');
+    await this.exited;
+  }
+
   /** Stops the server and starts it again on the same port and data dir. */
   async restart(): Promise<void> {
     await this.stop();
