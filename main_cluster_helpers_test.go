@@ -42,7 +42,47 @@ func newClusterEnv(t *testing.T, dsn string, nodes int) *clusterEnv {
 	// works on every node.
 	e.tok = mintToken(t, e.dataDirs[0])
 	e.projectID = createTrustedProject(t, e.nodes[0].url, e.tok, "cluster", e.projectDir)
+	e.waitEveryNodeSeesTheProject()
 	return e
+}
+
+// waitEveryNodeSeesTheProject waits until every node advertises the
+// project's folder. The node that created the project advertises it at
+// once, the others at their next advertisement (every 2 s); until then
+// only the first node may claim the project's jobs, and on a quiet machine
+// it can drain a whole test's runs alone in that window.
+func (e *clusterEnv) waitEveryNodeSeesTheProject() {
+	e.t.Helper()
+	want := map[string]bool{e.projectDir: true}
+	if p, err := filepath.EvalSymlinks(e.projectDir); err == nil {
+		want[p] = true
+	}
+	waitUntil(e.t, "every node to advertise the project folder", func() bool {
+		code, res := getJSON(e.t, e.nodes[0].url+"/api/queue", e.tok)
+		if code != 200 {
+			return false
+		}
+		nodes, _ := res["nodes"].([]any)
+		seeing := 0
+		for _, n := range nodes {
+			m, _ := n.(map[string]any)
+			if alive, _ := m["alive"].(bool); !alive {
+				continue
+			}
+			paths, isList := m["paths"].([]any)
+			if !isList && m["paths"] == nil { // null: the node takes every project's jobs
+				seeing++
+				continue
+			}
+			for _, p := range paths {
+				if s, _ := p.(string); want[s] {
+					seeing++
+					break
+				}
+			}
+		}
+		return seeing >= len(e.nodes)
+	})
 }
 
 // addNode starts one more serve on the database with a fresh data dir.
