@@ -74,29 +74,9 @@ func New(cfg Config) (*Hub, error) {
 // channel, the subscriber list is a snapshot taken under a read lock, and
 // delivery only appends to in-memory queues (a full queue closes that one
 // connection with 4008).
-//
-// The events of one call (one group commit) are queued on every
-// connection before any writer is woken, so each connection puts the whole
-// commit on the wire with one write instead of waking per event.
 func (h *Hub) Publish(events []flow.Event) {
-	if len(events) == 1 {
-		h.publish(&events[0], nil)
-		return
-	}
-	w := wakeSet{}
 	for i := range events {
-		h.publish(&events[i], w)
-	}
-	w.wake()
-}
-
-// wakeSet collects the connections a multi-event Publish queued frames on;
-// wake signals each writer once.
-type wakeSet map[*conn]struct{}
-
-func (w wakeSet) wake() {
-	for c := range w {
-		signal(c.notify)
+		h.publish(&events[i])
 	}
 }
 
@@ -107,12 +87,10 @@ func (h *Hub) PublishTransient(ev flow.Event) {
 	if ev.TS.IsZero() {
 		ev.TS = h.cfg.Now()
 	}
-	h.publish(&ev, nil)
+	h.publish(&ev)
 }
 
-// publish queues ev on its channels' subscribers. With a wakeSet the
-// writers are woken by the caller, later; without one, at once.
-func (h *Hub) publish(ev *flow.Event, w wakeSet) {
+func (h *Hub) publish(ev *flow.Event) {
 	h.mu.RLock()
 	p := h.projects[ev.ProjectID]
 	if p == nil {
@@ -132,9 +110,7 @@ func (h *Hub) publish(ev *flow.Event, w wakeSet) {
 		}
 		data := encodeEvent(ev, ch)
 		for _, s := range subs[i] {
-			if s.c.deliver(s, data, ev.Seq, w == nil) && w != nil {
-				w[s.c] = struct{}{}
-			}
+			s.c.deliver(s, data, ev.Seq)
 		}
 	}
 }
@@ -364,7 +340,7 @@ func (h *Hub) publishSystem() {
 	for _, t := range targets {
 		data := encodeReply(EventSystemStats, flow.ChannelSystem, t.projectID, "", payload)
 		for _, s := range t.subs {
-			s.c.deliver(s, data, 0, true)
+			s.c.deliver(s, data, 0)
 		}
 	}
 }
