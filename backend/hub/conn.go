@@ -86,11 +86,13 @@ func signal(ch chan struct{}) {
 }
 
 // deliver hands one encoded live event to a subscription. It never blocks.
-func (c *conn) deliver(s *subscription, data []byte, seq int64) {
+// It reports whether the frame went to the outbound queue; the writer is
+// woken at once when wake is set, else the caller signals it later.
+func (c *conn) deliver(s *subscription, data []byte, seq int64, wake bool) bool {
 	c.mu.Lock()
 	if c.closing || s.removed || (seq != 0 && seq <= s.skipThrough) {
 		c.mu.Unlock()
-		return
+		return false
 	}
 	if s.buffering {
 		if len(s.buf) >= 4*c.h.cfg.OutboundQueue {
@@ -99,9 +101,14 @@ func (c *conn) deliver(s *subscription, data []byte, seq int64) {
 			s.buf = append(s.buf, queued{seq, data})
 		}
 		c.mu.Unlock()
-		return
+		return false
 	}
-	c.enqueueAndUnlock(data)
+	ok := c.enqueueLocked(data)
+	c.mu.Unlock()
+	if ok && wake {
+		signal(c.notify)
+	}
+	return ok
 }
 
 // send queues a reply frame; like a live event it counts against the queue.
@@ -111,21 +118,24 @@ func (c *conn) send(data []byte) {
 		c.mu.Unlock()
 		return
 	}
-	c.enqueueAndUnlock(data)
+	ok := c.enqueueLocked(data)
+	c.mu.Unlock()
+	if ok {
+		signal(c.notify)
+	}
 }
 
-// enqueueAndUnlock appends a frame to the outbound queue and wakes the
-// writer, or closes a connection whose queue is full as a slow consumer
-// (4008). It is called with c.mu held and releases it.
-func (c *conn) enqueueAndUnlock(data []byte) {
+// enqueueLocked appends a frame to the outbound queue, or closes a
+// connection whose queue is full as a slow consumer (4008). It is called
+// with c.mu held and reports whether the frame was queued (the caller then
+// wakes the writer). Closing signals c.done, which wakes the writer too.
+func (c *conn) enqueueLocked(data []byte) bool {
 	if len(c.queue) >= c.h.cfg.OutboundQueue {
 		c.closeLocked(CloseSlowConsumer, "slow consumer")
-		c.mu.Unlock()
-		return
+		return false
 	}
 	c.queue = append(c.queue, data)
-	c.mu.Unlock()
-	signal(c.notify)
+	return true
 }
 
 var errConnClosing = errors.New("connection is closing")
@@ -262,19 +272,10 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// writeBatch writes the frames as separate messages but, through
-// batchConn, with one socket write for the whole batch.
+// writeBatch writes the frames as separate messages with one socket write
+// (batchConn.writeFrames); the socket write deadline bounds it.
 func (c *conn) writeBatch(batch [][]byte) error {
-	c.bc.begin()
-	for _, f := range batch {
-		// A context without Done: coder/websocket then arms no timer per
-		// message; batchConn's write deadline bounds the real write.
-		if err := c.ws.Write(context.Background(), websocket.MessageText, f); err != nil {
-			_ = c.bc.flush()
-			return err
-		}
-	}
-	return c.bc.flush()
+	return c.bc.writeFrames(batch)
 }
 
 // ping sends one heartbeat on a short-lived goroutine (Ping waits for the

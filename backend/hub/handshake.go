@@ -95,6 +95,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ws, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{Subprotocol},
 		OriginPatterns: h.cfg.OriginPatterns,
+		// batchConn writes data frames itself and never sets RSV1.
+		CompressionMode: websocket.CompressionDisabled,
 	})
 	if err != nil {
 		h.unwatch(projectID)

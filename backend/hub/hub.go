@@ -74,9 +74,29 @@ func New(cfg Config) (*Hub, error) {
 // channel, the subscriber list is a snapshot taken under a read lock, and
 // delivery only appends to in-memory queues (a full queue closes that one
 // connection with 4008).
+//
+// The events of one call (one group commit) are queued on every
+// connection before any writer is woken, so each connection puts the whole
+// commit on the wire with one write instead of waking per event.
 func (h *Hub) Publish(events []flow.Event) {
+	if len(events) == 1 {
+		h.publish(&events[0], nil)
+		return
+	}
+	w := wakeSet{}
 	for i := range events {
-		h.publish(&events[i])
+		h.publish(&events[i], w)
+	}
+	w.wake()
+}
+
+// wakeSet collects the connections a multi-event Publish queued frames on;
+// wake signals each writer once.
+type wakeSet map[*conn]struct{}
+
+func (w wakeSet) wake() {
+	for c := range w {
+		signal(c.notify)
 	}
 }
 
@@ -87,10 +107,12 @@ func (h *Hub) PublishTransient(ev flow.Event) {
 	if ev.TS.IsZero() {
 		ev.TS = h.cfg.Now()
 	}
-	h.publish(&ev)
+	h.publish(&ev, nil)
 }
 
-func (h *Hub) publish(ev *flow.Event) {
+// publish queues ev on its channels' subscribers. With a wakeSet the
+// writers are woken by the caller, later; without one, at once.
+func (h *Hub) publish(ev *flow.Event, w wakeSet) {
 	h.mu.RLock()
 	p := h.projects[ev.ProjectID]
 	if p == nil {
@@ -110,7 +132,9 @@ func (h *Hub) publish(ev *flow.Event) {
 		}
 		data := encodeEvent(ev, ch)
 		for _, s := range subs[i] {
-			s.c.deliver(s, data, ev.Seq)
+			if s.c.deliver(s, data, ev.Seq, w == nil) && w != nil {
+				w[s.c] = struct{}{}
+			}
 		}
 	}
 }
@@ -340,7 +364,7 @@ func (h *Hub) publishSystem() {
 	for _, t := range targets {
 		data := encodeReply(EventSystemStats, flow.ChannelSystem, t.projectID, "", payload)
 		for _, s := range t.subs {
-			s.c.deliver(s, data, 0)
+			s.c.deliver(s, data, 0, true)
 		}
 	}
 }

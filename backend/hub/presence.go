@@ -168,7 +168,7 @@ func (h *Hub) broadcastPresence(projectID string) {
 	}
 	data := encodeReply(EventPresence, channel, projectID, "", presencePayload(editors))
 	for _, s := range subs {
-		s.c.deliver(s, data, 0)
+		s.c.deliver(s, data, 0, true)
 	}
 }
 
