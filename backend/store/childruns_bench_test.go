@@ -15,19 +15,11 @@ import (
 // them). Before the CROSS JOIN plan it scanned the whole backlog per call.
 func BenchmarkFinishLookupWithBacklog(b *testing.B) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(b.TempDir(), "fw.db"), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			b.Error(err)
-		}
-	})
+	db := openTest(b, filepath.Join(b.TempDir(), "fw.db"), Options{})
 	if err := db.CreateProject(ctx, &flow.Project{ID: "p1", Name: "p1", Path: "/p1"}); err != nil {
 		b.Fatal(err)
 	}
-	err = db.Write(ctx, func(tx *Tx) error {
+	err := db.Write(ctx, func(tx *Tx) error {
 		for i := range 5000 {
 			r := &RunRow{Run: flow.Run{ID: fmt.Sprintf("r%05d", i), ProjectID: "p1", WorkflowID: "w",
 				Status: flow.RunQueued, Workflow: []byte(`{}`)}}

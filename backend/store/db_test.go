@@ -13,7 +13,9 @@ import (
 	"github.com/flowweaver/flowweaver/backend/flow"
 )
 
-func openTest(t *testing.T, path string, opts Options) *DB {
+// openTest opens the database at path for a test or benchmark and closes
+// it at cleanup.
+func openTest(t testing.TB, path string, opts Options) *DB {
 	t.Helper()
 	db, err := Open(context.Background(), path, opts)
 	if err != nil {

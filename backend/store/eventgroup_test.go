@@ -109,15 +109,7 @@ func TestAppendEventCanceledContextWritesNothing(t *testing.T) {
 // as 16 REST publishers do at fan-out saturation.
 func BenchmarkAppendEventConcurrent(b *testing.B) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(b.TempDir(), "fw.db"), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			b.Error(err)
-		}
-	})
+	db := openTest(b, filepath.Join(b.TempDir(), "fw.db"), Options{})
 	if err := db.CreateProject(ctx, &flow.Project{ID: "p1", Name: "p1", Path: "/p1"}); err != nil {
 		b.Fatal(err)
 	}
