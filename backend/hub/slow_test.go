@@ -11,6 +11,9 @@ import (
 	"github.com/flowweaver/flowweaver/backend/flow"
 )
 
+// finalMark is the message of the last event a test publishes.
+const finalMark = "final event of the test"
+
 // One client stops reading: it is closed with 4008 and no publisher or
 // other client waits for it; it reconnects with since and loses nothing.
 func TestSlowConsumer(t *testing.T) {
@@ -24,37 +27,31 @@ func TestSlowConsumer(t *testing.T) {
 	slow.subscribe("project:p1", nil, "s")
 	fast.subscribe("project:p1", nil, "f")
 
-	// The fast client reads everything on its own goroutine.
+	// The fast client reads on its own goroutine until it has the event
+	// marked final. (Waiting for a seq sent after publishing raced: a
+	// client that had caught up sat in a read nothing would ever answer.)
 	var fastSeqs []int64
 	var fwg sync.WaitGroup
-	fwg.Add(1)
-	stop := make(chan int64, 1)
-	go func() {
-		defer fwg.Done()
-		want := int64(-1)
+	fwg.Go(func() {
 		for {
-			select {
-			case want = <-stop:
-			default:
-			}
-			if want >= 0 && len(fastSeqs) > 0 && fastSeqs[len(fastSeqs)-1] >= want {
-				return
-			}
 			f, err := fast.readErr()
 			if err != nil {
 				t.Errorf("fast client: %v", err)
 				return
 			}
 			fastSeqs = append(fastSeqs, f.Seq)
+			if strings.Contains(string(f.Payload), finalMark) {
+				return
+			}
 		}
-	}()
+	})
 
 	// Publish 4 KiB events until the slow client (which reads nothing) has
 	// filled the socket buffers and its queue, then a few more.
 	big := strings.Repeat("x", 4<<10)
 	var last int64
-	publish := func() {
-		ev := flow.NewEvent("p1", "notification", "", "", map[string]any{"level": "info", "message": big})
+	publish := func(message string) {
+		ev := flow.NewEvent("p1", "notification", "", "", map[string]any{"level": "info", "message": message})
 		if err := e.db.AppendEvent(context.Background(), &ev); err != nil {
 			t.Fatal(err)
 		}
@@ -64,12 +61,12 @@ func TestSlowConsumer(t *testing.T) {
 		if i > 200000 {
 			t.Fatal("slow client never evicted")
 		}
-		publish()
+		publish(big)
 	}
 	for i := 0; i < 50; i++ {
-		publish()
+		publish(big)
 	}
-	stop <- last
+	publish(finalMark)
 	fwg.Wait()
 	if int64(len(fastSeqs)) != last {
 		t.Fatalf("fast client got %d events, want %d", len(fastSeqs), last)
