@@ -44,6 +44,8 @@ type Authority struct {
 	codes *codeBook
 	// revoked and seen are the server-side state of sessions (revoke.go).
 	sessions sessionState
+	// verified caches tokens that passed Verify (tokencache.go).
+	verified verifiedTokens
 }
 
 // Options configure an Authority.
@@ -207,6 +209,15 @@ func (a *Authority) Verify(token string) (*flow.Principal, error) {
 	if token == "" {
 		return nil, flow.Errorf(flow.EUNAUTHORIZED, "missing bearer token")
 	}
+	now := a.now()
+	if t, ok := a.verified.get(token, now); ok {
+		if a.sessions.isRevoked(t.principal.SessionID) {
+			return nil, errSignedOut()
+		}
+		a.sessions.see(t.principal.SessionID, now)
+		p := t.principal
+		return &p, nil
+	}
 	var c claims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return a.key, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -235,8 +246,25 @@ func (a *Authority) Verify(token string) (*flow.Principal, error) {
 	if a.sessions.isRevoked(c.SessionID) {
 		return nil, errSignedOut()
 	}
-	a.sessions.see(c.SessionID, a.now())
-	return &flow.Principal{Subject: c.Subject, SessionID: c.SessionID, TokenID: c.ID, ExpiresAt: c.ExpiresAt.Time}, nil
+	a.sessions.see(c.SessionID, now)
+	p := flow.Principal{Subject: c.Subject, SessionID: c.SessionID, TokenID: c.ID, ExpiresAt: c.ExpiresAt.Time}
+	a.verified.put(token, verifiedTokenOf(&c, p))
+	return &p, nil
+}
+
+// verifiedTokenOf keeps the time claims the way jwt compares them.
+func verifiedTokenOf(c *claims, p flow.Principal) *verifiedToken {
+	t := &verifiedToken{principal: p}
+	if d, _ := c.GetExpirationTime(); d != nil {
+		t.exp = d.Time
+	}
+	if d, _ := c.GetIssuedAt(); d != nil {
+		t.iat = d.Time
+	}
+	if d, _ := c.GetNotBefore(); d != nil {
+		t.nbf = d.Time
+	}
+	return t
 }
 
 // reason turns a jwt error into a short, non-leaking explanation.
