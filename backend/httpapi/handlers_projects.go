@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
+	"github.com/flowweaver/flowweaver/backend/store"
 )
 
 // projectView is a project as the API shows it.
@@ -260,10 +261,28 @@ var notificationLevels = map[string]bool{"info": true, "success": true, "warning
 
 // notify records a durable notification on project:<id>, so scripts and CI
 // hooks can tell the user's tab something.
+//
+// On SQLite the project is not read first: AppendEvent refuses an unknown
+// project with not_found inside its group commit (the project's seq is
+// looked up there anyway), which saves a read transaction per
+// notification (7-10 % of serve's CPU under a stream of them). A bad
+// request still answers not_found first when the project does not exist.
 func (s *Server) notify(w http.ResponseWriter, r *http.Request) {
-	p, ok := s.project(w, r)
-	if !ok {
-		return
+	projectID := r.PathValue("id")
+	if s.cfg.Store.Dialect() != store.SQLite {
+		p, ok := s.project(w, r)
+		if !ok {
+			return
+		}
+		projectID = p.ID
+	}
+	bad := func(err error) {
+		if s.cfg.Store.Dialect() == store.SQLite {
+			if _, ok := s.project(w, r); !ok {
+				return
+			}
+		}
+		writeError(w, r, err, s.cfg.Logger)
 	}
 	var req struct {
 		Level   string          `json:"level"`
@@ -271,7 +290,7 @@ func (s *Server) notify(w http.ResponseWriter, r *http.Request) {
 		Data    json.RawMessage `json:"data,omitempty"`
 	}
 	if err := s.decodeJSON(w, r, &req); err != nil {
-		writeError(w, r, err, s.cfg.Logger)
+		bad(err)
 		return
 	}
 	var problems []string
@@ -288,14 +307,14 @@ func (s *Server) notify(w http.ResponseWriter, r *http.Request) {
 		problems = append(problems, "data must be an object")
 	}
 	if len(problems) > 0 {
-		writeError(w, r, flow.Errorf(flow.EINVALID, "%s", strings.Join(problems, "; ")), s.cfg.Logger)
+		bad(flow.Errorf(flow.EINVALID, "%s", strings.Join(problems, "; ")))
 		return
 	}
 	payload := map[string]any{"level": req.Level, "message": req.Message}
 	if len(req.Data) > 0 && string(req.Data) != "null" {
 		payload["data"] = req.Data
 	}
-	ev := flow.NewEvent(p.ID, flow.EventNotification, "", "", payload)
+	ev := flow.NewEvent(projectID, flow.EventNotification, "", "", payload)
 	if err := s.cfg.Store.AppendEvent(r.Context(), &ev); err != nil {
 		writeError(w, r, err, s.cfg.Logger)
 		return

@@ -14,20 +14,24 @@ import (
 // fan-out saturation; the caller still returns only after its event is
 // committed, so a 202 keeps meaning durable.
 //
-// A leader goroutine exists only while events are pending: the first
-// append that finds none running starts it, and it exits when the queue
-// is empty. Close waits for it.
+// The callers lead their own batches: the append that finds no commit in
+// flight writes everything queued (its own event first) in its own
+// goroutine; appends arriving meanwhile wait, and when the commit is done
+// the oldest of them is woken to lead the next batch. No goroutine is
+// started and no hand-off to one is waited for, which was the leader
+// goroutine's wake-up on every burst. Close waits for a batch in flight.
 type eventGroup struct {
 	mu      sync.Mutex
 	pending []*pendingEvent
-	busy    bool
+	busy    bool // a caller is leading a batch; !busy implies pending is empty
 	wg      sync.WaitGroup
 }
 
 type pendingEvent struct {
 	ev   *flow.Event
 	err  error
-	done chan struct{}
+	lead bool          // set (under eventGroup.mu) when woken to lead the next batch
+	wake chan struct{} // cap 1: committed (err set) or promoted to lead
 }
 
 // maxEventGroup bounds one transaction, so a burst cannot hold the writer
@@ -43,46 +47,78 @@ func (db *DB) AppendEvent(ctx context.Context, ev *flow.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	p := &pendingEvent{ev: ev, done: make(chan struct{})}
+	p := &pendingEvent{ev: ev, wake: make(chan struct{}, 1)}
 	g := &db.events
 	g.mu.Lock()
 	g.pending = append(g.pending, p)
-	if !g.busy {
+	lead := !g.busy
+	if lead {
 		g.busy = true
 		g.wg.Add(1)
-		go db.leadEvents()
 	}
 	g.mu.Unlock()
-	<-p.done
+	if !lead {
+		<-p.wake
+		if !p.lead {
+			return p.err
+		}
+	}
+	db.leadEvents(p)
 	return p.err
 }
 
-func (db *DB) leadEvents() {
+// leadEvents commits the next batch for the caller self: the queue's head
+// (self's own event) and whatever queued behind it, up to maxEventGroup. Then it
+// wakes the batch's other callers and promotes the oldest waiter, if any,
+// to lead the next batch.
+func (db *DB) leadEvents(self *pendingEvent) {
 	g := &db.events
-	defer g.wg.Done()
-	for {
-		g.mu.Lock()
-		if len(g.pending) == 0 {
-			g.busy = false
-			g.mu.Unlock()
-			return
-		}
-		n := min(len(g.pending), maxEventGroup)
-		batch := g.pending[:n:n]
-		g.pending = g.pending[n:]
-		g.mu.Unlock()
-		db.commitEvents(batch)
+	g.mu.Lock()
+	n := min(len(g.pending), maxEventGroup)
+	batch := g.pending[:n:n]
+	g.pending = g.pending[n:]
+	g.mu.Unlock()
+
+	db.commitEvents(batch)
+
+	g.mu.Lock()
+	var next *pendingEvent
+	if len(g.pending) > 0 {
+		next = g.pending[0]
+		next.lead = true
+		g.wg.Add(1)
+	} else {
+		g.busy = false
+		g.pending = nil // drop the backing array of a burst
 	}
+	g.mu.Unlock()
+	for _, p := range batch {
+		if p != self {
+			p.wake <- struct{}{}
+		}
+	}
+	if next != nil {
+		next.wake <- struct{}{}
+	}
+	g.wg.Done()
 }
 
-// commitEvents writes batch in one transaction. If it fails, each event
-// is retried in a transaction of its own, so one bad event (a project
-// deleted meanwhile) fails alone and the others still commit.
+// commitEvents writes batch in one transaction. An event for a project
+// that does not exist (deleted meanwhile, or never there) fails alone
+// without failing the batch: AppendEvent finds that before writing
+// anything. If the transaction fails otherwise, each event is retried in
+// a transaction of its own, so one bad event fails alone and the others
+// still commit.
 func (db *DB) commitEvents(batch []*pendingEvent) {
 	ctx := context.Background()
 	err := db.Write(ctx, func(tx *Tx) error {
 		for _, p := range batch {
+			p.err = nil
 			if err := tx.AppendEvent(ctx, p.ev); err != nil {
+				if flow.ErrorCode(err) == flow.ENOTFOUND {
+					p.err = err
+					continue
+				}
 				return err
 			}
 		}
@@ -97,8 +133,5 @@ func (db *DB) commitEvents(batch []*pendingEvent) {
 			p.ev.Seq = 0
 			p.err = db.Write(ctx, func(tx *Tx) error { return tx.AppendEvent(ctx, p.ev) })
 		}
-	}
-	for _, p := range batch {
-		close(p.done)
 	}
 }
