@@ -105,9 +105,13 @@ func (s *Server) deleteWorkflow(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// startRun starts a run of a saved workflow. It does not read the project
+// first, as the other project handlers do: StartRun's trust check and
+// workflow read already answer not_found for an unknown project, and a
+// run start is the hot path (that read was about 6 % of the server's CPU
+// under compare.sh runs).
 func (s *Server) startRun(w http.ResponseWriter, r *http.Request) {
-	p, ok := s.project(w, r)
-	if !ok || !s.have(w, r, s.cfg.Runs != nil, "runs") {
+	if !s.have(w, r, s.cfg.Runs != nil, "runs") {
 		return
 	}
 	var req struct {
@@ -119,7 +123,7 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	run, err := s.cfg.Runs.StartRun(r.Context(), p.ID, r.PathValue("wid"), req.Inputs)
+	run, err := s.cfg.Runs.StartRun(r.Context(), r.PathValue("id"), r.PathValue("wid"), req.Inputs)
 	if err != nil {
 		writeError(w, r, err, s.cfg.Logger)
 		return
