@@ -137,6 +137,7 @@ func (d *Daemon) wire(ctx context.Context) error {
 			d.mcp.CloseProject(id)
 			d.engine.ForgetProject(id)
 			d.trust.Forget(id)
+			d.workflows.ForgetProject(id)
 		},
 		UI:             d.cfg.UI,
 		Version:        d.cfg.Version,

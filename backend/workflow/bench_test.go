@@ -23,13 +23,15 @@ func BenchmarkSave(b *testing.B) {
 	}
 }
 
-// BenchmarkGet: what the engine pays per StartRun to read a workflow (open,
-// read, hash, compare with the index, decode, validate).
+// BenchmarkGet: what a Get costs that cannot use the cache (open, read,
+// hash, compare with the index, decode, validate); BenchmarkGetCached is
+// the same Get of an unchanged file.
 func BenchmarkGet(b *testing.B) {
 	e := newEnv(b, Options{})
 	ctx := context.Background()
 	e.save("build", validWorkflow(), -1)
 	for b.Loop() {
+		e.svc.ForgetProject(e.project.ID)
 		if _, err := e.svc.Get(ctx, e.project.ID, "build"); err != nil {
 			b.Fatal(err)
 		}

@@ -59,6 +59,19 @@ func cloneWorkflow(w *flow.Workflow) *flow.Workflow {
 		c.Nodes[i] = n
 	}
 	c.Edges = append([]flow.Edge{}, w.Edges...)
+	if w.Inputs != nil {
+		c.Inputs = append([]byte{}, w.Inputs...)
+	}
+	if w.Triggers != nil {
+		c.Triggers = make([]flow.Trigger, len(w.Triggers))
+		for i, t := range w.Triggers {
+			if t.Enabled != nil {
+				on := *t.Enabled
+				t.Enabled = &on
+			}
+			c.Triggers[i] = t
+		}
+	}
 	return &c
 }
 

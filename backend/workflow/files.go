@@ -77,10 +77,13 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// diskFile is what a directory scan learns about one workflow file.
+// diskFile is what a directory scan learns about one workflow file;
+// readFile also fills in the identity of the file it read (see identOf).
 type diskFile struct {
 	mtimeNs int64
 	size    int64
+	ident   fileIdent
+	identOK bool
 }
 
 // scanDir lists the "<id>.json" entries of the workflows directory (other
@@ -161,6 +164,7 @@ func readFile(dir *os.Root, name string, max int64) ([]byte, diskFile, error) {
 		return nil, diskFile{}, err
 	}
 	st := diskFile{mtimeNs: fi.ModTime().UnixNano(), size: fi.Size()}
+	st.ident, st.identOK = identOf(fi)
 	if !fi.Mode().IsRegular() {
 		return nil, st, errNotRegular
 	}

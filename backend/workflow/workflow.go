@@ -100,12 +100,16 @@ type Service struct {
 	done    chan struct{}           // closed when the watcher exits
 	lastErr map[string]string       // last logged watcher error per project
 	parsed  parseCache
+	snaps   snapCache
 
 	// afterFileChange, when set (tests only), runs inside the transaction
 	// right after the file was written or removed; its error makes the
 	// transaction fail there, which is how the tests reach the "file
 	// changed, commit failed" path.
 	afterFileChange func() error
+	// statFile is statIdent; tests replace it to play a file system whose
+	// timestamps are too coarse to show a change.
+	statFile func(path string) (fileIdent, bool)
 }
 
 var _ flow.Workflows = (*Service)(nil)
@@ -123,6 +127,7 @@ func New(db *store.DB, tools ToolChecker, opts Options) (*Service, error) {
 	return &Service{
 		db: db, tools: tools, opts: opts,
 		locks: map[string]*projectLock{}, watched: map[string]int{}, lastErr: map[string]string{},
+		statFile: statIdent,
 	}, nil
 }
 
@@ -236,6 +241,9 @@ func (s *Service) adopt(ctx context.Context, projectID string, changes []change)
 		return out, nil
 	}
 	sort.Slice(changes, func(i, j int) bool { return changes[i].id < changes[j].id })
+	for _, c := range changes {
+		s.snaps.forget(snapKey{projectID, c.id})
+	}
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		for _, c := range changes {
 			e := c.entry
@@ -309,6 +317,7 @@ func checkID(workflowID string) error {
 
 // opened is a project's workflows directory held under the project lock.
 type opened struct {
+	path   string   // the project folder
 	dir    *os.Root // nil when the directory does not exist (and create was false)
 	entry  store.WorkflowEntry
 	had    bool // entry exists (only when open was given an id)
@@ -341,6 +350,7 @@ func (s *Service) open(ctx context.Context, projectID, id string, create bool) (
 		}
 	}
 	if err == nil {
+		o.path = path
 		o.dir, err = openDir(path, create)
 	}
 	if err != nil {
@@ -410,6 +420,7 @@ func (s *Service) Save(ctx context.Context, projectID, workflowID string, wf *fl
 		return 0, err
 	}
 	defer o.close()
+	s.snaps.forget(snapKey{projectID, workflowID}) // under the lock, before anything changes
 	dir := o.dir
 	cur, e, err := s.refresh(ctx, projectID, dir, workflowID, o.entry, o.had)
 	if err != nil {
@@ -498,8 +509,9 @@ func (s *Service) restore(dir *os.Root, name string, prev *loaded) {
 
 // Get returns a valid workflow with its id and version. An invalid file is
 // a bad_request error whose Details lists its problems; a missing one is
-// not_found. The file is always read and hashed, so an edit made on disk is
-// seen here even before the watcher notices it.
+// not_found. An edit made on disk is seen here even before the watcher
+// notices it: the file is read and hashed unless a stat proves it is the
+// file read before (see snapCache).
 func (s *Service) Get(ctx context.Context, projectID, workflowID string) (*flow.Workflow, error) {
 	snap, err := s.Snapshot(ctx, projectID, workflowID)
 	if err != nil {
@@ -526,11 +538,15 @@ func (s *Service) Snapshot(ctx context.Context, projectID, workflowID string) (*
 	if err := checkID(workflowID); err != nil {
 		return nil, err
 	}
+	if snap, ok := s.cachedSnapshot(projectID, workflowID); ok {
+		return snap, nil
+	}
 	o, err := s.open(ctx, projectID, workflowID, false)
 	if err != nil {
 		return nil, err
 	}
 	defer o.close()
+	readAt := s.opts.Now()
 	cur, e, err := s.refresh(ctx, projectID, o.dir, workflowID, o.entry, o.had)
 	if err != nil {
 		return nil, err
@@ -538,6 +554,7 @@ func (s *Service) Snapshot(ctx context.Context, projectID, workflowID string) (*
 	if !cur.exists {
 		return nil, notFound(workflowID)
 	}
+	s.remember(projectID, workflowID, o.path, cur, e.Version, readAt)
 	return &Snapshot{Version: e.Version, Workflow: withMeta(cur.wf, workflowID, e.Version), Problems: cur.problems}, nil
 }
 
@@ -625,6 +642,7 @@ func (s *Service) Delete(ctx context.Context, projectID, workflowID string) erro
 		return err
 	}
 	defer o.close()
+	s.snaps.forget(snapKey{projectID, workflowID}) // under the lock, before anything changes
 	dir := o.dir
 	cur, e, err := s.refresh(ctx, projectID, dir, workflowID, o.entry, o.had)
 	if err != nil {
