@@ -138,6 +138,7 @@ func (d *Daemon) wire(ctx context.Context) error {
 			d.engine.ForgetProject(id)
 			d.trust.Forget(id)
 			d.workflows.ForgetProject(id)
+			d.secrets.Forget(id)
 		},
 		UI:             d.cfg.UI,
 		Version:        d.cfg.Version,

@@ -49,13 +49,37 @@ type Info struct {
 }
 
 // Service stores, lists and resolves secrets.
+//
+// Every run execution asks for its project's secrets (for masking, even
+// when it uses none), so the decrypted secrets are cached per project.
+// Every change through this Service (Set, Delete) invalidates its
+// project's entry before its write starts and after it ended, with a
+// generation so a read racing the change never caches the old secrets.
+// The TTL bounds only what this process cannot see: a change written by
+// another process sharing the database (a second node on PostgreSQL; the
+// command line writes to the data dir only when no server holds it) is
+// picked up within CacheTTL. Errors are never cached.
 type Service struct {
 	db      *store.DB
 	loadKey KeyLoader
 	o       Options
+	now     func() time.Time
 
 	mu   sync.Mutex
 	seal *sealer // nil until the key is first needed
+
+	cmu   sync.Mutex
+	gen   uint64
+	cache map[string]cachedSecrets
+}
+
+// CacheTTL is how long the decrypted secrets of a project are used at most
+// before they are read again.
+const CacheTTL = time.Second
+
+type cachedSecrets struct {
+	ps *projectSecrets // shared by every reader: never modified
+	at time.Time
 }
 
 type projectSecrets struct {
@@ -81,7 +105,7 @@ func New(db *store.DB, loadKey KeyLoader, o Options) (*Service, error) {
 	if o.Changed == nil {
 		o.Changed = func(string, string) {}
 	}
-	return &Service{db: db, loadKey: loadKey, o: o}, nil
+	return &Service{db: db, loadKey: loadKey, o: o, now: time.Now, cache: map[string]cachedSecrets{}}, nil
 }
 
 // sealer returns the cipher, loading the key on first use.
@@ -138,9 +162,12 @@ func (s *Service) Set(ctx context.Context, projectID, name, value string) error 
 	if err != nil {
 		return err
 	}
+	s.Forget(projectID)
+	defer s.Forget(projectID) // also when the write failed: its outcome is unknown
 	if err := s.db.PutSecret(ctx, &store.SecretRow{ProjectID: projectID, Name: name, Nonce: nonce, Ciphertext: ct}); err != nil {
 		return err
 	}
+	s.Forget(projectID) // before the hook, which may read them
 	s.o.Changed(projectID, name)
 	return nil
 }
@@ -150,11 +177,23 @@ func (s *Service) Delete(ctx context.Context, projectID, name string) error {
 	if err := CheckName(name); err != nil {
 		return err
 	}
+	s.Forget(projectID)
+	defer s.Forget(projectID)
 	if err := s.db.DeleteSecret(ctx, projectID, name); err != nil {
 		return err
 	}
+	s.Forget(projectID)
 	s.o.Changed(projectID, name)
 	return nil
+}
+
+// Forget drops the cached secrets of a project (deleted, or changed by
+// means other than this Service).
+func (s *Service) Forget(projectID string) {
+	s.cmu.Lock()
+	s.gen++
+	delete(s.cache, projectID)
+	s.cmu.Unlock()
 }
 
 // List returns the project's secrets by name, without values.
@@ -170,10 +209,31 @@ func (s *Service) List(ctx context.Context, projectID string) ([]Info, error) {
 	return out, nil
 }
 
-// load decrypts the secrets of a project. Nothing is cached: a run reads
-// them once when it starts, and another process (the command line) may
-// have changed them since the last run.
+// load returns the decrypted secrets of a project, from the cache while
+// that is fresh (see Service). The result is shared: never modify it.
 func (s *Service) load(ctx context.Context, projectID string) (*projectSecrets, error) {
+	now := s.now()
+	s.cmu.Lock()
+	if c, ok := s.cache[projectID]; ok && now.Sub(c.at) < CacheTTL && !now.Before(c.at) {
+		s.cmu.Unlock()
+		return c.ps, nil
+	}
+	gen := s.gen
+	s.cmu.Unlock()
+	ps, err := s.read(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	s.cmu.Lock()
+	if s.gen == gen { // no change began or ended while we read
+		s.cache[projectID] = cachedSecrets{ps: ps, at: now}
+	}
+	s.cmu.Unlock()
+	return ps, nil
+}
+
+// read reads and decrypts the secrets of a project.
+func (s *Service) read(ctx context.Context, projectID string) (*projectSecrets, error) {
 	rows, err := s.db.Secrets(ctx, projectID)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
 	"github.com/flowweaver/flowweaver/backend/store"
@@ -80,7 +81,7 @@ func TestLoadKeyPrefersReachableKeychain(t *testing.T) {
 	}
 }
 
-func newService(t *testing.T, trusted bool) (*Service, *store.DB) {
+func newService(t testing.TB, trusted bool) (*Service, *store.DB) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -121,13 +122,15 @@ func TestServiceStoresOnlyCiphertext(t *testing.T) {
 	if _, err := s.Lookup(ctx, "p1", "OTHER"); err == nil || !contains(err.Error(), "OTHER") {
 		t.Fatalf("missing secret: %v", err)
 	}
-	// A ciphertext moved to another name does not open.
+	// A ciphertext moved to another name does not open. The move is a
+	// write past the Service, which it sees once CacheTTL has passed.
 	if err := db.Write(ctx, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, "UPDATE secrets SET name = 'MOVED'")
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
+	s.now = func() time.Time { return time.Now().Add(CacheTTL) }
 	if _, err := s.Masker(ctx, "p1"); err == nil {
 		t.Fatal("a ciphertext opened under another name")
 	}
