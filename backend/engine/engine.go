@@ -75,6 +75,10 @@ type Config struct {
 	// PreviewBytes caps the output carried by node.completed and by run
 	// reads. Default 2048.
 	PreviewBytes int
+	// StartRecordDelay is how long the start of a run and of its nodes
+	// may wait to be written together with their end (startrecord.go).
+	// Default 5ms; negative writes every start at once.
+	StartRecordDelay time.Duration
 	// LogFlushInterval is how long log lines wait before they are written
 	// as a node.log event. Default 50ms.
 	LogFlushInterval time.Duration
@@ -110,6 +114,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PreviewBytes <= 0 {
 		c.PreviewBytes = 2048
+	}
+	if c.StartRecordDelay == 0 {
+		c.StartRecordDelay = 5 * time.Millisecond
 	}
 	if c.LogFlushInterval <= 0 {
 		c.LogFlushInterval = 50 * time.Millisecond
@@ -180,12 +187,18 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	cfg.Queue.Store = queue.NewStore(cfg.DB)
+	b := &batcher{db: cfg.DB, max: 256}
+	cfg.Queue.Store = queue.NewGroupCommitStore(cfg.DB, func(ctx context.Context, fn func(tx *store.Tx) error) error {
+		return b.do(fn, true)
+	})
+	// A SQLite database belongs to this process alone (the data-dir lock):
+	// runs started here may go straight to a free worker.
+	cfg.Queue.Handoff = cfg.DB.Dialect() == store.SQLite
 	q, err := queue.New(cfg.Queue)
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	e := &Engine{cfg: cfg, db: cfg.DB, q: q, log: cfg.Logger, batch: &batcher{db: cfg.DB, max: 256}}
+	e := &Engine{cfg: cfg, db: cfg.DB, q: q, log: cfg.Logger, batch: b}
 	q.Handle(JobKind, handler{e})
 	return e, nil
 }
@@ -304,13 +317,23 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 	if err != nil {
 		return nil, fmt.Errorf("start run: %w", err)
 	}
+	// A free worker takes the run as it commits (queue.Handoff), without
+	// a claim of its own; otherwise the run waits in the queue.
+	handoff := e.q.Reserve(projectID)
 	err = e.batch.do(func(tx *store.Tx) error {
 		if opts.InTx != nil {
 			if err := opts.InTx(ctx, tx); err != nil {
 				return err
 			}
 		}
-		jobID, err := e.q.Enqueue(ctx, tx, queue.NewJob{ProjectID: projectID, Kind: JobKind, Ref: r.ID, Priority: opts.Priority, Payload: payload})
+		job := queue.NewJob{ProjectID: projectID, Kind: JobKind, Ref: r.ID, Priority: opts.Priority, Payload: payload}
+		var jobID int64
+		var err error
+		if handoff != nil {
+			jobID, err = e.q.EnqueueClaimed(ctx, tx, job, handoff)
+		} else {
+			jobID, err = e.q.Enqueue(ctx, tx, job)
+		}
 		if err != nil {
 			if flow.ErrorCode(err) == flow.EINTERNAL && isForeignKey(err) {
 				return flow.Errorf(flow.ENOTFOUND, "project %q not found", projectID)
@@ -328,7 +351,13 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 		return tx.AppendEvent(ctx, &ev)
 	}, true)
 	if err != nil {
+		if handoff != nil {
+			handoff.Release()
+		}
 		return nil, fmt.Errorf("start run: %w", err)
+	}
+	if handoff != nil {
+		handoff.Start()
 	}
 	out := r.Run
 	out.Workflow = nil
@@ -454,6 +483,28 @@ type runPayload struct {
 
 // finishRunTx ends a run in tx: status, its unfinished nodes, the event.
 func (e *Engine) finishRunTx(ctx context.Context, tx *store.Tx, projectID, runID, workflowID string, st flow.RunStatus, msg string, pendingTo flow.NodeStatus, dur *int64) error {
+	return e.finishRun(ctx, tx, runFinish{projectID: projectID, runID: runID, workflowID: workflowID, status: st, msg: msg, pendingTo: pendingTo, duration: dur})
+}
+
+// runFinish is how finishRun ends a run.
+type runFinish struct {
+	projectID, runID, workflowID string
+	status                       flow.RunStatus
+	msg                          string
+	pendingTo                    flow.NodeStatus // what nodes that never ended become
+	duration                     *int64
+	// startedToo: the run's start is written in the same transaction
+	// (one UPDATE stamps both).
+	startedToo bool
+	// noChildren: the run's workflow has no node that starts child runs,
+	// so there are none to cancel and the lookup is skipped.
+	noChildren bool
+}
+
+// finishRun ends a run in tx with its run.completed/failed/canceled event
+// and cancels its unfinished child runs.
+func (e *Engine) finishRun(ctx context.Context, tx *store.Tx, f runFinish) error {
+	projectID, runID, workflowID, st, msg, pendingTo, dur := f.projectID, f.runID, f.workflowID, f.status, f.msg, f.pendingTo, f.duration
 	if workflowID == "" {
 		r, err := e.db.GetRun(ctx, projectID, runID)
 		if err == nil {
@@ -464,7 +515,11 @@ func (e *Engine) finishRunTx(ctx context.Context, tx *store.Tx, projectID, runID
 	if st == flow.RunSucceeded || st == flow.RunCanceled {
 		errMsg = ""
 	}
-	if err := tx.FinishRun(ctx, runID, st, errMsg, pendingTo); err != nil {
+	finish := tx.FinishRun
+	if f.startedToo {
+		finish = tx.FinishRunStartedNow
+	}
+	if err := finish(ctx, runID, st, errMsg, pendingTo); err != nil {
 		return err
 	}
 	typ := map[flow.RunStatus]string{flow.RunSucceeded: flow.EventRunCompleted, flow.RunFailed: flow.EventRunFailed, flow.RunCanceled: flow.EventRunCanceled}[st]
@@ -474,6 +529,9 @@ func (e *Engine) finishRunTx(ctx context.Context, tx *store.Tx, projectID, runID
 	}
 	// Child runs execute inside their parent's job: whatever of them is
 	// unfinished when the parent ends can never continue.
+	if f.noChildren {
+		return nil
+	}
 	kids, wfs, err := tx.UnfinishedDescendants(ctx, runID)
 	if err != nil {
 		return err

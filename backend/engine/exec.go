@@ -70,6 +70,9 @@ type execution struct {
 	mask    *secrets.Masker   // applied to log lines, outputs and errors before they are recorded
 	begin   time.Time
 	stepMu  sync.Mutex // orders taking log lines with submitting the step that writes them
+	// unwritten is what was started but not written yet (startrecord.go);
+	// guarded by stepMu.
+	unwritten startRecord
 	// prior is, per node, how many attempts of it an interrupted execution
 	// already started (they count: the re-run is attempt prior+1), and
 	// reason why it runs again ("server restarted"); see recovery.go.
@@ -240,7 +243,10 @@ func (x *execution) loop(ctx context.Context) error {
 
 	var done []nodeResult
 	var prev *step
-	first := x.run.Status == flow.RunQueued || x.run.StartedAt == nil
+	x.stepMu.Lock()
+	x.unwritten.run = x.run.Status == flow.RunQueued || x.run.StartedAt == nil
+	x.stepMu.Unlock()
+loop:
 	for {
 		if ctx.Err() != nil {
 			return x.interrupted(ctx, results, running, done)
@@ -259,56 +265,76 @@ func (x *execution) loop(ctx context.Context) error {
 			end = x.end()
 			x.result = &end
 		}
-		ended, isFirst, before := done, first, prev
+		ended, before := done, prev
 		x.stepMu.Lock()
-		lines := x.logs.take()
-		s := x.e.batch.submit(func(tx *store.Tx) error {
-			if before != nil && before.err != nil {
-				return before.err // an earlier step of this run did not commit
+		// The starts of the nodes launched now wait for the start delay
+		// (startrecord.go): a quick node's start is then written with its
+		// end. A step is submitted when there is something else to write.
+		var delay <-chan time.Time
+		stopDelay := func() {}
+		if len(start) > 0 {
+			delay, stopDelay = x.startDelay()
+		}
+		var s *step
+		if len(ended) > 0 || len(skipped) > 0 || finished || (delay == nil && len(start) > 0) {
+			// Starts pending from earlier come first; nodes starting now
+			// (when not delayed) come after the ends that freed them.
+			rec := x.takeStart()
+			merged := mergedEnds(rec, ended)
+			runMerged := rec.run && finished
+			lines := x.logs.take()
+			startNow := start
+			if delay != nil {
+				startNow = nil
 			}
-			if err := x.e.q.LeaseHeld(wctx, tx, x.lease); err != nil {
-				return err
-			}
-			if isFirst {
-				if err := tx.SetRunStarted(wctx, x.run.ID); err != nil {
+			s = x.e.batch.submit(func(tx *store.Tx) error {
+				if before != nil && before.err != nil {
+					return before.err // an earlier step of this run did not commit
+				}
+				if err := x.e.q.LeaseHeld(wctx, tx, x.lease); err != nil {
 					return err
 				}
-				if err := x.event(wctx, tx, flow.EventRunStarted, runPayload{RunID: x.run.ID, WorkflowID: x.run.WorkflowID, Status: flow.RunRunning, Attempt: x.attempt(), ParentRunID: x.run.ParentRunID}); err != nil {
+				if err := x.writeStartRecord(wctx, tx, rec, merged, runMerged); err != nil {
 					return err
 				}
-			}
-			if err := x.writeLines(wctx, tx, lines); err != nil {
-				return err
-			}
-			for _, r := range ended {
-				if err := x.writeEnd(wctx, tx, r); err != nil {
+				if err := x.writeLines(wctx, tx, lines); err != nil {
 					return err
 				}
-			}
-			for _, i := range skipped {
-				if err := x.writeSkipped(wctx, tx, i); err != nil {
-					return err
+				for _, r := range ended {
+					if err := x.writeEnd(wctx, tx, r, merged[r.idx]); err != nil {
+						return err
+					}
 				}
-			}
-			for _, i := range start {
-				if err := x.writeStart(wctx, tx, i); err != nil {
-					return err
+				for _, i := range skipped {
+					if err := x.writeSkipped(wctx, tx, i); err != nil {
+						return err
+					}
 				}
-			}
-			if finished {
-				return x.writeFinish(wctx, tx, end)
-			}
-			return nil
-		}, false)
+				for _, i := range startNow {
+					if err := x.writeStart(wctx, tx, i, true); err != nil {
+						return err
+					}
+				}
+				if finished {
+					return x.writeFinish(wctx, tx, end, runMerged)
+				}
+				return nil
+			}, false)
+			prev = s
+		}
+		if delay != nil {
+			x.unwritten.nodes = append(x.unwritten.nodes, start...)
+		}
 		x.stepMu.Unlock()
-		prev, first, done = s, false, nil
+		done = nil
 		// A node starts only after its upstream nodes' checkpoints are
 		// durable, so a crash never reruns a node whose downstream already
 		// ran. Nodes whose upstream was recorded earlier (the first nodes of
 		// a run, a branch freed by an older step) start at once.
-		if finished || (len(ended) > 0 && len(start) > 0) {
+		if s != nil && (finished || (len(ended) > 0 && len(start) > 0)) {
 			<-s.done
 			if s.err != nil {
+				stopDelay()
 				x.abandon(results, running)
 				return fmt.Errorf("run %s: %w", x.run.ID, s.err)
 			}
@@ -321,14 +347,24 @@ func (x *execution) loop(ctx context.Context) error {
 			go func(i int, env map[string]any) { results <- x.runNode(ctx, i, env) }(i, x.env())
 		}
 		// Wait for at least one node, then take whatever else ended so one
-		// step records them all.
-		select {
-		case r := <-results:
-			running--
-			done = append(done, r)
-		case <-ctx.Done():
-			continue
+		// step records them all. When the start delay passes first, the
+		// starts are written on their own.
+	wait:
+		for {
+			select {
+			case r := <-results:
+				running--
+				done = append(done, r)
+				break wait
+			case <-delay:
+				delay = nil
+				prev = x.submitStart(wctx, prev)
+			case <-ctx.Done():
+				stopDelay()
+				continue loop
+			}
 		}
+		stopDelay()
 	drain:
 		for {
 			select {
@@ -368,16 +404,20 @@ func (x *execution) interrupted(ctx context.Context, results chan nodeResult, ru
 		// interrupted by shutdown: the node runs again on resume
 	}
 	x.stepMu.Lock()
+	rec := x.takeStart()
 	lines := x.logs.take()
 	s := x.e.batch.submit(func(tx *store.Tx) error {
 		if err := x.e.q.LeaseHeld(wctx, tx, x.lease); err != nil {
+			return err
+		}
+		if err := x.writeStartRecord(wctx, tx, rec, nil, false); err != nil {
 			return err
 		}
 		if err := x.writeLines(wctx, tx, lines); err != nil {
 			return err
 		}
 		for _, r := range ok {
-			if err := x.writeEnd(wctx, tx, r); err != nil {
+			if err := x.writeEnd(wctx, tx, r, false); err != nil {
 				return err
 			}
 		}
@@ -441,13 +481,19 @@ func (x *execution) apply(r nodeResult) {
 	}
 }
 
-// writeEnd checkpoints a node's end with its event.
-func (x *execution) writeEnd(ctx context.Context, tx *store.Tx, r nodeResult) error {
+// writeEnd checkpoints a node's end with its event. startedToo: the
+// node's start is written in the same step (startrecord.go), so this one
+// UPDATE stamps its start as well.
+func (x *execution) writeEnd(ctx context.Context, tx *store.Tx, r nodeResult, startedToo bool) error {
 	n := x.g.nodes[r.idx]
 	ms := r.duration.Milliseconds()
+	finish := tx.FinishNode
+	if startedToo {
+		finish = tx.FinishNodeStartedNow
+	}
 	if r.err != nil {
 		msg := errorText(r.err)
-		if err := tx.FinishNode(ctx, x.run.ID, n.ID, flow.NodeFailed, r.attempt, ms, nil, msg); err != nil {
+		if err := finish(ctx, x.run.ID, n.ID, flow.NodeFailed, r.attempt, ms, nil, msg); err != nil {
 			return err
 		}
 		p := map[string]any{"runId": x.run.ID, "nodeId": n.ID, "error": msg, "durationMs": ms, "attempt": r.attempt, "edges": x.outEdges(r.idx)}
@@ -456,7 +502,7 @@ func (x *execution) writeEnd(ctx context.Context, tx *store.Tx, r nodeResult) er
 		}
 		return x.event(ctx, tx, flow.EventNodeFailed, p)
 	}
-	if err := tx.FinishNode(ctx, x.run.ID, n.ID, flow.NodeSucceeded, r.attempt, ms, r.output, ""); err != nil {
+	if err := finish(ctx, x.run.ID, n.ID, flow.NodeSucceeded, r.attempt, ms, r.output, ""); err != nil {
 		return err
 	}
 	out, cut := preview(r.output, x.e.cfg.PreviewBytes)
@@ -503,10 +549,12 @@ func (x *execution) end() runEnd {
 	return e
 }
 
-// writeFinish ends the run and completes its job in tx.
-func (x *execution) writeFinish(ctx context.Context, tx *store.Tx, e runEnd) error {
+// writeFinish ends the run and completes its job in tx. startedToo: the
+// run's start is written in the same step.
+func (x *execution) writeFinish(ctx context.Context, tx *store.Tx, e runEnd, startedToo bool) error {
 	d := e.duration
-	if err := x.e.finishRunTx(ctx, tx, x.run.ProjectID, x.run.ID, x.run.WorkflowID, e.status, e.msg, e.pendingTo, &d); err != nil {
+	if err := x.e.finishRun(ctx, tx, runFinish{projectID: x.run.ProjectID, runID: x.run.ID, workflowID: x.run.WorkflowID,
+		status: e.status, msg: e.msg, pendingTo: e.pendingTo, duration: &d, startedToo: startedToo, noChildren: !x.g.startsChildren()}); err != nil {
 		return err
 	}
 	if x.child {
@@ -561,9 +609,13 @@ func (x *execution) flush() error {
 		x.stepMu.Unlock()
 		return nil
 	}
+	rec := x.takeStart() // the starts of these lines' nodes come first
 	ctx := context.Background()
 	s := x.e.batch.submit(func(tx *store.Tx) error {
 		if err := x.e.q.LeaseHeld(ctx, tx, x.lease); err != nil {
+			return err
+		}
+		if err := x.writeStartRecord(ctx, tx, rec, nil, false); err != nil {
 			return err
 		}
 		return x.writeLines(ctx, tx, lines)

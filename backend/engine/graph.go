@@ -98,3 +98,14 @@ func (g *graph) ids() []string {
 	}
 	return out
 }
+
+// startsChildren reports whether a node of the graph starts child runs
+// (workflow, forEach): only then can a finishing run leave children.
+func (g *graph) startsChildren() bool {
+	for _, n := range g.nodes {
+		if n.Tool == flow.ToolWorkflow || n.Tool == flow.ToolForEach {
+			return true
+		}
+	}
+	return false
+}

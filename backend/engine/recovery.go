@@ -39,12 +39,16 @@ func (x *execution) noteInterrupted(i, prior int) {
 }
 
 // writeStart checkpoints that node i starts its attempt, with node.started
-// carrying the attempt and, for a re-run, why it runs again.
-func (x *execution) writeStart(ctx context.Context, tx *store.Tx, i int) error {
+// carrying the attempt and, for a re-run, why it runs again. row is false
+// when the node also ends in the same step: its row is then written once,
+// by writeEnd.
+func (x *execution) writeStart(ctx context.Context, tx *store.Tx, i int, row bool) error {
 	n := x.g.nodes[i]
 	attempt := x.prior[i] + 1
-	if err := tx.StartNode(ctx, x.run.ID, n.ID, attempt); err != nil {
-		return err
+	if row {
+		if err := tx.StartNode(ctx, x.run.ID, n.ID, attempt); err != nil {
+			return err
+		}
 	}
 	p := map[string]any{"runId": x.run.ID, "nodeId": n.ID, "tool": n.Tool, "attempt": attempt}
 	if r := x.reason[i]; r != "" {

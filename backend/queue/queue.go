@@ -53,6 +53,11 @@ type Config struct {
 	// workers of all processes, so one busy project cannot take every
 	// worker. Default: Workers. Negative: no limit.
 	ProjectLimit int
+	// Handoff lets Reserve hand a job straight to a free worker of this
+	// pool (handoff.go). Set it only when no other process works the same
+	// database (SQLite behind the data-dir lock): the project limit is
+	// then checked against this pool's own jobs.
+	Handoff bool
 	// MaxAttempts is the default for jobs enqueued without one. Default 5.
 	MaxAttempts int
 	// LeaseDuration is how long a claim stays valid without a heartbeat:
@@ -233,6 +238,14 @@ type Queue struct {
 	life    sync.Mutex // serialises Start and Stop
 	mu      sync.Mutex
 	active  map[int64]*active // jobs running in this process
+	// Hand-off bookkeeping (handoff.go), guarded by mu: workers reserved
+	// for jobs being inserted claimed, per project; drained is set when
+	// the last claim found every claimable job, and cleared by an ordinary
+	// Enqueue (enqueued counts them) or a rescue.
+	reserved    int
+	reservedFor map[string]int
+	drained     bool
+	enqueued    uint64
 	state   int               // 0 new, 1 started, 2 stopped
 	stopped chan struct{}     // closed when Stop has finished
 
@@ -291,6 +304,10 @@ func (q *Queue) Enqueue(ctx context.Context, tx *store.Tx, j NewJob) (int64, err
 	if err != nil {
 		return 0, fmt.Errorf("enqueue job: %w", err)
 	}
+	q.mu.Lock()
+	q.drained = false
+	q.enqueued++
+	q.mu.Unlock()
 	q.Notify()
 	return id, nil
 }
@@ -521,7 +538,8 @@ func (q *Queue) fetchLoop(ctx context.Context) {
 // fetch claims as many jobs as there are free workers, in one transaction.
 func (q *Queue) fetch(ctx context.Context) {
 	q.mu.Lock()
-	free := q.cfg.Workers - len(q.active)
+	free := q.cfg.Workers - len(q.active) - q.reserved
+	enqueued := q.enqueued
 	q.mu.Unlock()
 	if free <= 0 || ctx.Err() != nil {
 		return
@@ -534,6 +552,11 @@ func (q *Queue) fetch(ctx context.Context) {
 		}
 		return
 	}
+	q.mu.Lock()
+	// Fewer jobs than asked for and nothing enqueued meanwhile: every
+	// claimable job is taken, and new ones may be handed off.
+	q.drained = len(jobs) < free && q.enqueued == enqueued
+	q.mu.Unlock()
 	for i := range jobs {
 		j := &jobs[i]
 		jctx, cancel := context.WithCancelCause(q.workCtx)

@@ -241,6 +241,9 @@ func (q *Queue) rescue(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	if n > 0 {
+		q.mu.Lock()
+		q.drained = false // rescued jobs wait: no hand-off overtakes them
+		q.mu.Unlock()
 		q.Notify()
 	}
 	return n, nil

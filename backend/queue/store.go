@@ -57,9 +57,22 @@ type Store interface {
 }
 
 // NewStore returns the Store on a Flow Weaver database (either dialect).
-func NewStore(db *store.DB) Store { return dbStore{db} }
+func NewStore(db *store.DB) Store { return dbStore{db: db} }
 
-type dbStore struct{ db *store.DB }
+// NewGroupCommitStore is NewStore whose claims on SQLite run through write,
+// a group committer (the engine's): a claim then shares its transaction
+// and commit with the run steps being written at the same moment instead
+// of taking the single writer for a commit of its own. write must run fn
+// in a write transaction and may run it again alone if the shared one
+// fails. PostgreSQL claims keep their own transaction (SKIP LOCKED).
+func NewGroupCommitStore(db *store.DB, write func(ctx context.Context, fn func(tx *store.Tx) error) error) Store {
+	return dbStore{db: db, claimWrite: write}
+}
+
+type dbStore struct {
+	db         *store.DB
+	claimWrite func(ctx context.Context, fn func(tx *store.Tx) error) error
+}
 
 func toJob(r store.JobRow) Job {
 	return Job{ID: r.ID, ProjectID: r.ProjectID, Kind: r.Kind, Ref: r.Ref, Payload: r.Payload, State: State(r.State),
@@ -89,8 +102,20 @@ func (s dbStore) Enqueue(ctx context.Context, tx *store.Tx, j NewJob) (int64, er
 }
 
 func (s dbStore) Claim(ctx context.Context, owner string, n int, now, leaseUntil time.Time, limit int) ([]Job, error) {
-	rs, err := s.db.ClaimJobs(ctx, owner, n, now, leaseUntil, limit)
-	return toJobs(rs), err
+	if s.claimWrite == nil || s.db.Dialect() != store.SQLite {
+		rs, err := s.db.ClaimJobs(ctx, owner, n, now, leaseUntil, limit)
+		return toJobs(rs), err
+	}
+	var rs []store.JobRow
+	err := s.claimWrite(ctx, func(tx *store.Tx) error {
+		var err error
+		rs, err = tx.ClaimJobs(ctx, owner, n, now, leaseUntil, limit)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return toJobs(rs), nil
 }
 
 func (s dbStore) Heartbeat(ctx context.Context, owner string, until time.Time) (map[int64]int, error) {

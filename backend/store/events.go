@@ -92,15 +92,31 @@ func channelFilter(channel string) (string, []any, error) {
 	return "", nil, fmt.Errorf("channel %q has no event log", channel)
 }
 
+// eventsAfterSQL is EventsAfter's query for channel and its channel
+// arguments (after project_id and since, before the limit). On SQLite the
+// workflow channel reads through events_workflow, which holds only
+// workflow.* events: without statistics the planner would walk the
+// project's whole log from since instead.
+func (db *DB) eventsAfterSQL(channel string) (string, []any, error) {
+	cond, args, err := channelFilter(channel)
+	if err != nil {
+		return "", nil, err
+	}
+	from := "events"
+	if kind, _ := flow.SplitChannel(channel); kind == flow.ChannelWorkflow && db.dialect == SQLite {
+		from = "events INDEXED BY events_workflow"
+	}
+	// from and cond are constant fragments; values go in args.
+	return "SELECT seq, type, run_id, workflow_id, ts, payload FROM " + from + " WHERE project_id = ? AND seq > ? AND " + cond + " ORDER BY seq LIMIT ?", args, nil //nolint:gosec // G202: constant fragments and ? placeholders only
+}
+
 // EventsAfter returns up to limit durable events of projectID on channel
 // with seq > since, in seq order.
 func (db *DB) EventsAfter(ctx context.Context, projectID, channel string, since int64, limit int) ([]flow.Event, error) {
-	cond, args, err := channelFilter(channel)
+	q, args, err := db.eventsAfterSQL(channel)
 	if err != nil {
 		return nil, err
 	}
-	// cond is one of channelFilter's constant fragments; values go in args.
-	q := "SELECT seq, type, run_id, workflow_id, ts, payload FROM events WHERE project_id = ? AND seq > ? AND " + cond + " ORDER BY seq LIMIT ?" //nolint:gosec // G202: constant fragments and ? placeholders only
 	all := append([]any{projectID, since}, args...)
 	all = append(all, limit)
 	rows, err := db.read.QueryContext(ctx, q, all...)

@@ -67,17 +67,26 @@ func scanJob(sc interface{ Scan(...any) error }) (JobRow, error) {
 	return j, nil
 }
 
-// InsertJob enqueues j (state available) in this transaction and sets j.ID.
+// InsertJob enqueues j (state available, or running when j.State says so:
+// a job inserted already claimed) in this transaction and sets j.ID.
 // Enqueueing in the caller's transaction is what makes "the run exists"
 // and "its job exists" one fact.
 func (tx *Tx) InsertJob(ctx context.Context, j *JobRow) error {
 	if j.RunAt.IsZero() {
 		j.RunAt = tx.now
 	}
-	j.State, j.CreatedAt = jobAvailable, tx.now
+	j.CreatedAt = tx.now
+	var lease int64
+	if j.State == jobRunning {
+		// Inserted already claimed (a job handed to a free worker of the
+		// process that enqueues it): attempt, owner and lease come with it.
+		lease = unixMilli(j.LeaseUntil)
+	} else {
+		j.State, j.Attempt, j.Owner = jobAvailable, 0, ""
+	}
 	err := tx.queryRow(ctx,
-		`INSERT INTO jobs(project_id, kind, ref, payload, state, priority, run_at, max_attempts, created_at) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id`,
-		j.ProjectID, j.Kind, j.Ref, j.Payload, jobAvailable, j.Priority, unixMilli(j.RunAt), j.MaxAttempts, unixMilli(tx.now)).Scan(&j.ID)
+		`INSERT INTO jobs(project_id, kind, ref, payload, state, priority, run_at, max_attempts, created_at, attempt, owner, lease_until) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+		j.ProjectID, j.Kind, j.Ref, j.Payload, j.State, j.Priority, unixMilli(j.RunAt), j.MaxAttempts, unixMilli(tx.now), j.Attempt, j.Owner, lease).Scan(&j.ID)
 	if err != nil {
 		return fmt.Errorf("insert job: %w", err)
 	}
@@ -114,28 +123,40 @@ func (db *DB) ClaimJobs(ctx context.Context, owner string, n int, now, leaseUnti
 	if db.dialect == Postgres {
 		return db.claimJobsPostgres(ctx, owner, n, now, leaseUntil, limit)
 	}
+	var out []JobRow
+	err := db.Write(ctx, func(tx *Tx) error {
+		var err error
+		out, err = tx.ClaimJobs(ctx, owner, n, now, leaseUntil, limit)
+		return err
+	})
+	return out, err
+}
+
+// ClaimJobs is DB.ClaimJobs inside the caller's transaction (SQLite), so a
+// claim can share a group commit with other writes. It only writes what a
+// claim writes, so it can be retried alone.
+func (tx *Tx) ClaimJobs(ctx context.Context, owner string, n int, now, leaseUntil time.Time, limit int) ([]JobRow, error) {
+	if tx.db.dialect == Postgres {
+		return nil, errors.New("claim jobs: a PostgreSQL claim runs in its own transaction (DB.ClaimJobs)")
+	}
 	if limit <= 0 {
 		limit = 1 << 30
 	}
+	if _, err := tx.exec(ctx, `UPDATE jobs SET state = 'available' WHERE state = 'retryable' AND run_at <= ?`, unixMilli(now)); err != nil {
+		return nil, fmt.Errorf("promote retryable jobs: %w", err)
+	}
 	var out []JobRow
-	err := db.Write(ctx, func(tx *Tx) error {
-		out = out[:0]
-		if _, err := tx.exec(ctx, `UPDATE jobs SET state = 'available' WHERE state = 'retryable' AND run_at <= ?`, unixMilli(now)); err != nil {
-			return fmt.Errorf("promote retryable jobs: %w", err)
+	for len(out) < n {
+		j, err := scanJob(tx.queryRow(ctx, claimOne, owner, unixMilli(leaseUntil), unixMilli(now), limit))
+		if errors.Is(err, sql.ErrNoRows) {
+			break
 		}
-		for len(out) < n {
-			j, err := scanJob(tx.queryRow(ctx, claimOne, owner, unixMilli(leaseUntil), unixMilli(now), limit))
-			if errors.Is(err, sql.ErrNoRows) {
-				break
-			}
-			if err != nil {
-				return fmt.Errorf("claim job: %w", err)
-			}
-			out = append(out, j)
+		if err != nil {
+			return nil, fmt.Errorf("claim job: %w", err)
 		}
-		return nil
-	})
-	return out, err
+		out = append(out, j)
+	}
+	return out, nil
 }
 
 // JobLeaseHeld reports, inside a transaction, whether (id, attempt, owner)

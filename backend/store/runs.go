@@ -92,13 +92,32 @@ func (tx *Tx) FinishRun(ctx context.Context, runID string, status flow.RunStatus
 		string(status), errMsg, unixMilli(tx.now), runID); err != nil {
 		return fmt.Errorf("finish run: %w", err)
 	}
-	if pendingTo != "" {
-		if _, err := tx.exec(ctx, `UPDATE node_runs SET status = ?, finished_at = COALESCE(finished_at, ?) WHERE run_id = ? AND status IN ('pending', 'running')`,
-			string(pendingTo), unixMilli(tx.now), runID); err != nil {
-			return fmt.Errorf("finish run nodes: %w", err)
-		}
+	return tx.finishPendingNodes(ctx, runID, pendingTo)
+}
+
+// finishPendingNodes moves the nodes of a finished run that never ended to
+// pendingTo ("" leaves them).
+func (tx *Tx) finishPendingNodes(ctx context.Context, runID string, pendingTo flow.NodeStatus) error {
+	if pendingTo == "" {
+		return nil
+	}
+	if _, err := tx.exec(ctx, `UPDATE node_runs SET status = ?, finished_at = COALESCE(finished_at, ?) WHERE run_id = ? AND status IN ('pending', 'running')`,
+		string(pendingTo), unixMilli(tx.now), runID); err != nil {
+		return fmt.Errorf("finish run nodes: %w", err)
 	}
 	return nil
+}
+
+// FinishRunStartedNow is FinishRun for a run whose start is written in
+// the same transaction (it ended within its first step): the one UPDATE
+// also stamps started_at, instead of a SetRunStarted before it.
+func (tx *Tx) FinishRunStartedNow(ctx context.Context, runID string, status flow.RunStatus, errMsg string, pendingTo flow.NodeStatus) error {
+	now := unixMilli(tx.now)
+	if _, err := tx.exec(ctx, `UPDATE runs SET status = ?, error = ?, finished_at = ?, started_at = COALESCE(started_at, ?) WHERE id = ?`,
+		string(status), errMsg, now, now, runID); err != nil {
+		return fmt.Errorf("finish run: %w", err)
+	}
+	return tx.finishPendingNodes(ctx, runID, pendingTo)
 }
 
 // RunStatus reads a run's status and job inside the transaction.
@@ -165,6 +184,19 @@ func (tx *Tx) FailRunningNodes(ctx context.Context, runID, msg string) ([]string
 func (tx *Tx) FinishNode(ctx context.Context, runID, nodeID string, status flow.NodeStatus, attempt int, durationMs int64, output []byte, errMsg string) error {
 	if _, err := tx.exec(ctx, `UPDATE node_runs SET status = ?, attempt = ?, duration_ms = ?, output = ?, error = ?, finished_at = ? WHERE run_id = ? AND node_id = ?`,
 		string(status), attempt, durationMs, output, errMsg, unixMilli(tx.now), runID, nodeID); err != nil {
+		return fmt.Errorf("finish node %s: %w", nodeID, err)
+	}
+	return nil
+}
+
+// FinishNodeStartedNow is FinishNode for a node whose start is written in
+// the same transaction (it ended before its start record was due): one
+// UPDATE instead of StartNode and FinishNode. started_at is the end
+// minus the node's duration.
+func (tx *Tx) FinishNodeStartedNow(ctx context.Context, runID, nodeID string, status flow.NodeStatus, attempt int, durationMs int64, output []byte, errMsg string) error {
+	now := unixMilli(tx.now)
+	if _, err := tx.exec(ctx, `UPDATE node_runs SET status = ?, attempt = ?, duration_ms = ?, output = ?, error = ?, started_at = ?, finished_at = ? WHERE run_id = ? AND node_id = ?`,
+		string(status), attempt, durationMs, output, errMsg, now-durationMs, now, runID, nodeID); err != nil {
 		return fmt.Errorf("finish node %s: %w", nodeID, err)
 	}
 	return nil

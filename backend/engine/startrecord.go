@@ -1,0 +1,123 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/flowweaver/flowweaver/backend/flow"
+	"github.com/flowweaver/flowweaver/backend/store"
+)
+
+// startRecord is what an execution has started but not yet written: the
+// run's start (run.started, on the first step of an attempt) and the
+// starts of nodes launched since the last step (node.started).
+//
+// Why it waits: most nodes of an automation are quick (log, transform,
+// if, a fast HTTP call). Writing a node's start in one step and its end in
+// the next costs two transactions' worth of statements for what the user
+// sees as one event; a start that waits up to Config.StartRecordDelay is
+// written together with the end of a node that finished by then, in one
+// step and with one UPDATE per row (FinishNodeStartedNow,
+// FinishRunStartedNow). A node still running after the delay gets its
+// start written on its own, so a long node shows as running within the
+// delay plus one commit.
+//
+// Order is kept because every step writes the pending start record first,
+// before its log lines and node ends: the loop's steps, the log flusher's
+// and the one of an interrupted execution. The record is guarded by
+// execution.stepMu, which also orders taking log lines with submitting
+// their step.
+//
+// What a crash in that window means: a node that ran for less than the
+// delay is found pending (not running) and runs again as the same attempt
+// rather than as "attempt n+1 (server restarted)", exactly as a node whose
+// start step was queued but not yet committed always did. Process groups a
+// node started are recorded apart (recordProcess) and reaped at the next
+// start whatever the node's status.
+type startRecord struct {
+	run   bool  // the run's start is not written yet
+	nodes []int // launched nodes whose start is not written yet
+}
+
+func (r startRecord) empty() bool { return !r.run && len(r.nodes) == 0 }
+
+// takeStart returns the pending start record and clears it. The caller
+// holds stepMu and writes the record in the step it submits next.
+func (x *execution) takeStart() startRecord {
+	r := x.unwritten
+	x.unwritten = startRecord{}
+	return r
+}
+
+// writeStartRecord writes r in tx. Nodes in merged end in the same step:
+// their row is written once by writeEnd (FinishNodeStartedNow), so only
+// their node.started event (and the reason of a re-run) is written here.
+// The run's row is likewise left to the finishing UPDATE when runMerged.
+func (x *execution) writeStartRecord(ctx context.Context, tx *store.Tx, r startRecord, merged map[int]bool, runMerged bool) error {
+	if r.run {
+		if !runMerged {
+			if err := tx.SetRunStarted(ctx, x.run.ID); err != nil {
+				return err
+			}
+		}
+		if err := x.event(ctx, tx, flow.EventRunStarted, runPayload{RunID: x.run.ID, WorkflowID: x.run.WorkflowID, Status: flow.RunRunning, Attempt: x.attempt(), ParentRunID: x.run.ParentRunID}); err != nil {
+			return err
+		}
+	}
+	for _, i := range r.nodes {
+		if err := x.writeStart(ctx, tx, i, !merged[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// submitStart writes the pending start record in a step of its own (the
+// delay passed and a node still runs). It returns the step, or prev when
+// nothing was pending (a log flush took the record first).
+func (x *execution) submitStart(ctx context.Context, prev *step) *step {
+	x.stepMu.Lock()
+	defer x.stepMu.Unlock()
+	r := x.takeStart()
+	if r.empty() {
+		return prev
+	}
+	return x.e.batch.submit(func(tx *store.Tx) error {
+		if prev != nil && prev.err != nil {
+			return prev.err
+		}
+		if err := x.e.q.LeaseHeld(ctx, tx, x.lease); err != nil {
+			return err
+		}
+		return x.writeStartRecord(ctx, tx, r, nil, false)
+	}, false)
+}
+
+// startDelay returns a timer channel for the start record's delay, or nil
+// when starts are written at once (StartRecordDelay < 0).
+func (x *execution) startDelay() (<-chan time.Time, func()) {
+	d := x.e.cfg.StartRecordDelay
+	if d < 0 {
+		return nil, func() {}
+	}
+	t := time.NewTimer(d)
+	return t.C, func() { t.Stop() }
+}
+
+// mergedEnds is the set of nodes of r that also end in this step.
+func mergedEnds(r startRecord, ended []nodeResult) map[int]bool {
+	if len(r.nodes) == 0 || len(ended) == 0 {
+		return nil
+	}
+	started := make(map[int]bool, len(r.nodes))
+	for _, i := range r.nodes {
+		started[i] = true
+	}
+	m := map[int]bool{}
+	for _, e := range ended {
+		if started[e.idx] {
+			m[e.idx] = true
+		}
+	}
+	return m
+}

@@ -1,0 +1,136 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/flowweaver/flowweaver/backend/store"
+)
+
+// Handoff is a worker of this pool reserved for a job that its enqueuer
+// inserts already claimed (EnqueueClaimed) and starts right after its
+// commit (Start). It saves what a job otherwise costs between its commit
+// and its first step: waking the fetcher, its cool-down, and a claim
+// transaction of its own.
+//
+// It is only offered when it changes nothing a user can see:
+//   - Config.Handoff is set: the database belongs to this process alone
+//     (SQLite behind the data-dir lock), so this pool's own count of
+//     running jobs is the project's count, and the project limit holds;
+//   - the pool runs and has a worker that no claimed or reserved job uses;
+//   - no claimable job is waiting (the last claim found fewer jobs than it
+//     asked for, and nothing was enqueued the ordinary way since): a
+//     backlog is worked by the fetcher in priority order, and a new job
+//     never overtakes it. Jobs whose retry backoff runs out are found by
+//     the next poll, as before.
+//
+// A crash between the commit and Start leaves a running job of a dead
+// owner, which the rescuer takes back like any other interrupted job.
+type Handoff struct {
+	q         *Queue
+	projectID string
+	job       *Job
+	done      bool
+}
+
+// Reserve takes a worker for a job of projectID, or returns nil when a
+// hand-off is not possible now (see Handoff); the caller then enqueues the
+// job the ordinary way. A non-nil Handoff must end with Start (after the
+// commit) or Release (the transaction failed).
+func (q *Queue) Reserve(projectID string) *Handoff {
+	if !q.cfg.Handoff {
+		return nil
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.state != 1 || !q.drained || len(q.active)+q.reserved >= q.cfg.Workers {
+		return nil
+	}
+	if lim := q.cfg.ProjectLimit; lim > 0 {
+		n := q.reservedFor[projectID]
+		for _, a := range q.active {
+			if a.job.ProjectID == projectID {
+				n++
+			}
+		}
+		if n >= lim {
+			return nil
+		}
+	}
+	q.reserved++
+	if q.reservedFor == nil {
+		q.reservedFor = map[string]int{}
+	}
+	q.reservedFor[projectID]++
+	// Added while the pool runs (state 1, under mu): Stop's Wait comes
+	// after it, as for the fetcher's jobs.
+	q.jobs.Add(1)
+	return &Handoff{q: q, projectID: projectID}
+}
+
+// EnqueueClaimed inserts j in tx already claimed by this pool under h:
+// attempt 1, owned by this pool, with a lease. Run again (a retried
+// transaction), it replaces the job h starts.
+func (q *Queue) EnqueueClaimed(ctx context.Context, tx *store.Tx, j NewJob, h *Handoff) (int64, error) {
+	if j.ProjectID != h.projectID || j.Kind == "" {
+		return 0, fmt.Errorf("enqueue claimed job: project %q kind %q does not match its reservation", j.ProjectID, j.Kind)
+	}
+	if j.MaxAttempts <= 0 {
+		j.MaxAttempts = q.cfg.MaxAttempts
+	}
+	now := q.cfg.Now()
+	if j.RunAt.IsZero() {
+		j.RunAt = now
+	}
+	row := store.JobRow{ProjectID: j.ProjectID, Kind: j.Kind, Ref: j.Ref, Payload: j.Payload, Priority: j.Priority,
+		RunAt: j.RunAt, MaxAttempts: j.MaxAttempts, State: string(Running), Attempt: 1, Owner: q.cfg.Owner,
+		LeaseUntil: now.Add(q.cfg.LeaseDuration)}
+	if err := tx.InsertJob(ctx, &row); err != nil {
+		return 0, fmt.Errorf("enqueue claimed job: %w", err)
+	}
+	job := toJob(row)
+	h.job = &job
+	return row.ID, nil
+}
+
+// Start runs the handed-off job on its reserved worker. Call it once the
+// transaction of EnqueueClaimed committed.
+func (h *Handoff) Start() {
+	q := h.q
+	q.mu.Lock()
+	if h.done || h.job == nil {
+		q.mu.Unlock()
+		h.Release()
+		return
+	}
+	h.done = true
+	q.unreserveLocked(h.projectID)
+	j := h.job
+	jctx, cancel := context.WithCancelCause(q.workCtx)
+	q.active[j.ID] = &active{job: j, cancel: cancel, leaseUntil: j.LeaseUntil}
+	q.mu.Unlock()
+	go q.work(jctx, cancel, j)
+}
+
+// Release gives the reserved worker back without running anything (the
+// transaction did not commit). Calling it after Start does nothing.
+func (h *Handoff) Release() {
+	q := h.q
+	q.mu.Lock()
+	if h.done {
+		q.mu.Unlock()
+		return
+	}
+	h.done = true
+	q.unreserveLocked(h.projectID)
+	q.mu.Unlock()
+	q.jobs.Done()
+	q.Notify() // the worker is free for queued work
+}
+
+func (q *Queue) unreserveLocked(projectID string) {
+	q.reserved--
+	if q.reservedFor[projectID]--; q.reservedFor[projectID] <= 0 {
+		delete(q.reservedFor, projectID)
+	}
+}
