@@ -235,9 +235,9 @@ type Queue struct {
 
 	wake chan struct{} // buffered 1: something may be claimable
 
-	life    sync.Mutex // serialises Start and Stop
-	mu      sync.Mutex
-	active  map[int64]*active // jobs running in this process
+	life   sync.Mutex // serialises Start and Stop
+	mu     sync.Mutex
+	active map[int64]*active // jobs running in this process
 	// Hand-off bookkeeping (handoff.go), guarded by mu: workers reserved
 	// for jobs being inserted claimed, per project; drained is set when
 	// the last claim found every claimable job, and cleared by an ordinary
@@ -246,8 +246,8 @@ type Queue struct {
 	reservedFor map[string]int
 	drained     bool
 	enqueued    uint64
-	state   int               // 0 new, 1 started, 2 stopped
-	stopped chan struct{}     // closed when Stop has finished
+	state       int           // 0 new, 1 started, 2 stopped
+	stopped     chan struct{} // closed when Stop has finished
 
 	fetchCancel context.CancelFunc
 	workCtx     context.Context
