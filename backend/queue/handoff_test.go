@@ -51,10 +51,10 @@ func TestHandoffRunsTheJobOnce(t *testing.T) {
 	db := openSQLite(t, "p1")
 	q := newQueue(t, db, queue.Config{Workers: 1, Handoff: true})
 	var runs atomic.Int32
-	var attempt atomic.Int32
+	var attempt atomic.Int64
 	q.Handle("k", handlerFunc{work: func(ctx context.Context, j *queue.Job) error {
 		runs.Add(1)
-		attempt.Store(int32(j.Attempt))
+		attempt.Store(int64(j.Attempt))
 		return nil
 	}})
 	if q.Reserve("p1") != nil {
