@@ -310,16 +310,29 @@ func (s *Server) notify(w http.ResponseWriter, r *http.Request) {
 		bad(flow.Errorf(flow.EINVALID, "%s", strings.Join(problems, "; ")))
 		return
 	}
-	payload := map[string]any{"level": req.Level, "message": req.Message}
+	// A struct, not a map: the same JSON (fields in the sorted order a map
+	// would give) without a map and a key sort per notification.
+	payload := notificationPayload{Level: req.Level, Message: req.Message}
 	if len(req.Data) > 0 && string(req.Data) != "null" {
-		payload["data"] = req.Data
+		payload.Data = req.Data
 	}
 	ev := flow.NewEvent(projectID, flow.EventNotification, "", "", payload)
 	if err := s.cfg.Store.AppendEvent(r.Context(), &ev); err != nil {
 		writeError(w, r, err, s.cfg.Logger)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]int64{"seq": ev.Seq})
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusAccepted)
+	var buf [32]byte
+	_, _ = w.Write(append(strconv.AppendInt(append(buf[:0], `{"seq":`...), ev.Seq, 10), "}\n"...))
+}
+
+// notificationPayload is the payload of a notification event.
+type notificationPayload struct {
+	Data    json.RawMessage `json:"data,omitempty"`
+	Level   string          `json:"level"`
+	Message string          `json:"message"`
 }
 
 // listEvents reads a channel's durable history: the REST twin of subscribe
