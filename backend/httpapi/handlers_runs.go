@@ -129,7 +129,14 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/runs/"+run.ID)
-	writeJSON(w, http.StatusAccepted, map[string]any{"runId": run.ID, "status": run.Status})
+	writeJSON(w, http.StatusAccepted, runStarted{RunID: run.ID, Status: run.Status})
+}
+
+// runStarted is the 202 answer of a run start (a struct, not a map: it is
+// encoded for every start).
+type runStarted struct {
+	RunID  string         `json:"runId"`
+	Status flow.RunStatus `json:"status"`
 }
 
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
