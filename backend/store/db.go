@@ -248,6 +248,10 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
 		_ = stx.Rollback()
 		return err
 	}
+	if err := tx.flushEvents(ctx); err != nil {
+		_ = stx.Rollback()
+		return err
+	}
 	if err := tx.flushSeqs(ctx); err != nil {
 		_ = stx.Rollback()
 		return err

@@ -25,17 +25,51 @@ func (tx *Tx) AppendEvent(ctx context.Context, ev *flow.Event) error {
 	}
 	ev.Seq = seq
 	ev.TS = tx.now
-	payload := ev.Payload
-	if len(payload) == 0 {
-		payload = []byte("{}")
-		ev.Payload = payload
+	if len(ev.Payload) == 0 {
+		ev.Payload = []byte("{}")
 	}
-	if _, err := tx.exec(ctx,
-		`INSERT INTO events(project_id, seq, type, run_id, workflow_id, ts, payload) VALUES (?,?,?,?,?,?,?)`,
-		ev.ProjectID, seq, ev.Type, ev.RunID, ev.WorkflowID, unixMilli(tx.now), []byte(payload)); err != nil {
-		return fmt.Errorf("append event: %w", err)
-	}
+	// The row is inserted with the transaction's other events right
+	// before the commit (flushEvents): nothing reads events inside a
+	// write transaction.
 	tx.events = append(tx.events, *ev)
+	return nil
+}
+
+// eventRowsPerInsert is how many events one INSERT statement writes. A
+// statement per event was the largest share of a run's writes; a
+// multi-row INSERT pays the statement's fixed cost once per chunk.
+const eventRowsPerInsert = 16
+
+// eventInserts holds the INSERT statement for 1..eventRowsPerInsert rows.
+var eventInserts = func() [eventRowsPerInsert + 1]string {
+	var qs [eventRowsPerInsert + 1]string
+	for n := 1; n <= eventRowsPerInsert; n++ {
+		q := "INSERT INTO events(project_id, seq, type, run_id, workflow_id, ts, payload) VALUES (?,?,?,?,?,?,?)"
+		for i := 1; i < n; i++ {
+			q += ",(?,?,?,?,?,?,?)"
+		}
+		qs[n] = q
+	}
+	return qs
+}()
+
+// flushEvents inserts the events appended to a SQLite transaction, in
+// chunks of eventRowsPerInsert rows. Write calls it before the commit.
+func (tx *Tx) flushEvents(ctx context.Context) error {
+	evs := tx.events
+	ts := unixMilli(tx.now)
+	args := make([]any, 0, 7*min(len(evs), eventRowsPerInsert))
+	for len(evs) > 0 {
+		n := min(len(evs), eventRowsPerInsert)
+		args = args[:0]
+		for _, ev := range evs[:n] {
+			args = append(args, ev.ProjectID, ev.Seq, ev.Type, ev.RunID, ev.WorkflowID, ts, []byte(ev.Payload))
+		}
+		if _, err := tx.exec(ctx, eventInserts[n], args...); err != nil {
+			return fmt.Errorf("append event: %w", err)
+		}
+		evs = evs[n:]
+	}
 	return nil
 }
 
