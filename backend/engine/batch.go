@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -76,7 +77,15 @@ func (b *batcher) submit(fn func(tx *store.Tx) error, retryable bool) *step {
 
 func (b *batcher) lead() {
 	defer b.wg.Done()
-	for {
+	for first := true; ; first = false {
+		if !first {
+			// The commit just woken the goroutines of its steps, and most
+			// of them submit their next step at once (a node started, a
+			// run's next claim). Yielding lets them queue it before the
+			// next batch is taken: bigger commits, fewer of them, for the
+			// cost of one scheduler round.
+			runtime.Gosched()
+		}
 		b.mu.Lock()
 		if len(b.pending) == 0 {
 			b.busy = false
