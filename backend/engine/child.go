@@ -175,6 +175,7 @@ func (e *Engine) createChild(ctx context.Context, parent *execution, nodeID stri
 		r.ItemIndex = &index
 	}
 	wctx := context.WithoutCancel(ctx) // see loop: a step must not fail half-way on cancel
+	parent.writePendingStarts(wctx) // the calling node's node.started precedes its child's run.queued
 	err = e.batch.do(func(tx *store.Tx) error {
 		if err := e.q.LeaseHeld(wctx, tx, parent.lease); err != nil {
 			return err
@@ -350,6 +351,7 @@ func (p *progress) report(done, failed int, final bool) {
 	x := p.x
 	ctx := context.Background()
 	payload := map[string]any{"runId": x.run.ID, "nodeId": p.nodeID, "done": done, "total": p.total, "failed": failed}
+	x.writePendingStarts(ctx) // node.progress after its node.started
 	x.e.batch.submit(func(tx *store.Tx) error {
 		if err := x.e.q.LeaseHeld(ctx, tx, x.lease); err != nil {
 			return err

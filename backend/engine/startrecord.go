@@ -24,7 +24,9 @@ import (
 //
 // Order is kept because every step writes the pending start record first,
 // before its log lines and node ends: the loop's steps, the log flusher's
-// and the one of an interrupted execution. The record is guarded by
+// and the one of an interrupted execution; a node that writes on its own
+// (a child run, forEach progress) submits the record first
+// (writePendingStarts). The record is guarded by
 // execution.stepMu, which also orders taking log lines with submitting
 // their step.
 //
@@ -91,6 +93,14 @@ func (x *execution) submitStart(ctx context.Context, prev *step) *step {
 		}
 		return x.writeStartRecord(ctx, tx, r, nil, false)
 	}, false)
+}
+
+// writePendingStarts submits the pending start record now, before a node
+// writes something of its own (a child run, progress): every event of a
+// node comes after its node.started. Steps commit in submission order, so
+// the caller's next submission follows it.
+func (x *execution) writePendingStarts(ctx context.Context) {
+	x.submitStart(ctx, nil)
 }
 
 // startDelay returns a timer channel for the start record's delay, or nil

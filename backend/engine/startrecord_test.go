@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -71,5 +72,43 @@ func TestLongNodeShowsRunningBeforeItEnds(t *testing.T) {
 	close(e.tt.release)
 	if got := wait(t, en, r.ID); got.Status != flow.RunSucceeded {
 		t.Fatalf("run %+v", got)
+	}
+}
+
+// A node that writes on its own while it runs (a forEach creating child
+// runs and reporting progress) has its start written first, even when the
+// start record could wait (an hour here): every event of a node comes
+// after its node.started.
+func TestNodeEventsFollowItsStart(t *testing.T) {
+	e := newEnv(t, "p1")
+	items := forEachWorkflows(e, 5, 1, "echo")
+	en := e.engine(engine.Config{StartRecordDelay: time.Hour})
+	start(t, en)
+	r, err := en.StartRun(context.Background(), "p1", "loop", map[string]any{"items": items})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := wait(t, en, r.ID); got.Status != flow.RunSucceeded {
+		t.Fatalf("run %+v", got)
+	}
+	evs, err := e.db.EventsSince(context.Background(), "p1", 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := -1
+	for i, ev := range evs {
+		var p struct{ RunID, NodeID, ParentRunID string }
+		_ = json.Unmarshal(ev.Payload, &p)
+		switch {
+		case ev.Type == flow.EventNodeStarted && p.RunID == r.ID && p.NodeID == "each":
+			started = i
+		case ev.Type == flow.EventRunQueued && p.ParentRunID == r.ID, ev.Type == engine.EventNodeProgress && p.RunID == r.ID:
+			if started < 0 {
+				t.Fatalf("%s (event %d) before node.started of the forEach", ev.Type, i)
+			}
+		}
+	}
+	if started < 0 {
+		t.Fatal("no node.started for the forEach")
 	}
 }
