@@ -175,7 +175,7 @@ func (e *Engine) createChild(ctx context.Context, parent *execution, nodeID stri
 		r.ItemIndex = &index
 	}
 	wctx := context.WithoutCancel(ctx) // see loop: a step must not fail half-way on cancel
-	parent.writePendingStarts(wctx) // the calling node's node.started precedes its child's run.queued
+	parent.writePendingStarts(wctx)    // the calling node's node.started precedes its child's run.queued
 	err = e.batch.do(func(tx *store.Tx) error {
 		if err := e.q.LeaseHeld(wctx, tx, parent.lease); err != nil {
 			return err
