@@ -32,3 +32,23 @@ func statIdent(path string) (fileIdent, bool) {
 			mtimeNs: st.Mtimespec.Nano(), ctimeNs: st.Ctimespec.Nano()}, true
 	}
 }
+
+// localFS: see fileid_linux.go. macOS names its file systems.
+func localFS(dir string) bool {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return false
+	}
+	var name []byte
+	for _, c := range st.Fstypename {
+		if c == 0 {
+			break
+		}
+		name = append(name, byte(c))
+	}
+	switch string(name) {
+	case "apfs", "hfs":
+		return true
+	}
+	return false
+}

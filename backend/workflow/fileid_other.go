@@ -10,3 +10,5 @@ import "io/fs"
 func identOf(fs.FileInfo) (fileIdent, bool) { return fileIdent{}, false }
 
 func statIdent(string) (fileIdent, bool) { return fileIdent{}, false }
+
+func localFS(string) bool { return false }

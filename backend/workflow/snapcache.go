@@ -38,7 +38,8 @@ import (
 // source appears): the problems are reused only while the registry gives
 // the same answer for every tool name validation asked about. The decoded
 // workflow is a template, handed out only as a clone. Where stat gives no
-// inode and change time (Windows) nothing is cached.
+// inode and change time (Windows), and on network file systems, whose
+// stat may come from an attribute cache (see localFS), nothing is cached.
 type snapCache struct {
 	mu sync.Mutex
 	m  map[snapKey]snapEntry
@@ -201,7 +202,7 @@ func (s *Service) sameBytes(e snapEntry, workflowID string) bool {
 // lock. readAt is the time taken before the file was read. Unparsable
 // files are not remembered.
 func (s *Service) remember(projectID, workflowID, projectDir string, cur *loaded, version int64, readAt time.Time) {
-	if cur.wf == nil || !cur.stat.identOK {
+	if cur.wf == nil || !cur.stat.identOK || !localFS(filepath.Join(projectDir, DirName)) {
 		return
 	}
 	tpl := cloneWorkflow(cur.wf)
