@@ -1,8 +1,11 @@
 package workflow
 
 import (
+	"io"
+	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
@@ -144,7 +147,7 @@ func (s *Service) cachedSnapshot(projectID, workflowID string) (*Snapshot, bool)
 		return nil, false
 	}
 	if e.ident.racy(e.readAt) {
-		if !s.sameBytes(e, workflowID) {
+		if !s.sameBytes(e) {
 			return nil, false
 		}
 		s.snaps.reread(k, e, now)
@@ -186,16 +189,28 @@ func (r *recordingTools) Has(name string) bool {
 	return has
 }
 
-// sameBytes reads a racily clean file again (through the project's
-// confined directory, like every read) and compares it with the entry.
-func (s *Service) sameBytes(e snapEntry, workflowID string) bool {
-	dir, err := openDir(e.dir, false)
-	if err != nil || dir == nil {
+// sameBytes reads a racily clean file again and compares it with the
+// entry. It opens the path itself rather than through the project's
+// confined directory (two fewer opens on every start in the seconds after
+// a save): nothing is read unless the opened file is the very file (device
+// and inode, unchanged stat) that the confined read of the entry read, so
+// a path that now leads elsewhere, out of the project included, is never
+// read. O_NONBLOCK keeps a FIFO put in its place from blocking.
+func (s *Service) sameBytes(e snapEntry) bool {
+	f, err := os.OpenFile(e.file, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
 		return false
 	}
-	defer dir.Close()
-	data, st, err := readFile(dir, FileName(workflowID), s.opts.MaxFileSize)
-	return err == nil && st.identOK && st.ident == e.ident && hashBytes(data) == e.hash
+	defer func() { _ = f.Close() }()
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	if id, ok := identOf(fi); !ok || id != e.ident {
+		return false
+	}
+	data, err := io.ReadAll(io.LimitReader(f, e.ident.size+1))
+	return err == nil && int64(len(data)) == e.ident.size && hashBytes(data) == e.hash
 }
 
 // remember stores what the uncached Snapshot just read, under the project

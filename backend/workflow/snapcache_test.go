@@ -221,6 +221,34 @@ func TestRacilyCleanFileIsReadAgain(t *testing.T) {
 	e.expectEvent(flow.EventWorkflowUpdated, "build", 2, "disk")
 }
 
+// TestRacyReReadNeverFollowsAPathElsewhere: the racy re-read opens the
+// path itself, so it must not accept what a symlink put in the file's
+// place leads to (here: out of the project, the same bytes), even with a
+// stat that claims nothing changed; the confined read then flags the
+// symlink.
+func TestRacyReReadNeverFollowsAPathElsewhere(t *testing.T) {
+	e := newEnv(t, Options{Now: time.Now})
+	e.needsCache()
+	e.save("build", validWorkflow(), 0)
+	e.takeEvents()
+	content := e.file("build")
+	e.get("build")
+	ent, ok := e.svc.snaps.get(snapKey{e.project.ID, "build"})
+	if !ok || !ent.ident.racy(ent.readAt) {
+		t.Fatalf("entry cached %v", ok)
+	}
+	e.svc.statFile = func(string) (fileIdent, bool) { return ent.ident, true }
+	outside := filepath.Join(t.TempDir(), "elsewhere.json")
+	must(t, os.WriteFile(outside, []byte(content), 0o644)) // even the same bytes: not this file
+	path := filepath.Join(e.dir, "build.json")
+	must(t, os.Remove(path))
+	must(t, os.Symlink(outside, path))
+	snap, err := e.svc.Snapshot(context.Background(), e.project.ID, "build")
+	if err != nil || snap.Workflow != nil || len(snap.Problems) != 1 {
+		t.Fatalf("snapshot through a symlink out of the project: %+v %v", snap, err)
+	}
+}
+
 // TestCachedIndexRowIsReadAgainAfterTTL: a change of the index row that
 // this process did not make (another node on the same database saving the
 // same bytes) is seen once CacheTTL has passed; a deleted project is gone
@@ -312,6 +340,20 @@ func TestCachedGetNeverMixesVersions(t *testing.T) {
 // workflow (a stat, a clone, a validation).
 func BenchmarkGetCached(b *testing.B) {
 	e := newEnv(b, Options{Now: cleanClock})
+	ctx := context.Background()
+	e.save("build", validWorkflow(), -1)
+	for b.Loop() {
+		if _, err := e.svc.Get(ctx, e.project.ID, "build"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGetRacy: the same Get while the file changed less than
+// RacyWindow before it was read (just saved): its bytes are read again and
+// compared, but not decoded, validated or looked up in the database.
+func BenchmarkGetRacy(b *testing.B) {
+	e := newEnv(b, Options{Now: time.Now})
 	ctx := context.Background()
 	e.save("build", validWorkflow(), -1)
 	for b.Loop() {
