@@ -28,10 +28,11 @@ type conn struct {
 	ctx    context.Context // canceled when the connection starts closing
 	cancel context.CancelFunc
 
-	notify     chan struct{} // cap 1: queue not empty, or closing
+	notify     chan struct{} // cap 1: queue not empty, closing, or a ping is due
 	space      chan struct{} // cap 1: the writer took the queue
 	done       chan struct{} // closed when the connection starts closing
 	writerDone chan struct{}
+	pingDue    atomic.Bool // set by the heartbeat timer, taken by the writer
 	pinging    atomic.Bool
 	pingWG     sync.WaitGroup
 
@@ -213,6 +214,7 @@ func (c *conn) closeLocked(code websocket.StatusCode, reason string) {
 	}
 	c.cancel()
 	close(c.done)
+	signal(c.notify) // the writer waits on notify alone
 }
 
 // kill tears the socket down without a handshake (Shutdown past its
@@ -225,23 +227,30 @@ func (c *conn) kill() {
 // writeLoop drains the queue in batches and sends heartbeats. It is the
 // only goroutine that writes data frames, and the one that sends the close
 // frame.
+//
+// It waits on the notify channel alone: new frames, closing and the
+// heartbeat timer all signal it. A select over notify, done and a ticker
+// locked three channels and parked a timer for every wake-up (4-6 % of
+// serve's CPU under fan-out).
 func (c *conn) writeLoop() {
 	defer close(c.writerDone)
-	tick := time.NewTicker(c.h.cfg.HeartbeatInterval)
-	defer tick.Stop()
+	every := c.h.cfg.HeartbeatInterval
+	beat := time.AfterFunc(every, func() {
+		c.pingDue.Store(true)
+		signal(c.notify)
+	})
+	defer beat.Stop()
 	for {
-		select {
-		case <-c.notify:
-			if d := c.h.cfg.WriteDelay; d > 0 {
-				select {
-				case <-time.After(d):
-				case <-c.done:
-				}
-			}
-		case <-c.done:
-		case <-tick.C:
+		<-c.notify
+		if c.pingDue.CompareAndSwap(true, false) {
 			c.ping()
-			continue
+			beat.Reset(every) // only the writer touches beat after AfterFunc
+		}
+		if d := c.h.cfg.WriteDelay; d > 0 {
+			select {
+			case <-time.After(d):
+			case <-c.done:
+			}
 		}
 		c.mu.Lock()
 		batch := c.queue
