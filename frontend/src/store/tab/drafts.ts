@@ -52,6 +52,11 @@ export class Drafts {
     return found ? found[1] : null;
   }
 
+  private ownOf(doc: ProjectDrafts, workflowId: string): [string, Draft] | null {
+    const own = doc.drafts[this.own(workflowId)];
+    return own ? [this.own(workflowId), own] : null;
+  }
+
   private find(doc: ProjectDrafts, workflowId: string): [string, Draft] | null {
     const own = doc.drafts[this.own(workflowId)];
     if (own) return [this.own(workflowId), own];
@@ -63,10 +68,16 @@ export class Drafts {
     return best;
   }
 
-  /** Like get, and a draft of another window becomes this window's (so it is not restored twice). */
-  take(workflowId: string): Draft | null {
+  /**
+   * Like get, and a draft of another window becomes this window's (so it is
+   * not restored twice). With others false only this window's own draft is
+   * returned: a window that reloads a workflow because another window saved
+   * it must not take that window's edits, which may still be in storage for
+   * the moment between its save and the save's answer.
+   */
+  take(workflowId: string, others = true): Draft | null {
     const doc = this.read();
-    const found = this.find(doc, workflowId);
+    const found = others ? this.find(doc, workflowId) : this.ownOf(doc, workflowId);
     if (!found) return null;
     if (found[0] !== this.own(workflowId)) {
       delete doc.drafts[found[0]];

@@ -119,10 +119,10 @@ export class Editor {
    * unsaved. When the saved version moved on since the draft was made (`saved`
    * is newer than its base), that version is merged in.
    */
-  private restoreDraft(saved?: Workflow): void {
+  private restoreDraft(saved?: Workflow, othersDrafts = true): void {
     const s = this.tab.get();
     this.drafts.setOpen(s.workflowId);
-    const d = this.drafts.take(s.workflowId);
+    const d = this.drafts.take(s.workflowId, othersDrafts);
     if (!d) return;
     if (d.baseVersion !== s.version) this.merging.setBase(d.base?.version === d.baseVersion ? d.base : null);
     const g = fromWorkflow(d.workflow);
@@ -231,13 +231,14 @@ export class Editor {
     return this.conn.socket;
   }
 
-  async openWorkflow(workflowId: string): Promise<void> {
+  /** Shows a saved workflow with this window's draft of it (othersDrafts: or the newest draft of another window). */
+  async openWorkflow(workflowId: string, othersDrafts = true): Promise<void> {
     const written = await loadAsWritten(this.deps.api, this.id, workflowId, this.tab.get().workflows);
     const wf = written.wf;
     this.flushDraft();
     this.showWorkflow(workflowId, wf);
     if (written.problems) this.tab.set({ problems: written.problems, banner: invalidBanner(workflowId, wf.name || workflowId, written) });
-    this.restoreDraft(wf);
+    this.restoreDraft(wf, othersDrafts);
     this.watchWorkflow();
     this.hooks.workflowShown('opened');
   }
@@ -652,7 +653,8 @@ export class Editor {
     // A save of ours is under way: its answer tells (a 409 brings their version, which is merged then).
     if (s.saving) return;
     if (!s.dirty) {
-      void this.openWorkflow(s.workflowId).then(() =>
+      // Reloaded because another editor saved: never with that editor's draft.
+      void this.openWorkflow(s.workflowId, false).then(() =>
         this.deps.toasts.push({ level: 'info', title: 'Workflow updated', message: `${s.name} was changed by another editor and reloaded.` }),
       );
       return;

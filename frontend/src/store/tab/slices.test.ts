@@ -62,6 +62,10 @@ describe('Drafts', () => {
     expect(w2.get('w')?.workflow.name).toBe('two');
     expect(Object.keys((JSON.parse(s.getItem('flowweaver.drafts.p1')!) as { drafts: object }).drafts).sort()).toEqual(['w#2', 'w#3']);
     expect(w3.get('w')?.workflow.name).toBe('one again');
+    // Reloading because another window saved takes only the window's own draft.
+    const w5 = new Drafts('p1', s, 5);
+    expect(w5.take('w', false)).toBeNull();
+    expect(w2.get('w')?.workflow.name).toBe('two');
     // A draft stored before windows counted is found and replaced by the window's own.
     s.setItem('flowweaver.drafts.p9', JSON.stringify({ open: 'w', drafts: { w: { workflow: wf, baseVersion: 1, savedAt: 1 } } }));
     const legacy = new Drafts('p9', s, 4);
