@@ -24,7 +24,7 @@ func serveCommand() *Command {
 			fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:7420", "listen `address` (port 0 picks a free port)")
 			dataDir := dataDirFlag(fs)
 			fs.StringVar(&cfg.Database, "db", os.Getenv("FLOWWEAVER_DB"), "PostgreSQL `URL` (postgres://user:pass@host/db) shared by several serve nodes ($FLOWWEAVER_DB; default: SQLite in the data dir)")
-			fs.IntVar(&cfg.Workers, "workers", 16, "run workers")
+			fs.IntVar(&cfg.Workers, "workers", 64, "runs executed at once")
 			fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a non-loopback --addr")
 			fs.StringVar(&cfg.SecretKeyStore, "secrets-key", "auto", "where the secrets key is kept: auto (OS keychain if reachable, else the key file), keychain or file")
 			fs.Var(&dev, "dev", "allowed development `origin` (repeatable)")

@@ -38,10 +38,14 @@ type Config struct {
 	SecretKeyStore string
 	// Keychain replaces the OS keychain (tests). Nil: the real one.
 	Keychain secrets.Keychain
-	// Workers is the size of the run worker pool. Default 16: runs are
-	// mostly waiting on processes, timers and I/O, and the engine groups
-	// the writes of concurrent runs into shared transactions, so more
-	// workers than cores pays (docs/benchmarks.md).
+	// Workers is the size of the run worker pool: how many runs execute at
+	// once. Default 64: a run holds its worker while it waits (on a
+	// process, a timer, an HTTP call, a commit), so the pool bounds runs
+	// in flight rather than CPU use, and 16 let a burst of webhooks or a
+	// few long delay nodes queue everything else; the engine groups the
+	// writes of concurrent runs into shared transactions, so more runs in
+	// flight also make bigger commits (docs/benchmarks.md). Lower it with
+	// --workers for machines that run many CPU-heavy shell nodes.
 	Workers int
 	// DevOrigins are extra browser origins allowed on /api and /ws, such as
 	// the Vite dev server (http://localhost:5173).
@@ -97,7 +101,7 @@ func (c Config) withDefaults() Config {
 		c.Addr = "127.0.0.1:7420"
 	}
 	if c.Workers <= 0 {
-		c.Workers = 16
+		c.Workers = 64
 	}
 	if c.DesktopOrigins == nil {
 		c.DesktopOrigins = []string{"wails://wails", "http://wails.localhost"}

@@ -63,7 +63,7 @@ type Config struct {
 	Secrets SecretSource
 	// Queue configures the job queue and worker pool (Workers,
 	// ProjectLimit, LeaseDuration, StopGrace, ...); Store is filled in.
-	// Queue.Workers is the daemon's --workers (default 16).
+	// Queue.Workers is the daemon's --workers (default 64).
 	Queue queue.Config
 	// MaxAttempts is how often a run's job is tried when the engine
 	// itself fails (database error, crash) before the run is failed.

@@ -45,9 +45,10 @@ type Config struct {
 	MaxCrashes int
 	// Store holds the jobs. Required (NewStore(db)).
 	Store Store
-	// Workers is the number of jobs this process runs at once. Default 16:
-	// runs mostly wait on tools or on the group commit, and more runs in
-	// flight make bigger commits (see docs/queue.md, Benchmarks).
+	// Workers is the number of jobs this process runs at once. Default 16
+	// (the daemon's default is 64, see daemon.Config.Workers): runs mostly
+	// wait on tools or on the group commit, and more runs in flight make
+	// bigger commits (see docs/queue.md, Benchmarks).
 	Workers int
 	// ProjectLimit caps the running jobs of one project across all
 	// workers of all processes, so one busy project cannot take every
