@@ -2,35 +2,12 @@
 
 package workflow
 
-import (
-	"io/fs"
-	"syscall"
-)
+import "syscall"
 
-// identOf: see fileid_linux.go.
-func identOf(fi fs.FileInfo) (fileIdent, bool) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return fileIdent{}, false
-	}
+// identOfStat: see fileid_linux.go.
+func identOfStat(st *syscall.Stat_t) fileIdent {
 	return fileIdent{dev: uint64(st.Dev), ino: st.Ino, size: st.Size,
-		mtimeNs: st.Mtimespec.Nano(), ctimeNs: st.Ctimespec.Nano()}, true
-}
-
-// statIdent: see fileid_linux.go.
-func statIdent(path string) (fileIdent, bool) {
-	var st syscall.Stat_t
-	for {
-		err := syscall.Stat(path, &st)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-			return fileIdent{}, false
-		}
-		return fileIdent{dev: uint64(st.Dev), ino: st.Ino, size: st.Size,
-			mtimeNs: st.Mtimespec.Nano(), ctimeNs: st.Ctimespec.Nano()}, true
-	}
+		mtimeNs: st.Mtimespec.Nano(), ctimeNs: st.Ctimespec.Nano()}
 }
 
 // localFS: see fileid_linux.go. macOS names its file systems.
