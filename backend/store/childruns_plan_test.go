@@ -14,7 +14,21 @@ import (
 // O(backlog) and capped durable runs/s under load.
 func TestUnfinishedDescendantsPlanDoesNotScanRuns(t *testing.T) {
 	db := openTest(t, filepath.Join(t.TempDir(), "fw.db"), Options{})
-	rows, err := db.Read().QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+unfinishedDescendantsSQL, "r-1")
+	all := queryPlan(t, db, unfinishedDescendantsSQL, "r-1")
+	for _, bad := range []string{"SCAN runs", "SCAN r ", "runs_active", "BLOOM"} {
+		if strings.Contains(all, bad) {
+			t.Errorf("plan contains %q:\n%s", bad, all)
+		}
+	}
+	if !strings.Contains(all, "runs_children") {
+		t.Errorf("plan does not use runs_children:\n%s", all)
+	}
+}
+
+// queryPlan is SQLite's EXPLAIN QUERY PLAN of q, one step per line.
+func queryPlan(t *testing.T, db *DB, q string, args ...any) string {
+	t.Helper()
+	rows, err := db.Read().QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,12 +47,5 @@ func TestUnfinishedDescendantsPlanDoesNotScanRuns(t *testing.T) {
 	}
 	all := strings.Join(plan, "\n")
 	t.Logf("plan:\n%s", all)
-	for _, bad := range []string{"SCAN runs", "SCAN r ", "runs_active", "BLOOM"} {
-		if strings.Contains(all, bad) {
-			t.Errorf("plan contains %q:\n%s", bad, all)
-		}
-	}
-	if !strings.Contains(all, "runs_children") {
-		t.Errorf("plan does not use runs_children:\n%s", all)
-	}
+	return all
 }
