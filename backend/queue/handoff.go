@@ -75,22 +75,13 @@ func (q *Queue) EnqueueClaimed(ctx context.Context, tx *store.Tx, j NewJob, h *H
 	if j.ProjectID != h.projectID || j.Kind == "" {
 		return 0, fmt.Errorf("enqueue claimed job: project %q kind %q does not match its reservation", j.ProjectID, j.Kind)
 	}
-	if j.MaxAttempts <= 0 {
-		j.MaxAttempts = q.cfg.MaxAttempts
-	}
 	now := q.cfg.Now()
-	if j.RunAt.IsZero() {
-		j.RunAt = now
-	}
-	row := store.JobRow{ProjectID: j.ProjectID, Kind: j.Kind, Ref: j.Ref, Payload: j.Payload, Priority: j.Priority,
-		RunAt: j.RunAt, MaxAttempts: j.MaxAttempts, State: string(Running), Attempt: 1, Owner: q.cfg.Owner,
-		LeaseUntil: now.Add(q.cfg.LeaseDuration)}
-	if err := tx.InsertJob(ctx, &row); err != nil {
+	job, err := q.store.EnqueueClaimed(ctx, tx, q.withDefaults(j, now), q.cfg.Owner, now.Add(q.cfg.LeaseDuration))
+	if err != nil {
 		return 0, fmt.Errorf("enqueue claimed job: %w", err)
 	}
-	job := toJob(row)
 	h.job = &job
-	return row.ID, nil
+	return job.ID, nil
 }
 
 // Start runs the handed-off job on its reserved worker. Call it once the

@@ -295,12 +295,7 @@ func (q *Queue) Enqueue(ctx context.Context, tx *store.Tx, j NewJob) (int64, err
 	if j.ProjectID == "" || j.Kind == "" {
 		return 0, flow.Errorf(flow.EINVALID, "job needs a project and a kind")
 	}
-	if j.MaxAttempts <= 0 {
-		j.MaxAttempts = q.cfg.MaxAttempts
-	}
-	if j.RunAt.IsZero() {
-		j.RunAt = q.cfg.Now()
-	}
+	j = q.withDefaults(j, q.cfg.Now())
 	id, err := q.store.Enqueue(ctx, tx, j)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue job: %w", err)
@@ -311,6 +306,18 @@ func (q *Queue) Enqueue(ctx context.Context, tx *store.Tx, j NewJob) (int64, err
 	q.mu.Unlock()
 	q.Notify()
 	return id, nil
+}
+
+// withDefaults fills what a job was enqueued without: the pool's
+// MaxAttempts, and now as its RunAt.
+func (q *Queue) withDefaults(j NewJob, now time.Time) NewJob {
+	if j.MaxAttempts <= 0 {
+		j.MaxAttempts = q.cfg.MaxAttempts
+	}
+	if j.RunAt.IsZero() {
+		j.RunAt = now
+	}
+	return j
 }
 
 // Notify wakes the pool to look for jobs now.

@@ -18,6 +18,9 @@ type Store interface {
 	Write(ctx context.Context, fn func(tx *store.Tx) error) error
 	// Enqueue inserts an available job and returns its id.
 	Enqueue(ctx context.Context, tx *store.Tx, j NewJob) (int64, error)
+	// EnqueueClaimed inserts a job already claimed by owner (running,
+	// attempt 1, leased until leaseUntil) and returns it (Handoff).
+	EnqueueClaimed(ctx context.Context, tx *store.Tx, j NewJob, owner string, leaseUntil time.Time) (Job, error)
 	// Claim makes retryable jobs whose RunAt passed available, then claims
 	// up to n available jobs (RunAt <= now) for owner with a lease until
 	// leaseUntil, respecting projectLimit running jobs per project (<= 0:
@@ -99,6 +102,15 @@ func (s dbStore) Enqueue(ctx context.Context, tx *store.Tx, j NewJob) (int64, er
 		return 0, err
 	}
 	return row.ID, nil
+}
+
+func (s dbStore) EnqueueClaimed(ctx context.Context, tx *store.Tx, j NewJob, owner string, leaseUntil time.Time) (Job, error) {
+	row := store.JobRow{ProjectID: j.ProjectID, Kind: j.Kind, Ref: j.Ref, Payload: j.Payload, Priority: j.Priority, RunAt: j.RunAt,
+		MaxAttempts: j.MaxAttempts, State: string(Running), Attempt: 1, Owner: owner, LeaseUntil: leaseUntil}
+	if err := tx.InsertJob(ctx, &row); err != nil {
+		return Job{}, err
+	}
+	return toJob(row), nil
 }
 
 func (s dbStore) Claim(ctx context.Context, owner string, n int, now, leaseUntil time.Time, limit int) ([]Job, error) {
