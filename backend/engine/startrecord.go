@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
@@ -116,16 +117,12 @@ func (x *execution) startDelay() (<-chan time.Time, func()) {
 
 // mergedEnds is the set of nodes of r that also end in this step.
 func mergedEnds(r startRecord, ended []nodeResult) map[int]bool {
-	if len(r.nodes) == 0 || len(ended) == 0 {
-		return nil
-	}
-	started := make(map[int]bool, len(r.nodes))
-	for _, i := range r.nodes {
-		started[i] = true
-	}
-	m := map[int]bool{}
+	var m map[int]bool
 	for _, e := range ended {
-		if started[e.idx] {
+		if slices.Contains(r.nodes, e.idx) {
+			if m == nil {
+				m = map[int]bool{}
+			}
 			m[e.idx] = true
 		}
 	}

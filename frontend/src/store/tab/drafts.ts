@@ -58,8 +58,8 @@ export class Drafts {
   }
 
   private find(doc: ProjectDrafts, workflowId: string): [string, Draft] | null {
-    const own = doc.drafts[this.own(workflowId)];
-    if (own) return [this.own(workflowId), own];
+    const own = this.ownOf(doc, workflowId);
+    if (own) return own;
     let best: [string, Draft] | null = null;
     for (const [k, d] of Object.entries(doc.drafts)) {
       if (k !== workflowId && !k.startsWith(`${workflowId}#`)) continue;
