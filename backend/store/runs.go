@@ -88,8 +88,19 @@ func (tx *Tx) SetRunStarted(ctx context.Context, runID string) error {
 // FinishRun gives the run its terminal status. Nodes still pending or
 // running become pendingTo (canceled or skipped); "" leaves them.
 func (tx *Tx) FinishRun(ctx context.Context, runID string, status flow.RunStatus, errMsg string, pendingTo flow.NodeStatus) error {
-	if _, err := tx.exec(ctx, `UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?`,
-		string(status), errMsg, unixMilli(tx.now), runID); err != nil {
+	return tx.finishRun(ctx, runID, status, errMsg, pendingTo, false)
+}
+
+// finishRun is FinishRun; startedNow also stamps started_at (if unset),
+// in the same UPDATE.
+func (tx *Tx) finishRun(ctx context.Context, runID string, status flow.RunStatus, errMsg string, pendingTo flow.NodeStatus, startedNow bool) error {
+	now := unixMilli(tx.now)
+	var started any // NULL leaves started_at as it is
+	if startedNow {
+		started = now
+	}
+	if _, err := tx.exec(ctx, `UPDATE runs SET status = ?, error = ?, finished_at = ?, started_at = COALESCE(started_at, ?) WHERE id = ?`,
+		string(status), errMsg, now, started, runID); err != nil {
 		return fmt.Errorf("finish run: %w", err)
 	}
 	return tx.finishPendingNodes(ctx, runID, pendingTo)
@@ -112,12 +123,7 @@ func (tx *Tx) finishPendingNodes(ctx context.Context, runID string, pendingTo fl
 // the same transaction (it ended within its first step): the one UPDATE
 // also stamps started_at, instead of a SetRunStarted before it.
 func (tx *Tx) FinishRunStartedNow(ctx context.Context, runID string, status flow.RunStatus, errMsg string, pendingTo flow.NodeStatus) error {
-	now := unixMilli(tx.now)
-	if _, err := tx.exec(ctx, `UPDATE runs SET status = ?, error = ?, finished_at = ?, started_at = COALESCE(started_at, ?) WHERE id = ?`,
-		string(status), errMsg, now, now, runID); err != nil {
-		return fmt.Errorf("finish run: %w", err)
-	}
-	return tx.finishPendingNodes(ctx, runID, pendingTo)
+	return tx.finishRun(ctx, runID, status, errMsg, pendingTo, true)
 }
 
 // RunStatus reads a run's status and job inside the transaction.
@@ -182,8 +188,19 @@ func (tx *Tx) FailRunningNodes(ctx context.Context, runID, msg string) ([]string
 // FinishNode checkpoints a node's end: status, attempt, duration, the full
 // output (JSON, may be nil) and the error.
 func (tx *Tx) FinishNode(ctx context.Context, runID, nodeID string, status flow.NodeStatus, attempt int, durationMs int64, output []byte, errMsg string) error {
-	if _, err := tx.exec(ctx, `UPDATE node_runs SET status = ?, attempt = ?, duration_ms = ?, output = ?, error = ?, finished_at = ? WHERE run_id = ? AND node_id = ?`,
-		string(status), attempt, durationMs, output, errMsg, unixMilli(tx.now), runID, nodeID); err != nil {
+	return tx.finishNode(ctx, runID, nodeID, status, attempt, durationMs, output, errMsg, false)
+}
+
+// finishNode is FinishNode; startedNow also sets started_at (the end
+// minus the duration) in the same UPDATE.
+func (tx *Tx) finishNode(ctx context.Context, runID, nodeID string, status flow.NodeStatus, attempt int, durationMs int64, output []byte, errMsg string, startedNow bool) error {
+	now := unixMilli(tx.now)
+	var started any // NULL leaves started_at as it is
+	if startedNow {
+		started = now - durationMs
+	}
+	if _, err := tx.exec(ctx, `UPDATE node_runs SET status = ?, attempt = ?, duration_ms = ?, output = ?, error = ?, started_at = COALESCE(?, started_at), finished_at = ? WHERE run_id = ? AND node_id = ?`,
+		string(status), attempt, durationMs, output, errMsg, started, now, runID, nodeID); err != nil {
 		return fmt.Errorf("finish node %s: %w", nodeID, err)
 	}
 	return nil
@@ -194,12 +211,7 @@ func (tx *Tx) FinishNode(ctx context.Context, runID, nodeID string, status flow.
 // UPDATE instead of StartNode and FinishNode. started_at is the end
 // minus the node's duration.
 func (tx *Tx) FinishNodeStartedNow(ctx context.Context, runID, nodeID string, status flow.NodeStatus, attempt int, durationMs int64, output []byte, errMsg string) error {
-	now := unixMilli(tx.now)
-	if _, err := tx.exec(ctx, `UPDATE node_runs SET status = ?, attempt = ?, duration_ms = ?, output = ?, error = ?, started_at = ?, finished_at = ? WHERE run_id = ? AND node_id = ?`,
-		string(status), attempt, durationMs, output, errMsg, now-durationMs, now, runID, nodeID); err != nil {
-		return fmt.Errorf("finish node %s: %w", nodeID, err)
-	}
-	return nil
+	return tx.finishNode(ctx, runID, nodeID, status, attempt, durationMs, output, errMsg, true)
 }
 
 // SetNodeStatus sets the status of nodes that end without running (skipped,
