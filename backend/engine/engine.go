@@ -173,6 +173,9 @@ type Engine struct {
 
 	// inputSchemas keeps the compiled inputs declarations (runInputs).
 	inputSchemas inputs.Cache
+	// compiled keeps each workflow's snapshot and graph for its runs
+	// (prepared.go).
+	compiled compiledCache
 
 	projects sync.Map // id -> *flow.Project
 	inline   sync.Map // run id of a child run executing here -> context.CancelCauseFunc
@@ -277,14 +280,11 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 			return nil, err
 		}
 	}
-	g, err := newGraph(wf)
+	c, err := e.compiled.get(projectID, workflowID, wf, opts.Workflow == nil)
 	if err != nil {
 		return nil, err
 	}
-	snapshot, err := json.Marshal(wf)
-	if err != nil {
-		return nil, fmt.Errorf("snapshot workflow: %w", err)
-	}
+	g, snapshot := c.g, c.snapshot
 	inputs = maps.Clone(inputs)
 	if inputs == nil {
 		inputs = map[string]any{}
@@ -313,20 +313,30 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 		r.RerunOf, r.RerunFrom = opts.rerun.of, opts.rerun.from
 		jp.Workflow = nil // the first attempt reads the seeded checkpoints
 	}
-	payload, err := json.Marshal(jp)
-	if err != nil {
+	// A free worker takes the run as it commits (queue.Handoff), without
+	// a claim of its own, and with the run as built here; otherwise the
+	// run waits in the queue, its job carrying what the first attempt
+	// needs (jobPayload).
+	handoff := e.q.Reserve(projectID)
+	var payload []byte
+	var local any
+	if handoff != nil && opts.rerun == nil {
+		// A handed-off job's payload is never read: its first attempt runs
+		// here from local, and a later one (after a crash) reads the run.
+		local = &preparedRun{run: r, g: g} // the worker's once Start hands it over
+	} else if payload, err = json.Marshal(jp); err != nil {
+		if handoff != nil {
+			handoff.Release()
+		}
 		return nil, fmt.Errorf("start run: %w", err)
 	}
-	// A free worker takes the run as it commits (queue.Handoff), without
-	// a claim of its own; otherwise the run waits in the queue.
-	handoff := e.q.Reserve(projectID)
 	err = e.batch.do(func(tx *store.Tx) error {
 		if opts.InTx != nil {
 			if err := opts.InTx(ctx, tx); err != nil {
 				return err
 			}
 		}
-		job := queue.NewJob{ProjectID: projectID, Kind: JobKind, Ref: r.ID, Priority: opts.Priority, Payload: payload}
+		job := queue.NewJob{ProjectID: projectID, Kind: JobKind, Ref: r.ID, Priority: opts.Priority, Payload: payload, Local: local}
 		var jobID int64
 		var err error
 		if handoff != nil {
@@ -356,11 +366,11 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 		}
 		return nil, fmt.Errorf("start run: %w", err)
 	}
+	out := r.Run // copied before a worker may take r
+	out.Workflow = nil
 	if handoff != nil {
 		handoff.Start()
 	}
-	out := r.Run
-	out.Workflow = nil
 	return &out, nil
 }
 

@@ -82,23 +82,12 @@ type execution struct {
 
 // execute runs (or resumes) the run of job.
 func (e *Engine) execute(ctx context.Context, job *queue.Job) error {
-	r, err := e.loadRun(ctx, job)
+	r, g, err := e.runToExecute(ctx, job)
 	if flow.ErrorCode(err) == flow.ENOTFOUND {
 		return nil // the run (or its project) was deleted: nothing to do
 	}
-	if err != nil {
+	if err != nil || r.Status.Terminal() {
 		return err
-	}
-	if r.Status.Terminal() {
-		return nil
-	}
-	var wf flow.Workflow
-	if err := json.Unmarshal(r.Workflow, &wf); err != nil {
-		return e.failUnrunnable(ctx, job, r, fmt.Sprintf("run snapshot is unreadable: %v", err))
-	}
-	g, err := newGraph(&wf)
-	if err != nil {
-		return e.failUnrunnable(ctx, job, r, flow.ErrorMessage(err))
 	}
 	p, err := e.project(ctx, job.ProjectID)
 	if flow.ErrorCode(err) == flow.ENOTFOUND {
@@ -174,6 +163,39 @@ type jobPayload struct {
 	WorkflowID string          `json:"workflowId"`
 	Inputs     map[string]any  `json:"inputs,omitempty"`
 	Workflow   json.RawMessage `json:"workflow,omitempty"` // omitted for re-runs: they start from seeded checkpoints
+}
+
+// runToExecute returns job's run and its graph: as StartRunWith prepared
+// them for a first attempt handed off in this process, otherwise loaded
+// (loadRun) and built from the run's snapshot. A snapshot that cannot be
+// executed fails the run (failUnrunnable) and returns it terminal.
+func (e *Engine) runToExecute(ctx context.Context, job *queue.Job) (*store.RunRow, *graph, error) {
+	if p := prepared(job.Attempt, job.Local); p != nil {
+		return p.run, p.g, nil
+	}
+	r, err := e.loadRun(ctx, job)
+	if err != nil || r.Status.Terminal() {
+		return r, nil, err
+	}
+	var wf flow.Workflow
+	if err := json.Unmarshal(r.Workflow, &wf); err != nil {
+		return e.unrunnable(ctx, job, r, fmt.Sprintf("run snapshot is unreadable: %v", err))
+	}
+	g, err := newGraph(&wf)
+	if err != nil {
+		return e.unrunnable(ctx, job, r, flow.ErrorMessage(err))
+	}
+	return r, g, nil
+}
+
+// unrunnable fails run r, which cannot execute, and returns it as ended.
+func (e *Engine) unrunnable(ctx context.Context, job *queue.Job, r *store.RunRow, msg string) (*store.RunRow, *graph, error) {
+	if err := e.failUnrunnable(ctx, job, r, msg); err != nil {
+		return nil, nil, err
+	}
+	ended := *r
+	ended.Status = flow.RunFailed
+	return &ended, nil, nil
 }
 
 // loadRun returns the run to execute: from the job payload on the first

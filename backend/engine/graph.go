@@ -4,7 +4,9 @@ import (
 	"github.com/flowweaver/flowweaver/backend/flow"
 )
 
-// graph is a workflow's nodes with their edges resolved to indexes.
+// graph is a workflow's nodes with their edges resolved to indexes. It is
+// read-only once built: the runs of one workflow version share it, and its
+// nodes with the workflow service's cache (see compiledCache).
 type graph struct {
 	nodes []flow.Node
 	index map[string]int

@@ -14,6 +14,8 @@ type Call struct {
 	RunID   string
 	NodeID  string
 	// Params are the node's params with every reference already resolved.
+	// They are read-only: params without references are the workflow's
+	// own maps, shared by every run of that workflow version.
 	Params map[string]any
 	// Env is what expressions may read: {"inputs": run inputs, "nodes":
 	// {nodeId: {"output": ...}} of upstream nodes}. The transform tool
