@@ -17,6 +17,10 @@ import (
 	"github.com/flowweaver/flowweaver/backend/workflow"
 )
 
+// The engine keeps what it derives from a workflow for as long as the
+// workflow service hands out the same value (engine.SharedWorkflowSource).
+var _ engine.SharedWorkflowSource = (*workflow.Service)(nil)
+
 // wire builds every service around the open store and connects them:
 // tools (built-ins + MCP) <- workflows (validation) <- engine (runs) <-
 // hub (sockets) <- httpapi. The store's commit hook feeds the hub, so every

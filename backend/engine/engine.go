@@ -37,6 +37,18 @@ type WorkflowSource interface {
 	Get(ctx context.Context, projectID, workflowID string) (*flow.Workflow, error)
 }
 
+// SharedWorkflowSource is a WorkflowSource that can hand out its own,
+// read-only value of a workflow: the same pointer for as long as the
+// workflow is unchanged (workflow.Service.Shared). Runs of an unchanged
+// workflow then share its compiled snapshot and graph (compiledCache), and
+// a run handed to a worker here executes that graph without decoding its
+// snapshot, so the values must be what decoding JSON gives (float64
+// numbers, map[string]any objects), as they are from a workflow file.
+type SharedWorkflowSource interface {
+	WorkflowSource
+	Shared(ctx context.Context, projectID, workflowID string) (*flow.Workflow, error)
+}
+
 // RunGate says whether a project may run workflows (trust.Policy
 // satisfies it): nil, or an error with code untrusted.
 type RunGate interface {
@@ -273,14 +285,11 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 	if err := e.checkTrust(ctx, projectID); err != nil {
 		return nil, err
 	}
-	wf := opts.Workflow
-	if wf == nil {
-		var err error
-		if wf, err = e.cfg.Workflows.Get(ctx, projectID, workflowID); err != nil {
-			return nil, err
-		}
+	wf, shared, err := e.workflowToRun(ctx, projectID, workflowID, opts.Workflow)
+	if err != nil {
+		return nil, err
 	}
-	c, err := e.compiled.get(projectID, workflowID, wf, opts.Workflow == nil)
+	c, err := e.compiled.get(projectID, workflowID, wf, shared)
 	if err != nil {
 		return nil, err
 	}
@@ -320,9 +329,13 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 	handoff := e.q.Reserve(projectID)
 	var payload []byte
 	var local any
-	if handoff != nil && opts.rerun == nil {
+	if handoff != nil && opts.rerun == nil && shared {
 		// A handed-off job's payload is never read: its first attempt runs
 		// here from local, and a later one (after a crash) reads the run.
+		// Only a shared workflow is handed over as it is: it was decoded
+		// from JSON, so its params have the types that a resumed run
+		// decodes from the snapshot (a caller's own may hold an int where
+		// the snapshot gives a float64).
 		local = &preparedRun{run: r, g: g} // the worker's once Start hands it over
 	} else if payload, err = json.Marshal(jp); err != nil {
 		if handoff != nil {
@@ -372,6 +385,21 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 		handoff.Start()
 	}
 	return &out, nil
+}
+
+// workflowToRun returns the workflow a run starts with: the caller's own,
+// or the source's; shared tells whether the value is the source's shared
+// one, whose pointer identifies the workflow's version.
+func (e *Engine) workflowToRun(ctx context.Context, projectID, workflowID string, own *flow.Workflow) (*flow.Workflow, bool, error) {
+	if own != nil {
+		return own, false, nil
+	}
+	if src, ok := e.cfg.Workflows.(SharedWorkflowSource); ok {
+		wf, err := src.Shared(ctx, projectID, workflowID)
+		return wf, err == nil, err
+	}
+	wf, err := e.cfg.Workflows.Get(ctx, projectID, workflowID)
+	return wf, false, err
 }
 
 func (e *Engine) checkTrust(ctx context.Context, projectID string) error {

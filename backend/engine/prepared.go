@@ -19,7 +19,7 @@ type compiled struct {
 }
 
 // compiledCache keeps the compiled form of the last version of each
-// workflow that started a run. The workflow service hands out the same
+// workflow that started a run. A SharedWorkflowSource hands out the same
 // *flow.Workflow for as long as the file is unchanged (and a new one after
 // any change), so the pointer identifies the version: a hit saves encoding
 // the snapshot and building the graph on every start.
@@ -29,9 +29,9 @@ type compiledCache struct {
 }
 
 // get returns the compiled form of wf, building it when wf is not the
-// version cached for the workflow. cache is false for a workflow that
-// did not come from the workflow service (a caller's own value may change
-// under the same pointer), which is compiled every time.
+// version cached for the workflow. cache is false for a value that is not
+// a SharedWorkflowSource's (a caller's own value may change under the same
+// pointer), which is compiled every time.
 func (c *compiledCache) get(projectID, workflowID string, wf *flow.Workflow, cache bool) (*compiled, error) {
 	key := projectID + "\x00" + workflowID
 	if cache {

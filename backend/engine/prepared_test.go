@@ -10,8 +10,9 @@ import (
 	"github.com/flowweaver/flowweaver/backend/flow"
 )
 
-// sharedWorkflows hands out the same *flow.Workflow until it is replaced,
-// as the workflow service's cache does while a file is unchanged.
+// sharedWorkflows is an engine.SharedWorkflowSource: it hands out the same
+// *flow.Workflow until it is replaced, as the workflow service does while
+// a file is unchanged.
 type sharedWorkflows struct {
 	mu sync.Mutex
 	wf *flow.Workflow
@@ -21,6 +22,10 @@ func (s *sharedWorkflows) Get(ctx context.Context, projectID, id string) (*flow.
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.wf, nil
+}
+
+func (s *sharedWorkflows) Shared(ctx context.Context, projectID, id string) (*flow.Workflow, error) {
+	return s.Get(ctx, projectID, id)
 }
 
 func (s *sharedWorkflows) set(wf *flow.Workflow) {

@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -63,6 +64,7 @@ type snapEntry struct {
 	hash      string    // of those bytes
 	version   int64
 	wf        *flow.Workflow // decoded template: never handed out, only cloned
+	shared    *flow.Workflow // wf with its id and version, handed out read-only by Shared
 	problems  []flow.Problem // Validate's answer for wf, given toolsSaid
 	toolsSaid []toolAnswer   // what the registry said while validating
 	readAt    time.Time      // when the bytes were last read
@@ -134,27 +136,37 @@ func (s *Service) ForgetProject(projectID string) { s.snaps.forgetProject(projec
 // cachedSnapshot answers Snapshot from the cache when that is safe (see
 // snapCache); ok false means the caller must read.
 func (s *Service) cachedSnapshot(projectID, workflowID string) (*Snapshot, bool) {
-	k := snapKey{projectID, workflowID}
-	e, ok := s.snaps.get(k)
+	e, ok := s.cachedEntry(projectID, workflowID)
 	if !ok {
 		return nil, false
-	}
-	now := s.opts.Now()
-	if age := now.Sub(e.checkedAt); age < 0 || age >= CacheTTL {
-		return nil, false
-	}
-	if id, ok := s.statFile(e.file); !ok || id != e.ident {
-		return nil, false
-	}
-	if e.ident.racy(e.readAt) {
-		if !s.sameBytes(e) {
-			return nil, false
-		}
-		s.snaps.reread(k, e, now)
 	}
 	wf := cloneWorkflow(e.wf)
 	wf.ID, wf.Version = workflowID, e.version
 	return &Snapshot{Version: e.version, Workflow: wf, Problems: s.problemsOf(e, workflowID)}, true
+}
+
+// cachedEntry returns the cache's entry for a workflow when it is still
+// the file on disk (see snapCache); ok false means the caller must read.
+func (s *Service) cachedEntry(projectID, workflowID string) (snapEntry, bool) {
+	k := snapKey{projectID, workflowID}
+	e, ok := s.snaps.get(k)
+	if !ok {
+		return snapEntry{}, false
+	}
+	now := s.opts.Now()
+	if age := now.Sub(e.checkedAt); age < 0 || age >= CacheTTL {
+		return snapEntry{}, false
+	}
+	if id, ok := s.statFile(e.file); !ok || id != e.ident {
+		return snapEntry{}, false
+	}
+	if e.ident.racy(e.readAt) {
+		if !s.sameBytes(e) {
+			return snapEntry{}, false
+		}
+		s.snaps.reread(k, e, now)
+	}
+	return e, true
 }
 
 // problemsOf returns the entry's validation problems (a copy), validating
@@ -230,6 +242,26 @@ func (s *Service) remember(projectID, workflowID, projectDir string, cur *loaded
 	s.snaps.put(snapKey{projectID, workflowID}, snapEntry{
 		dir: projectDir, file: filepath.Join(projectDir, DirName, FileName(workflowID)),
 		ident: cur.stat.ident, hash: cur.hash, version: version,
-		wf: tpl, problems: problems, toolsSaid: rec.said, readAt: readAt, checkedAt: readAt,
+		wf: tpl, shared: withMeta(tpl, workflowID, version), problems: problems, toolsSaid: rec.said, readAt: readAt, checkedAt: readAt,
 	})
+}
+
+// Shared is Get without the copy: while the file is unchanged, every call
+// returns the same value, and a new one after any change (or when the
+// cache could not vouch for the file), so a caller may keep what it
+// derives from a workflow for as long as Shared returns the same pointer
+// (the engine keeps run snapshots and graphs so). The value is shared:
+// callers must not modify it.
+func (s *Service) Shared(ctx context.Context, projectID, workflowID string) (*flow.Workflow, error) {
+	if err := checkID(workflowID); err != nil {
+		return nil, err
+	}
+	e, ok := s.cachedEntry(projectID, workflowID)
+	if !ok {
+		return s.Get(ctx, projectID, workflowID)
+	}
+	if problems := s.problemsOf(e, workflowID); len(problems) > 0 {
+		return nil, invalidFile(workflowID, problems)
+	}
+	return e.shared, nil
 }

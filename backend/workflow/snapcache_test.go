@@ -362,3 +362,51 @@ func BenchmarkGetRacy(b *testing.B) {
 		}
 	}
 }
+
+// TestSharedIsOneValueUntilTheFileChanges: Shared hands out the same value
+// while the file is unchanged, so the engine may keep what it derived from
+// it, and a new one, with the new content, after any change: an outside
+// edit, a save of ours. An invalid file is an error, as for Get.
+func TestSharedIsOneValueUntilTheFileChanges(t *testing.T) {
+	e := newEnv(t, Options{Now: cleanClock})
+	e.needsCache()
+	ctx := context.Background()
+	shared := func() *flow.Workflow {
+		t.Helper()
+		wf, err := e.svc.Shared(ctx, e.project.ID, "build")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wf
+	}
+	e.save("build", validWorkflow(), 0)
+	shared() // reads the file, fills the cache
+	one := shared()
+	if again := shared(); again != one || one.ID != "build" || one.Version != 1 {
+		t.Fatalf("unchanged file: %p %p, id %q version %d", one, again, one.ID, one.Version)
+	}
+	if got := e.get("build"); got == one {
+		t.Fatal("Get handed out the shared value")
+	}
+
+	e.sneakyEdit("build", "go build", "go vet  ")
+	edited := shared()
+	if edited == one || edited.Version != 2 || edited.Nodes[0].Params["command"] != "go vet   ./..." {
+		t.Fatalf("after an outside edit: same %v, version %d, %v", edited == one, edited.Version, edited.Nodes[0].Params)
+	}
+	if one.Version != 1 || one.Nodes[0].Params["command"] != "go build ./..." {
+		t.Fatalf("the value handed out before the edit changed: %d %v", one.Version, one.Nodes[0].Params)
+	}
+
+	changed := validWorkflow()
+	changed.Name = "Renamed"
+	e.save("build", changed, 2)
+	if saved := shared(); saved == edited || saved.Name != "Renamed" || saved.Version != 3 {
+		t.Fatalf("after a save: same %v, %q version %d", saved == edited, saved.Name, saved.Version)
+	}
+
+	e.writeFile("build", `{"name": "broken", "nodes": [{"id": "a", "tool": ""}], "edges": []}`)
+	if _, err := e.svc.Shared(ctx, e.project.ID, "build"); code(err) != flow.EINVALID {
+		t.Fatalf("invalid file: %v", err)
+	}
+}

@@ -518,9 +518,14 @@ func (s *Service) Get(ctx context.Context, projectID, workflowID string) (*flow.
 		return nil, err
 	}
 	if len(snap.Problems) > 0 {
-		return nil, invalid(fmt.Sprintf("workflow file %s is invalid: %d problems", relPath(workflowID), len(snap.Problems)), snap.Problems)
+		return nil, invalidFile(workflowID, snap.Problems)
 	}
 	return snap.Workflow, nil
+}
+
+// invalidFile is Get's error for a workflow file with problems.
+func invalidFile(workflowID string, problems []flow.Problem) error {
+	return invalid(fmt.Sprintf("workflow file %s is invalid: %d problems", relPath(workflowID), len(problems)), problems)
 }
 
 // Snapshot is the state of a workflow: channel for a subscribe reply.
