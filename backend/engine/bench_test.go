@@ -40,8 +40,10 @@ func benchRuns(b *testing.B, wf *flow.Workflow, workers int) {
 	if err := db.CreateProject(ctx, &flow.Project{ID: "p1", Name: "p1", Path: b.TempDir()}); err != nil {
 		b.Fatal(err)
 	}
-	wfs := &workflows{}
-	wfs.put("p1", wf)
+	// As in the app, the workflow comes decoded from its file and shared
+	// while it is unchanged (workflow.Service.Shared).
+	wfs := &sharedWorkflows{}
+	wfs.set(decodedLikeAFile(b, wf))
 	en, err := engine.New(engine.Config{DB: db, Tools: &testTools{}, Workflows: wfs,
 		Queue: queue.Config{Workers: workers, ProjectLimit: -1}})
 	if err != nil {

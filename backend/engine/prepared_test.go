@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +27,21 @@ func (s *sharedWorkflows) Get(ctx context.Context, projectID, id string) (*flow.
 
 func (s *sharedWorkflows) Shared(ctx context.Context, projectID, id string) (*flow.Workflow, error) {
 	return s.Get(ctx, projectID, id)
+}
+
+// decodedLikeAFile returns wf as the workflow service hands it out: decoded
+// from JSON (numbers are float64).
+func decodedLikeAFile(tb testing.TB, wf *flow.Workflow) *flow.Workflow {
+	tb.Helper()
+	b, err := json.Marshal(wf)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out flow.Workflow
+	if err := json.Unmarshal(b, &out); err != nil {
+		tb.Fatal(err)
+	}
+	return &out
 }
 
 func (s *sharedWorkflows) set(wf *flow.Workflow) {
