@@ -188,6 +188,8 @@ type Engine struct {
 	// compiled keeps each workflow's snapshot and graph for its runs
 	// (prepared.go).
 	compiled compiledCache
+	// prepared holds the runs started here until a worker here takes them.
+	prepared preparedRuns
 
 	projects sync.Map // id -> *flow.Project
 	inline   sync.Map // run id of a child run executing here -> context.CancelCauseFunc
@@ -322,26 +324,30 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 		r.RerunOf, r.RerunFrom = opts.rerun.of, opts.rerun.from
 		jp.Workflow = nil // the first attempt reads the seeded checkpoints
 	}
+	// The worker of this process that takes the run executes it as built
+	// here (preparedRuns). Only a shared workflow is handed over as it is:
+	// it was decoded from JSON, so its params have the types that a resumed
+	// run decodes from the snapshot (a caller's own may hold an int where
+	// the snapshot gives a float64).
+	prepared := shared && opts.rerun == nil
+	if prepared {
+		e.prepared.put(r.ID, &preparedRun{run: r, g: g})
+	}
 	// A free worker takes the run as it commits (queue.Handoff), without
-	// a claim of its own, and with the run as built here; otherwise the
-	// run waits in the queue, its job carrying what the first attempt
-	// needs (jobPayload).
+	// a claim of its own; otherwise the run waits in the queue.
 	handoff := e.q.Reserve(projectID)
 	var payload []byte
-	var local any
-	if handoff != nil && opts.rerun == nil && shared {
-		// A handed-off job's payload is never read: its first attempt runs
-		// here from local, and a later one (after a crash) reads the run.
-		// Only a shared workflow is handed over as it is: it was decoded
-		// from JSON, so its params have the types that a resumed run
-		// decodes from the snapshot (a caller's own may hold an int where
-		// the snapshot gives a float64).
-		local = &preparedRun{run: r, g: g} // the worker's once Start hands it over
-	} else if payload, err = json.Marshal(jp); err != nil {
-		if handoff != nil {
-			handoff.Release()
+	if handoff == nil || !prepared {
+		// What a first attempt needs if it does not find the run prepared
+		// (claimed after a restart, or by another node); a prepared run
+		// handed off is taken here at once.
+		if payload, err = json.Marshal(jp); err != nil {
+			e.prepared.drop(r.ID)
+			if handoff != nil {
+				handoff.Release()
+			}
+			return nil, fmt.Errorf("start run: %w", err)
 		}
-		return nil, fmt.Errorf("start run: %w", err)
 	}
 	err = e.batch.do(func(tx *store.Tx) error {
 		if opts.InTx != nil {
@@ -349,7 +355,7 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 				return err
 			}
 		}
-		job := queue.NewJob{ProjectID: projectID, Kind: JobKind, Ref: r.ID, Priority: opts.Priority, Payload: payload, Local: local}
+		job := queue.NewJob{ProjectID: projectID, Kind: JobKind, Ref: r.ID, Priority: opts.Priority, Payload: payload}
 		var jobID int64
 		var err error
 		if handoff != nil {
@@ -374,6 +380,7 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 		return tx.AppendEvent(ctx, &ev)
 	}, true)
 	if err != nil {
+		e.prepared.drop(r.ID)
 		if handoff != nil {
 			handoff.Release()
 		}

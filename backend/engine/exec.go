@@ -166,12 +166,14 @@ type jobPayload struct {
 }
 
 // runToExecute returns job's run and its graph: as StartRunWith prepared
-// them for a first attempt handed off in this process, otherwise loaded
+// them for a first attempt of a run started in this process, otherwise loaded
 // (loadRun) and built from the run's snapshot. A snapshot that cannot be
 // executed fails the run (failUnrunnable) and returns it terminal.
 func (e *Engine) runToExecute(ctx context.Context, job *queue.Job) (*store.RunRow, *graph, error) {
-	if p := prepared(job.Attempt, job.Local); p != nil {
-		return p.run, p.g, nil
+	if job.Attempt == 1 {
+		if p := e.prepared.take(job.Ref); p != nil {
+			return p.run, p.g, nil
+		}
 	}
 	r, err := e.loadRun(ctx, job)
 	if err != nil || r.Status.Terminal() {

@@ -62,21 +62,52 @@ func (c *compiledCache) get(projectID, workflowID string, wf *flow.Workflow, cac
 	return out, nil
 }
 
-// preparedRun is a fresh run as StartRunWith built it, handed with its job
-// to the worker of this process that takes it (queue.NewJob.Local), so its
-// first attempt neither reads the run back nor decodes its snapshot.
+// preparedRun is a fresh run as StartRunWith built it, kept for the
+// worker of this process that takes it, so that its first attempt neither
+// reads the run back nor decodes its job payload and snapshot.
 type preparedRun struct {
 	run *store.RunRow // as inserted: queued, no checkpoints yet
 	g   *graph
 }
 
-// prepared returns what job's enqueuer prepared for its first attempt, or
-// nil when the run must be loaded from the database (a job claimed from the
-// queue, a later attempt, a re-run seeded with checkpoints).
-func prepared(attempt int, local any) *preparedRun {
-	p, ok := local.(*preparedRun)
-	if !ok || attempt != 1 {
-		return nil
-	}
-	return p
+// maxPreparedRuns bounds preparedRuns: a backlog longer than this (or
+// runs that another node of a cluster takes, or that are canceled while
+// queued) costs only the read that a run started before a restart costs.
+const maxPreparedRuns = 4096
+
+// preparedRuns holds the runs started in this process until a worker of
+// this process takes them (take). It is only a shortcut: a run not found
+// here is read from the database (Engine.loadRun), as after a restart.
+type preparedRuns struct {
+	mu sync.Mutex
+	m  map[string]*preparedRun
 }
+
+// put keeps r for run id. It is called before the run's transaction
+// commits, so no worker can look for the run before it is there; a
+// failed transaction drops it again.
+func (p *preparedRuns) put(id string, r *preparedRun) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil {
+		p.m = map[string]*preparedRun{}
+	}
+	if len(p.m) >= maxPreparedRuns {
+		for k := range p.m { // any one: the oldest is no likelier to be taken soon
+			delete(p.m, k)
+			break
+		}
+	}
+	p.m[id] = r
+}
+
+// take returns and forgets the prepared run id, or nil.
+func (p *preparedRuns) take(id string) *preparedRun {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.m[id]
+	delete(p.m, id)
+	return r
+}
+
+func (p *preparedRuns) drop(id string) { _ = p.take(id) }

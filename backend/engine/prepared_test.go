@@ -110,3 +110,30 @@ func TestRunStartedAfterAnEditRunsTheEdit(t *testing.T) {
 		}
 	}
 }
+
+// TestRunQueuedBeforeARestartRuns: a run that the engine which started it
+// never executed (as after a restart, or on another node) runs from the
+// database: nothing depends on what that engine prepared in memory.
+func TestRunQueuedBeforeARestartRuns(t *testing.T) {
+	e := newEnv(t, "p")
+	src := &sharedWorkflows{}
+	src.set(decodedLikeAFile(t, &flow.Workflow{ID: "w", Name: "w", Nodes: []flow.Node{{ID: "a", Tool: "echo", Params: map[string]any{"n": 2}}}}))
+	ctx := context.Background()
+	first, err := engine.New(engine.Config{DB: e.db, Tools: e.tt, Workflows: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := first.StartRun(ctx, "p", "w", nil) // not started: the run stays queued
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := engine.New(engine.Config{DB: e.db, Tools: e.tt, Workflows: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, second)
+	done := wait(t, second, r.ID)
+	if done.Status != flow.RunSucceeded || string(node(done, "a").Output) != `{"n":2}` {
+		t.Fatalf("run %s %s, output %s", done.Status, done.Error, node(done, "a").Output)
+	}
+}

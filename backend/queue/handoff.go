@@ -80,7 +80,6 @@ func (q *Queue) EnqueueClaimed(ctx context.Context, tx *store.Tx, j NewJob, h *H
 	if err != nil {
 		return 0, fmt.Errorf("enqueue claimed job: %w", err)
 	}
-	job.Local = j.Local
 	h.job = &job
 	return job.ID, nil
 }

@@ -91,10 +91,6 @@ type Job struct {
 	// its lease (rescued). They are not failures of the job: they do not
 	// count towards MaxAttempts, only towards Config.MaxCrashes.
 	Crashes int `json:"crashes"`
-	// Local is what the enqueuer of a handed-off job prepared for its
-	// handler in this process (NewJob.Local); nil for every job read from
-	// the database.
-	Local any `json:"-"`
 }
 
 // Lease is the fencing token of one claim: only the worker holding the
@@ -117,12 +113,6 @@ type NewJob struct {
 	Priority    int       // higher runs first
 	RunAt       time.Time // zero = now
 	MaxAttempts int       // 0 = Config.MaxAttempts
-	// Local reaches the handler as Job.Local when the job is handed off
-	// (EnqueueClaimed): state the enqueuer already built, such as a
-	// decoded workflow, so the worker need not rebuild it from Payload. It
-	// is never stored: a job claimed from the database or rescued after a
-	// crash has none, and its handler must not need it.
-	Local any
 }
 
 // Finish says how a running job ends.
