@@ -47,6 +47,20 @@ type step struct {
 	done      chan struct{}
 }
 
+// failed returns the error of s if it already ended with one; nil while
+// it is pending, when it committed, or when s is nil.
+func failed(s *step) error {
+	if s == nil {
+		return nil
+	}
+	select {
+	case <-s.done:
+		return s.err
+	default:
+		return nil
+	}
+}
+
 // skippable errors end one step without failing its batch.
 func skippable(err error) bool { return errors.Is(err, queue.ErrLeaseLost) }
 

@@ -68,6 +68,10 @@ func (tt *testTools) invocations(runID, nodeID string) int32 {
 	return v.(*atomic.Int32).Load()
 }
 
+// SelfContained mirrors tools.Registry: like the built-in log tool, the
+// test log tool only logs and outputs.
+func (tt *testTools) SelfContained(name string) bool { return name == "log" }
+
 func (tt *testTools) Run(ctx context.Context, name string, call tools.Call) (any, error) {
 	n := tt.count(call)
 	switch name {

@@ -78,6 +78,9 @@ type execution struct {
 	// reason why it runs again ("server restarted"); see recovery.go.
 	prior  []int
 	reason []string
+	// early is, per node, whether it may start before the step recording
+	// its upstream nodes' ends committed (earlystart.go).
+	early []bool
 }
 
 // execute runs (or resumes) the run of job.
@@ -123,7 +126,7 @@ func (e *Engine) newExecution(job *queue.Job, lease queue.Lease, r *store.RunRow
 		errs: make([]string, len(g.nodes)), branch: make([]string, len(g.nodes)), why: make([]skipCause, len(g.nodes)),
 		logs:    newLogBuffer(e.cfg.LogBatchLines, e.cfg.LogBufferLines, e.cfg.MaxLineBytes, snap.Masker),
 		secrets: snap, mask: snap.Masker, begin: e.cfg.Now(),
-		prior: make([]int, len(g.nodes)), reason: make([]string, len(g.nodes))}
+		prior: make([]int, len(g.nodes)), reason: make([]string, len(g.nodes)), early: selfContained(g, e.cfg.Tools)}
 	for i := range x.status {
 		x.status[i] = flow.NodePending
 	}
@@ -294,13 +297,9 @@ loop:
 		// The starts of the nodes launched now wait for the start delay
 		// (startrecord.go): a quick node's start is then written with its
 		// end. A step is submitted when there is something else to write.
-		var delay <-chan time.Time
-		stopDelay := func() {}
-		if len(start) > 0 {
-			delay, stopDelay = x.startDelay()
-		}
+		delayStarts := len(start) > 0 && x.e.cfg.StartRecordDelay >= 0
 		var s *step
-		if len(ended) > 0 || len(skipped) > 0 || finished || (delay == nil && len(start) > 0) {
+		if len(ended) > 0 || len(skipped) > 0 || finished || (!delayStarts && len(start) > 0) {
 			// Starts pending from earlier come first; nodes starting now
 			// (when not delayed) come after the ends that freed them.
 			rec := x.takeStart()
@@ -308,7 +307,7 @@ loop:
 			runMerged := rec.run && finished
 			lines := x.logs.take()
 			startNow := start
-			if delay != nil {
+			if delayStarts {
 				startNow = nil
 			}
 			s = x.e.batch.submit(func(tx *store.Tx) error {
@@ -346,25 +345,39 @@ loop:
 			}, false)
 			prev = s
 		}
-		if delay != nil {
+		if delayStarts {
 			x.unwritten.nodes = append(x.unwritten.nodes, start...)
 		}
 		x.stepMu.Unlock()
 		done = nil
 		// A node starts only after its upstream nodes' checkpoints are
 		// durable, so a crash never reruns a node whose downstream already
-		// ran. Nodes whose upstream was recorded earlier (the first nodes of
-		// a run, a branch freed by an older step) start at once.
-		if s != nil && (finished || (len(ended) > 0 && len(start) > 0)) {
+		// ran, unless it is self-contained (earlystart.go). Nodes whose
+		// upstream was recorded earlier (the first nodes of a run, a
+		// branch freed by an older step) start at once. Steps commit in
+		// order, so waiting for this one waits for the earlier ones too.
+		if s != nil && (finished || (len(ended) > 0 && len(start) > 0 && !x.startsEarly(start))) {
 			<-s.done
 			if s.err != nil {
-				stopDelay()
 				x.abandon(results, running)
 				return fmt.Errorf("run %s: %w", x.run.ID, s.err)
 			}
 		}
 		if finished {
 			return nil
+		}
+		if err := failed(prev); err != nil {
+			// An earlier step did not commit (one not waited for): stop
+			// now rather than run nodes whose steps would only repeat it.
+			x.abandon(results, running)
+			return fmt.Errorf("run %s: %w", x.run.ID, err)
+		}
+		// The start delay runs from the launch: the wait for a commit
+		// above is not the node's time.
+		var delay <-chan time.Time
+		stopDelay := func() {}
+		if delayStarts {
+			delay, stopDelay = x.startDelay()
 		}
 		for _, i := range start {
 			running++

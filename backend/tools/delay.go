@@ -20,6 +20,7 @@ var delaySpec = spec{
 		Description: "how long to wait, in milliseconds (0 to 604800000)",
 		Min:         ptr[int64](0), Max: ptr[int64](maxDelayMs),
 	}},
+	selfContained: true,
 }
 
 // delayTool pauses a branch of the workflow.

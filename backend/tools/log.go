@@ -16,6 +16,7 @@ var logSpec = spec{
 		Name: "message", Title: "Message", Type: typeAny, Required: true,
 		Description: "the text to log; may reference inputs and upstream outputs with {{ }}",
 	}},
+	selfContained: true,
 }
 
 // logTool writes a message into the run's log: the simplest way to see a

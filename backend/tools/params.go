@@ -46,6 +46,11 @@ type spec struct {
 	Title       string
 	Description string
 	Params      []param
+	// selfContained: the tool's only effects are its output and its log
+	// lines; it changes nothing outside the run (no process, file, request
+	// or message). The engine may run such a node before its upstream
+	// nodes' checkpoints are committed (Registry.SelfContained).
+	selfContained bool
 }
 
 // schemaProperty is one entry of "properties", with a fixed key order so

@@ -347,6 +347,21 @@ func (r *Registry) Has(name string) bool {
 	return ok
 }
 
+// SelfContained reports whether the tool's only effects are its output and
+// its log lines (log, transform, respond, delay): running it again after a
+// crash changes nothing outside the run. Tools of sources (MCP servers) and
+// tools added with Add are never self-contained: what they do is not known.
+func (r *Registry) SelfContained(name string) bool {
+	r.mu.RLock()
+	t, ok := r.builtins[name]
+	r.mu.RUnlock()
+	if !ok {
+		return false
+	}
+	sp, ok := t.tool.(interface{ spec() spec })
+	return ok && sp.spec().selfContained
+}
+
 // Describe returns the catalog entry of one tool of the project. Unknown
 // names are not_found; a failing source returns its error.
 func (r *Registry) Describe(ctx context.Context, p flow.Project, name string) (flow.Tool, error) {

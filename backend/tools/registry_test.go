@@ -260,3 +260,18 @@ func TestLog(t *testing.T) {
 func reg2Catalog(t *testing.T) Catalog {
 	return NewRegistry(Options{}).Catalog(context.Background(), testProject(t))
 }
+
+// The built-in tools that only produce output and log lines are
+// self-contained (the engine may start them before their upstream
+// checkpoints commit); tools with effects outside the run, tools of
+// sources and added tools are not.
+func TestSelfContainedTools(t *testing.T) {
+	reg := NewRegistry(Options{})
+	for name, want := range map[string]bool{"log": true, "transform": true, "respond": true, "delay": true,
+		"shell": false, "http": false, "file.read": false, "file.write": false, "workflow": false, "forEach": false,
+		"mcp:x:y": false, "nope": false} {
+		if got := reg.SelfContained(name); got != want {
+			t.Errorf("SelfContained(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

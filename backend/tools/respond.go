@@ -22,6 +22,7 @@ var respondSpec = spec{
 		{Name: "body", Title: "Body", Type: typeAny,
 			Description: "the response body: a string is sent as text, anything else as JSON; may reference upstream outputs with {{ }}"},
 	},
+	selfContained: true,
 }
 
 // respondTool outputs {status, headers, body}; the webhook trigger reads

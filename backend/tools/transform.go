@@ -22,6 +22,7 @@ var transformSpec = spec{
 		{Name: "expression", Title: "Expression", Type: typeString, Required: true,
 			Description: "an expr-lang expression; variables: inputs (run inputs), nodes.<id>.output (upstream outputs)"},
 	},
+	selfContained: true,
 }
 
 // ctxCheckFunc is the function the patcher wraps around every predicate
