@@ -81,6 +81,7 @@ type DB struct {
 	mu       sync.Mutex
 	onCommit func([]flow.Event)
 	lastSeq  map[string]int64 // SQLite: cache of projects.last_seq, guarded by mu
+	claims   claimCache       // SQLite: running job claims known to be current, guarded by mu (claims.go)
 	order    commitOrder      // PostgreSQL: OnCommit in commit order (commitorder.go)
 	clockOff atomic.Int64     // PostgreSQL: database clock minus local clock, ns
 	stmts    stmtCache        // prepared hot statements (stmts.go)
@@ -127,7 +128,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
 
-	db := &DB{dialect: SQLite, path: path, opts: opts, write: write, onCommit: opts.OnCommit, lastSeq: map[string]int64{}}
+	db := &DB{dialect: SQLite, path: path, opts: opts, write: write, onCommit: opts.OnCommit, lastSeq: map[string]int64{}, claims: claimCache{}}
 	if err := db.init(ctx); err != nil {
 		_ = write.Close() // the open error is the one to report
 		return nil, classify(err)
@@ -225,6 +226,11 @@ type Tx struct {
 	// pending are the events appended on PostgreSQL: their seqs are
 	// allocated together right before the commit (flushPostgres).
 	pending []*flow.Event
+	// claims are the job claims this transaction created (non-nil) or
+	// ended (nil); claimsUnknown: it ran SQL that may have changed jobs
+	// behind the store's back (claims.go). SQLite only.
+	claims        map[int64]*claim
+	claimsUnknown bool
 }
 
 // Now is the transaction's clock reading, the same for every row it writes.
@@ -263,6 +269,7 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
 	for p, s := range tx.seqs {
 		db.lastSeq[p] = s
 	}
+	tx.commitClaims()
 	if len(tx.events) > 0 && db.onCommit != nil {
 		db.onCommit(tx.events)
 	}

@@ -138,19 +138,39 @@ func (p *Pool) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) 
 
 // ExecContext runs a statement written with ? placeholders in the
 // transaction (it shadows sql.Tx's method so callers outside the package
-// write one SQL for both dialects).
+// write one SQL for both dialects). SQL run this way is not tracked by
+// the claim cache, which forgets what it knows if the SQL may touch jobs
+// (claims.go).
 func (tx *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return tx.Tx.ExecContext(ctx, tx.db.rb.rebind(q), tx.db.rb.args(args)...)
+	tx.untracked(q)
+	return tx.execRebound(ctx, q, args...)
 }
 
-// QueryContext runs a query written with ? placeholders in the transaction.
+// QueryContext runs a query written with ? placeholders in the
+// transaction (an UPDATE ... RETURNING writes too; see ExecContext).
 func (tx *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return tx.Tx.QueryContext(ctx, tx.db.rb.rebind(q), tx.db.rb.args(args)...)
+	tx.untracked(q)
+	return tx.queryRebound(ctx, q, args...)
 }
 
 // QueryRowContext runs a one-row query written with ? placeholders in the
-// transaction.
+// transaction (see QueryContext).
 func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	tx.untracked(q)
+	return tx.queryRowRebound(ctx, q, args...)
+}
+
+// execRebound, queryRebound and queryRowRebound are the package's own
+// unprepared statements: their callers track the claims they change.
+func (tx *Tx) execRebound(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return tx.Tx.ExecContext(ctx, tx.db.rb.rebind(q), tx.db.rb.args(args)...)
+}
+
+func (tx *Tx) queryRebound(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return tx.Tx.QueryContext(ctx, tx.db.rb.rebind(q), tx.db.rb.args(args)...)
+}
+
+func (tx *Tx) queryRowRebound(ctx context.Context, q string, args ...any) *sql.Row {
 	return tx.Tx.QueryRowContext(ctx, tx.db.rb.rebind(q), tx.db.rb.args(args)...)
 }
 

@@ -74,7 +74,7 @@ func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 	if st := tx.cached(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
-	return tx.ExecContext(ctx, q, args...)
+	return tx.execRebound(ctx, q, args...) // the callers track the claims they change
 }
 
 // queryRow runs q in the transaction with a cached prepared statement.
@@ -82,7 +82,7 @@ func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	if st := tx.cached(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
-	return tx.QueryRowContext(ctx, q, args...)
+	return tx.queryRowRebound(ctx, q, args...)
 }
 
 // query runs q in the transaction with a cached prepared statement.
@@ -90,7 +90,7 @@ func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 	if st := tx.cached(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
-	return tx.QueryContext(ctx, q, args...)
+	return tx.queryRebound(ctx, q, args...)
 }
 
 // readStmt returns a cached prepared statement on the read pool
