@@ -216,8 +216,8 @@ func (x *execution) writeSkipped(ctx context.Context, tx *store.Tx, i int) error
 	if err := tx.SetNodeStatus(ctx, x.run.ID, flow.NodeSkipped, n.ID); err != nil {
 		return err
 	}
-	return x.event(ctx, tx, flow.EventNodeSkipped, map[string]any{"runId": x.run.ID, "nodeId": n.ID,
-		"reason": x.why[i].reason(), "cause": x.why[i].from, "upstreamFailed": x.why[i].failed, "edges": x.outEdges(i)})
+	return x.event(ctx, tx, flow.EventNodeSkipped, nodeSkippedPayload{RunID: x.run.ID, NodeID: n.ID,
+		Reason: x.why[i].reason(), Cause: x.why[i].from, UpstreamFailed: x.why[i].failed, Edges: x.outEdges(i)})
 }
 
 // branchOf reads the branch from a branching node's output.

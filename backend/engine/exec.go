@@ -466,7 +466,7 @@ func (x *execution) interrupted(ctx context.Context, results chan nodeResult, ru
 			if err := tx.FinishNode(wctx, x.run.ID, n.ID, flow.NodeCanceled, r.attempt, r.duration.Milliseconds(), nil, "canceled"); err != nil {
 				return err
 			}
-			if err := x.event(wctx, tx, EventNodeCanceled, map[string]any{"runId": x.run.ID, "nodeId": n.ID}); err != nil {
+			if err := x.event(wctx, tx, EventNodeCanceled, nodeRef{RunID: x.run.ID, NodeID: n.ID}); err != nil {
 				return err
 			}
 		}
@@ -533,26 +533,16 @@ func (x *execution) writeEnd(ctx context.Context, tx *store.Tx, r nodeResult, st
 		if err := finish(ctx, x.run.ID, n.ID, flow.NodeFailed, r.attempt, ms, nil, msg); err != nil {
 			return err
 		}
-		p := map[string]any{"runId": x.run.ID, "nodeId": n.ID, "error": msg, "durationMs": ms, "attempt": r.attempt, "edges": x.outEdges(r.idx)}
-		if x.handled(r.idx) {
-			p["handled"] = true
-		}
-		return x.event(ctx, tx, flow.EventNodeFailed, p)
+		return x.event(ctx, tx, flow.EventNodeFailed, nodeFailedPayload{RunID: x.run.ID, NodeID: n.ID, Error: msg, DurationMs: ms,
+			Attempt: r.attempt, Edges: x.outEdges(r.idx), Handled: x.handled(r.idx)})
 	}
 	if err := finish(ctx, x.run.ID, n.ID, flow.NodeSucceeded, r.attempt, ms, r.output, ""); err != nil {
 		return err
 	}
 	out, cut := preview(r.output, x.e.cfg.PreviewBytes)
-	p := map[string]any{"runId": x.run.ID, "nodeId": n.ID, "durationMs": ms, "output": out, "attempt": r.attempt, "edges": x.outEdges(r.idx)}
-	if r.branch != "" {
-		p["branch"] = r.branch
-	}
+	p := nodeCompletedPayload{RunID: x.run.ID, NodeID: n.ID, DurationMs: ms, Output: out, Attempt: r.attempt, Edges: x.outEdges(r.idx), Branch: r.branch}
 	if cut {
-		p["outputTruncated"] = true
-		p["outputBytes"] = len(r.output)
-	}
-	if out == nil {
-		p["output"] = nil
+		p.OutputTruncated, p.OutputBytes = true, len(r.output)
 	}
 	return x.event(ctx, tx, flow.EventNodeCompleted, p)
 }

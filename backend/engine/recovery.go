@@ -50,13 +50,12 @@ func (x *execution) writeStart(ctx context.Context, tx *store.Tx, i int, row boo
 			return err
 		}
 	}
-	p := map[string]any{"runId": x.run.ID, "nodeId": n.ID, "tool": n.Tool, "attempt": attempt}
+	p := nodeStartedPayload{RunID: x.run.ID, NodeID: n.ID, Tool: n.Tool, Attempt: attempt}
 	if r := x.reason[i]; r != "" {
 		if err := tx.SetNodeReason(ctx, x.run.ID, n.ID, r); err != nil {
 			return err
 		}
-		p["reason"] = r
-		p["interruptedAttempt"] = x.prior[i]
+		p.Reason, p.InterruptedAttempt = r, x.prior[i]
 	}
 	return x.event(ctx, tx, flow.EventNodeStarted, p)
 }
