@@ -106,3 +106,76 @@ func TestSelfContainedNodeStartsBeforeItsUpstreamCommits(t *testing.T) {
 		t.Fatalf("events\n got %s\nwant %s", ts, want)
 	}
 }
+
+// Nothing of a node that started early becomes durable unless its
+// upstream's step commits: here the job's claim is taken over (another
+// worker's attempt) while the upstream's end waits for the writer, so
+// that step is fenced off, and so is every later step of the run: the
+// early node ran, but none of its events or its checkpoint are written.
+func TestEarlyNodeLeavesNothingWhenItsUpstreamStepIsFenced(t *testing.T) {
+	e := newEnv(t, "p1")
+	e.tt.started = make(chan string, 1)
+	e.tt.release = make(chan struct{})
+	e.wfs.put("p1", &flow.Workflow{ID: "wf", Nodes: []flow.Node{
+		{ID: "a", Tool: "gate"},
+		{ID: "b", Tool: "log", Params: map[string]any{"message": "early"}},
+		{ID: "c", Tool: "log", Params: map[string]any{"message": "later"}},
+	}, Edges: []flow.Edge{{Source: "a", Target: "b"}, {Source: "b", Target: "c"}}})
+	en := e.engine(engine.Config{StartRecordDelay: -1}) // a's start is committed before it runs
+	start(t, en)
+	ctx := context.Background()
+	r, err := en.StartRun(ctx, "p1", "wf", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-e.tt.started
+	for deadline := time.Now().Add(30 * time.Second); types(runEvents(t, e.db, "p1", r.ID)) != "run.queued run.started node.started:a"; time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the gated node's start was not committed")
+		}
+	}
+	held, unhold, written := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		written <- e.db.Write(ctx, func(tx *store.Tx) error {
+			close(held)
+			<-unhold
+			// Another process's worker has the job now.
+			_, err := tx.ExecContext(ctx, "UPDATE jobs SET attempt = attempt + 1, owner = 'elsewhere/1/zombie' WHERE ref = ?", r.ID)
+			return err
+		})
+	}()
+	<-held
+	close(e.tt.release)
+	for deadline := time.Now().Add(30 * time.Second); e.tt.invocations(r.ID, "b") == 0; time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			close(unhold)
+			t.Fatal("the log node did not start early")
+		}
+	}
+	close(unhold)
+	if err := <-written; err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		st, err := en.QueueStats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.BusyWorkers == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the fenced execution did not end")
+		}
+	}
+	if ts := types(runEvents(t, e.db, "p1", r.ID)); ts != "run.queued run.started node.started:a" {
+		t.Fatalf("events after the fenced steps: %s", ts)
+	}
+	got, err := en.Run(ctx, "p1", r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := node(got, "a"), node(got, "b"); a.Status != flow.NodeRunning || b.Status != flow.NodePending {
+		t.Fatalf("checkpoints after the fenced steps: a %s, b %s; want running, pending", a.Status, b.Status)
+	}
+}
