@@ -376,6 +376,38 @@ func (db *DB) ListRuns(ctx context.Context, f flow.RunFilter) (flow.RunPage, err
 	if f.Limit > 500 {
 		f.Limit = 500
 	}
+	q, args, err := listRunsSQL(f)
+	if err != nil {
+		return flow.RunPage{}, err
+	}
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return flow.RunPage{}, fmt.Errorf("list runs: %w", err)
+	}
+	defer rows.Close()
+	page := flow.RunPage{Runs: []flow.Run{}}
+	for rows.Next() {
+		var r RunRow
+		if err := scanRun(rows, &r); err != nil {
+			return flow.RunPage{}, fmt.Errorf("scan run: %w", err)
+		}
+		page.Runs = append(page.Runs, r.Run)
+	}
+	if err := rows.Err(); err != nil {
+		return flow.RunPage{}, fmt.Errorf("list runs: %w", err)
+	}
+	if len(page.Runs) > f.Limit {
+		page.Runs = page.Runs[:f.Limit]
+		last := page.Runs[len(page.Runs)-1]
+		page.Next = encodeRunCursor(runCursor{unixMilli(last.CreatedAt), last.ID})
+	}
+	return page, nil
+}
+
+// listRunsSQL is ListRuns' query for f (f.Limit set) and its arguments.
+// Every filter reads runs_project or runs_workflow newest first, with no
+// sort (TestListRunsPlansUseAnIndex).
+func listRunsSQL(f flow.RunFilter) (string, []any, error) {
 	conds := []string{"project_id = ?"}
 	args := []any{f.ProjectID}
 	if f.WorkflowID != "" {
@@ -400,36 +432,15 @@ func (db *DB) ListRuns(ctx context.Context, f flow.RunFilter) (flow.RunPage, err
 	if f.Cursor != "" {
 		c, err := decodeRunCursor(f.Cursor)
 		if err != nil {
-			return flow.RunPage{}, err
+			return "", nil, err
 		}
 		conds = append(conds, "(created_at < ? OR (created_at = ? AND id < ?))")
 		args = append(args, c.created, c.created, c.id)
 	}
 	args = append(args, f.Limit+1)
 	// conds are constant fragments with ? placeholders; values go in args.
-	rows, err := db.read.QueryContext(ctx, "SELECT "+runColumns+" FROM runs WHERE "+strings.Join(conds, " AND ")+ //nolint:gosec // G202: see above
-		" ORDER BY created_at DESC, id DESC LIMIT ?", args...)
-	if err != nil {
-		return flow.RunPage{}, fmt.Errorf("list runs: %w", err)
-	}
-	defer rows.Close()
-	page := flow.RunPage{Runs: []flow.Run{}}
-	for rows.Next() {
-		var r RunRow
-		if err := scanRun(rows, &r); err != nil {
-			return flow.RunPage{}, fmt.Errorf("scan run: %w", err)
-		}
-		page.Runs = append(page.Runs, r.Run)
-	}
-	if err := rows.Err(); err != nil {
-		return flow.RunPage{}, fmt.Errorf("list runs: %w", err)
-	}
-	if len(page.Runs) > f.Limit {
-		page.Runs = page.Runs[:f.Limit]
-		last := page.Runs[len(page.Runs)-1]
-		page.Next = encodeRunCursor(runCursor{unixMilli(last.CreatedAt), last.ID})
-	}
-	return page, nil
+	return "SELECT " + runColumns + " FROM runs WHERE " + strings.Join(conds, " AND ") + //nolint:gosec // G202: see above
+		" ORDER BY created_at DESC, id DESC LIMIT ?", args, nil
 }
 
 // ActiveRuns returns the queued and running runs of a project, oldest
@@ -488,11 +499,13 @@ func (db *DB) ProjectForRun(ctx context.Context, id string) (*flow.Project, erro
 	return p, nil
 }
 
+const activeRunCountsSQL = "SELECT project_id, COUNT(*) FROM runs WHERE status IN ('queued', 'running') GROUP BY project_id"
+
 // ActiveRunCounts returns the number of queued and running runs of every
 // project that has any, in one indexed query: the cheap poll background
 // tabs use (GET /api/projects) must not load runs and node outputs.
 func (db *DB) ActiveRunCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT project_id, COUNT(*) FROM runs WHERE status IN ('queued', 'running') GROUP BY project_id")
+	rows, err := db.read.QueryContext(ctx, activeRunCountsSQL)
 	if err != nil {
 		return nil, fmt.Errorf("count active runs: %w", err)
 	}
@@ -509,12 +522,14 @@ func (db *DB) ActiveRunCounts(ctx context.Context) (map[string]int, error) {
 	return out, rows.Err()
 }
 
+const lastRunTimesSQL = "SELECT project_id, MAX(created_at) FROM runs GROUP BY project_id"
+
 // LastRunTimes returns when each project's newest run was created, in one
 // indexed query: a background tab whose project gained a run since its
 // last poll (a trigger fired, a short run it would otherwise never see
 // active) connects and replays it.
 func (db *DB) LastRunTimes(ctx context.Context) (map[string]time.Time, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT project_id, MAX(created_at) FROM runs GROUP BY project_id")
+	rows, err := db.read.QueryContext(ctx, lastRunTimesSQL)
 	if err != nil {
 		return nil, fmt.Errorf("read last run times: %w", err)
 	}
