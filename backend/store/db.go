@@ -85,6 +85,7 @@ type DB struct {
 	order    commitOrder      // PostgreSQL: OnCommit in commit order (commitorder.go)
 	clockOff atomic.Int64     // PostgreSQL: database clock minus local clock, ns
 	stmts    stmtCache        // prepared hot statements (stmts.go)
+	raw      rawStmts         // SQLite: write statements on the driver connection (rawstmts.go), guarded by mu
 	events   eventGroup       // group commit of AppendEvent (eventgroup.go)
 }
 
@@ -194,6 +195,7 @@ func (db *DB) Close() error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	db.closeStmts()
+	db.closeRaw(context.Background())
 	_, _ = db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	var errs []error
 	if db.read != nil {
@@ -220,6 +222,7 @@ func (db *DB) Checkpoint(ctx context.Context) error {
 type Tx struct {
 	*sql.Tx
 	db     *DB
+	conn   *sql.Conn // SQLite: the write connection the transaction runs on
 	now    time.Time
 	events []flow.Event
 	seqs   map[string]int64 // SQLite: last_seq values changed in this tx
@@ -245,11 +248,21 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	db.prepareWanted(ctx)
-	stx, err := db.write.BeginTx(ctx, nil)
+	// The transaction runs on a Conn taken for it, so its hot statements
+	// can reach the driver connection (Tx.exec, rawstmts.go); the Conn
+	// goes back to the pool when Write returns.
+	conn, err := db.write.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("begin write: %w", err)
 	}
-	tx := &Tx{Tx: stx, db: db, now: db.Now()}
+	// Close only hands the connection back to the pool; what went wrong
+	// in the transaction is returned below.
+	defer func() { _ = conn.Close() }()
+	stx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin write: %w", err)
+	}
+	tx := &Tx{Tx: stx, db: db, conn: conn, now: db.Now()}
 	if err := fn(tx); err != nil {
 		_ = stx.Rollback()
 		return err

@@ -84,9 +84,20 @@ func (tx *Tx) InsertJob(ctx context.Context, j *JobRow) error {
 	} else {
 		j.State, j.Attempt, j.Owner = jobAvailable, 0, ""
 	}
-	err := tx.queryRow(ctx,
-		`INSERT INTO jobs(project_id, kind, ref, payload, state, priority, run_at, max_attempts, created_at, attempt, owner, lease_until) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
-		j.ProjectID, j.Kind, j.Ref, j.Payload, j.State, j.Priority, unixMilli(j.RunAt), j.MaxAttempts, unixMilli(tx.now), j.Attempt, j.Owner, lease).Scan(&j.ID)
+	const insert = `INSERT INTO jobs(project_id, kind, ref, payload, state, priority, run_at, max_attempts, created_at, attempt, owner, lease_until) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`
+	args := []any{j.ProjectID, j.Kind, j.Ref, j.Payload, j.State, j.Priority, unixMilli(j.RunAt), j.MaxAttempts, unixMilli(tx.now), j.Attempt, j.Owner, lease}
+	if tx.db.dialect == Postgres {
+		if err := tx.queryRow(ctx, insert+` RETURNING id`, args...).Scan(&j.ID); err != nil {
+			return fmt.Errorf("insert job: %w", err)
+		}
+		return nil
+	}
+	// On SQLite the id is the rowid the insert just took: a plain
+	// statement and LastInsertId cost less than RETURNING's result row.
+	res, err := tx.exec(ctx, insert, args...)
+	if err == nil {
+		j.ID, err = res.LastInsertId()
+	}
 	if err != nil {
 		return fmt.Errorf("insert job: %w", err)
 	}

@@ -82,7 +82,7 @@ func (w runWriteSet) end(ctx context.Context, tx *store.Tx, i int, job int64) er
 		`{"attempt":1,"durationMs":0,"edges":[],"nodeId":"n0","output":{"message":"x"},"runId":"`+id+`"}`)); err != nil {
 		return err
 	}
-	if err := tx.FinishRunStartedNow(ctx, id, flow.RunSucceeded, "", flow.NodeSkipped); err != nil {
+	if err := tx.FinishRunStartedNow(ctx, id, flow.RunSucceeded, "", ""); err != nil {
 		return err
 	}
 	if err := tx.AppendEvent(ctx, w.event(flow.EventRunCompleted, id,

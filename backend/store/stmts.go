@@ -69,8 +69,12 @@ func (tx *Tx) cached(ctx context.Context, q string) *sql.Stmt {
 	return nil
 }
 
-// exec runs q in the transaction with a cached prepared statement.
+// exec runs q in the transaction with a cached prepared statement (on
+// SQLite one prepared on the driver connection, rawstmts.go).
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if tx.conn != nil {
+		return tx.execRaw(ctx, q, args)
+	}
 	if st := tx.cached(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
