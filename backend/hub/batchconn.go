@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +41,11 @@ type batchConn struct {
 	// every write once the connection is evicted, including a write that
 	// is blocked on a full socket buffer right now.
 	evictBy atomic.Int64
+
+	// lines is set when the client chose SubprotocolBatch: queued frames
+	// are then joined into messages of newline-separated objects
+	// (appendLines). Set before the writer starts, never changed.
+	lines bool
 
 	mu        sync.Mutex
 	closeSent bool      // a close frame was written: no data frame may follow
@@ -111,9 +117,13 @@ func (b *batchConn) writeFrames(frames [][]byte) error {
 	if cap(buf) < size && size > 1<<20 {
 		buf = make([]byte, 0, size) // a rare huge batch: not kept in the pool
 	}
-	for _, f := range frames {
-		buf = appendFrameHeader(buf, opText, len(f))
-		buf = append(buf, f...)
+	if b.lines {
+		buf = appendLines(buf, frames)
+	} else {
+		for _, f := range frames {
+			buf = appendFrameHeader(buf, opText, len(f))
+			buf = append(buf, f...)
+		}
 	}
 	b.mu.Lock()
 	var err error
@@ -128,6 +138,62 @@ func (b *batchConn) writeFrames(frames [][]byte) error {
 		batchPool.Put(bp)
 	}
 	return err
+}
+
+// maxLinesMessage bounds the payload of one message of joined frames, so a
+// burst or a replay page does not become one huge message: it stays under
+// common client read limits (coder/websocket's default is 32 KiB). A frame
+// bigger than this on its own still goes out, alone in its message.
+const maxLinesMessage = 16 << 10
+
+// appendLines encodes frames as text messages of one or more frames each,
+// separated by a newline, each message at most maxLinesMessage bytes unless
+// a single frame is bigger. Most of a subscriber's cost per delivery is per
+// WebSocket message (a read, a frame header, a wake-up), so a client that
+// reads a whole group commit as one message does far less work.
+//
+// A frame never contains a raw newline here: JSON escapes it inside strings,
+// and one between tokens (a payload written by hand with line breaks) is
+// removed by compacting that frame, so splitting a message at newlines
+// always gives whole objects.
+func appendLines(dst []byte, frames [][]byte) []byte {
+	for i := 0; i < len(frames); {
+		size, j := 0, i
+		for ; j < len(frames); j++ {
+			frames[j] = withoutNewlines(frames[j])
+			next := size + len(frames[j])
+			if j > i {
+				next++ // the separator
+			}
+			if j > i && next > maxLinesMessage {
+				break
+			}
+			size = next
+		}
+		dst = appendFrameHeader(dst, opText, size)
+		for k := i; k < j; k++ {
+			if k > i {
+				dst = append(dst, '\n')
+			}
+			dst = append(dst, frames[k]...)
+		}
+		i = j
+	}
+	return dst
+}
+
+// withoutNewlines returns f compacted when it holds a newline (only
+// possible as whitespace between JSON tokens); frames are valid JSON, so
+// compacting keeps their meaning.
+func withoutNewlines(f []byte) []byte {
+	if bytes.IndexByte(f, '\n') < 0 {
+		return f
+	}
+	var out bytes.Buffer
+	if err := json.Compact(&out, f); err != nil {
+		return bytes.ReplaceAll(f, []byte{'\n'}, []byte{' '}) // not reached: our frames are valid JSON
+	}
+	return out.Bytes()
 }
 
 // appendFrameHeader appends the header of a final, unmasked frame without

@@ -93,7 +93,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hw := &hijackWriter{ResponseWriter: w, timeout: h.cfg.SlowConsumerTimeout}
 	ws, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
-		Subprotocols:   []string{Subprotocol},
+		Subprotocols:   []string{SubprotocolBatch, Subprotocol},
 		OriginPatterns: h.cfg.OriginPatterns,
 		// batchConn writes data frames itself and never sets RSV1.
 		CompressionMode: websocket.CompressionDisabled,
@@ -104,6 +104,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered
 	}
 	ws.SetReadLimit(h.cfg.ReadLimit)
+	hw.bc.lines = ws.Subprotocol() == SubprotocolBatch
 	h.startConn(ws, hw.bc, projectID, pr, session, isLoopback(r.RemoteAddr))
 	// Returning lets net/http drop everything it held for the request
 	// (buffers, headers, the deep handshake stack); the connection lives

@@ -71,6 +71,8 @@ func TestHandshake(t *testing.T) {
 		{"not an upgrade", "?projectId=p1", map[string]string{"Authorization": "Bearer ok.u.s", "Upgrade": "", "Connection": ""}, 426, "upgrade_required", ""},
 		{"header token", "?projectId=p1", map[string]string{"Authorization": "Bearer ok.u.h1"}, 101, "", ""},
 		{"subprotocol token", "?projectId=p1", map[string]string{"Sec-WebSocket-Protocol": "flowweaver.v1, bearer.ok.u.h2"}, 101, "", "flowweaver.v1"},
+		{"batch subprotocol preferred", "?projectId=p1", map[string]string{"Sec-WebSocket-Protocol": "flowweaver.v1, flowweaver.v1.batch, bearer.ok.u.h5"}, 101, "", "flowweaver.v1.batch"},
+		{"batch subprotocol with header token", "?projectId=p1", map[string]string{"Authorization": "Bearer ok.u.h6", "Sec-WebSocket-Protocol": "flowweaver.v1.batch"}, 101, "", "flowweaver.v1.batch"},
 		{"webview origin", "?projectId=p1", map[string]string{"Authorization": "Bearer ok.u.h3", "Origin": "wails://wails"}, 101, "", ""},
 		{"own origin", "?projectId=p1", map[string]string{"Authorization": "Bearer ok.u.h4", "Origin": "SELF"}, 101, "", ""},
 	}

@@ -36,6 +36,12 @@ const (
 // Subprotocol is the WebSocket subprotocol the hub selects.
 const Subprotocol = "flowweaver.v1"
 
+// SubprotocolBatch is Subprotocol with batched messages (an extension a
+// client opts into by offering it): a text message holds one or more
+// frames, each one JSON object, separated by a newline. Everything else is
+// Subprotocol's. It is selected when offered, even next to Subprotocol.
+const SubprotocolBatch = "flowweaver.v1.batch"
+
 // Hub is the WebSocket endpoint. Mount it with mux.Handle("/ws", hub).
 type Hub struct {
 	cfg Config
