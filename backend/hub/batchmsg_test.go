@@ -200,4 +200,3 @@ func readTextFrame(t *testing.T, b []byte) (payload, rest []byte) {
 	}
 	return b[h : h+n], b[h+n:]
 }
-
