@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -81,6 +82,7 @@ type execution struct {
 	// early is, per node, whether it may start before the step recording
 	// its upstream nodes' ends committed (earlystart.go).
 	early []bool
+	delay *time.Timer // the start record's delay, reused (startDelay)
 }
 
 // execute runs (or resumes) the run of job.
@@ -303,7 +305,6 @@ loop:
 			// Starts pending from earlier come first; nodes starting now
 			// (when not delayed) come after the ends that freed them.
 			rec := x.takeStart()
-			merged := mergedEnds(rec, ended)
 			runMerged := rec.run && finished
 			lines := x.logs.take()
 			startNow := start
@@ -317,14 +318,14 @@ loop:
 				if err := x.e.q.LeaseHeld(wctx, tx, x.lease); err != nil {
 					return err
 				}
-				if err := x.writeStartRecord(wctx, tx, rec, merged, runMerged); err != nil {
+				if err := x.writeStartRecord(wctx, tx, rec, ended, runMerged); err != nil {
 					return err
 				}
 				if err := x.writeLines(wctx, tx, lines); err != nil {
 					return err
 				}
 				for _, r := range ended {
-					if err := x.writeEnd(wctx, tx, r, merged[r.idx]); err != nil {
+					if err := x.writeEnd(wctx, tx, r, slices.Contains(rec.nodes, r.idx)); err != nil {
 						return err
 					}
 				}

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
@@ -52,11 +51,11 @@ func (x *execution) takeStart() startRecord {
 	return r
 }
 
-// writeStartRecord writes r in tx. Nodes in merged end in the same step:
+// writeStartRecord writes r in tx. Nodes in ended end in the same step:
 // their row is written once by writeEnd (FinishNodeStartedNow), so only
 // their node.started event (and the reason of a re-run) is written here.
 // The run's row is likewise left to the finishing UPDATE when runMerged.
-func (x *execution) writeStartRecord(ctx context.Context, tx *store.Tx, r startRecord, merged map[int]bool, runMerged bool) error {
+func (x *execution) writeStartRecord(ctx context.Context, tx *store.Tx, r startRecord, ended []nodeResult, runMerged bool) error {
 	if r.run {
 		if !runMerged {
 			if err := tx.SetRunStarted(ctx, x.run.ID); err != nil {
@@ -68,7 +67,7 @@ func (x *execution) writeStartRecord(ctx context.Context, tx *store.Tx, r startR
 		}
 	}
 	for _, i := range r.nodes {
-		if err := x.writeStart(ctx, tx, i, !merged[i]); err != nil {
+		if err := x.writeStart(ctx, tx, i, !endsIn(ended, i)); err != nil {
 			return err
 		}
 	}
@@ -111,20 +110,23 @@ func (x *execution) startDelay() (<-chan time.Time, func()) {
 	if d < 0 {
 		return nil, func() {}
 	}
-	t := time.NewTimer(d)
-	return t.C, func() { t.Stop() }
+	// One timer per execution, reset for every launch (only the loop's
+	// goroutine uses it; since Go 1.23 a stopped or reset timer delivers
+	// no stale tick).
+	if x.delay == nil {
+		x.delay = time.NewTimer(d)
+	} else {
+		x.delay.Reset(d)
+	}
+	return x.delay.C, func() { x.delay.Stop() }
 }
 
-// mergedEnds is the set of nodes of r that also end in this step.
-func mergedEnds(r startRecord, ended []nodeResult) map[int]bool {
-	var m map[int]bool
+// endsIn reports whether node i is among the ended nodes of a step.
+func endsIn(ended []nodeResult, i int) bool {
 	for _, e := range ended {
-		if slices.Contains(r.nodes, e.idx) {
-			if m == nil {
-				m = map[int]bool{}
-			}
-			m[e.idx] = true
+		if e.idx == i {
+			return true
 		}
 	}
-	return m
+	return false
 }

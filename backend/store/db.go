@@ -234,6 +234,8 @@ type Tx struct {
 	// behind the store's back (claims.go). SQLite only.
 	claims        map[int64]*claim
 	claimsUnknown bool
+	// stmts are the cached statements bound to this transaction (stmts.go).
+	stmts map[string]*sql.Stmt
 }
 
 // Now is the transaction's clock reading, the same for every row it writes.

@@ -57,13 +57,28 @@ var eventInserts = func() [eventRowsPerInsert + 1]string {
 // chunks of eventRowsPerInsert rows. Write calls it before the commit.
 func (tx *Tx) flushEvents(ctx context.Context) error {
 	evs := tx.events
-	ts := unixMilli(tx.now)
+	// Every value put into args is boxed (an allocation); the timestamp
+	// is the same for all rows, and consecutive events mostly share their
+	// project, type and workflow, so those boxes are reused.
+	var ts any = unixMilli(tx.now)
+	var project, typ, workflow any
+	var lastProject, lastType, lastWorkflow string
 	args := make([]any, 0, 7*min(len(evs), eventRowsPerInsert))
 	for len(evs) > 0 {
 		n := min(len(evs), eventRowsPerInsert)
 		args = args[:0]
-		for _, ev := range evs[:n] {
-			args = append(args, ev.ProjectID, ev.Seq, ev.Type, ev.RunID, ev.WorkflowID, ts, []byte(ev.Payload))
+		for i := range evs[:n] {
+			ev := &evs[i]
+			if project == nil || ev.ProjectID != lastProject {
+				project, lastProject = ev.ProjectID, ev.ProjectID
+			}
+			if typ == nil || ev.Type != lastType {
+				typ, lastType = ev.Type, ev.Type
+			}
+			if workflow == nil || ev.WorkflowID != lastWorkflow {
+				workflow, lastWorkflow = ev.WorkflowID, ev.WorkflowID
+			}
+			args = append(args, project, ev.Seq, typ, ev.RunID, workflow, ts, []byte(ev.Payload))
 		}
 		if _, err := tx.exec(ctx, eventInserts[n], args...); err != nil {
 			return fmt.Errorf("append event: %w", err)

@@ -52,15 +52,27 @@ func (db *DB) prepareWanted(ctx context.Context) {
 	}
 }
 
+// cached returns q's prepared statement bound to tx, or nil (then q runs
+// unprepared). A statement is bound once per transaction: a group commit
+// runs the same few statements dozens of times, and each Tx.StmtContext
+// allocates a new bound statement.
 func (tx *Tx) cached(ctx context.Context, q string) *sql.Stmt {
 	if tx.db.dialect == Postgres {
 		return nil // pgx keeps its own per-connection statement cache
+	}
+	if st := tx.stmts[q]; st != nil {
+		return st
 	}
 	c := &tx.db.stmts
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if st := c.write[q]; st != nil {
-		return tx.StmtContext(ctx, st)
+		bound := tx.StmtContext(ctx, st)
+		if tx.stmts == nil {
+			tx.stmts = map[string]*sql.Stmt{}
+		}
+		tx.stmts[q] = bound
+		return bound
 	}
 	if c.wanted == nil {
 		c.wanted = map[string]bool{}
