@@ -41,31 +41,49 @@ func (tx *Tx) InsertRun(ctx context.Context, r *RunRow, nodeIDs []string) error 
 			return fmt.Errorf("encode run trigger: %w", err)
 		}
 	}
-	if _, err := tx.exec(ctx,
-		`INSERT INTO runs(id, project_id, workflow_id, status, inputs, workflow, created_at, job_id, parent_run_id, parent_node_id, item_index, depth, rerun_of, rerun_from, trigger_info) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		r.ID, r.ProjectID, r.WorkflowID, string(r.Status), inputs, []byte(r.Workflow), unixMilli(tx.now), r.JobID,
-		r.ParentRunID, r.ParentNodeID, item, r.Depth, r.RerunOf, r.RerunFrom, trig); err != nil {
+	if err := tx.insertRunRow(ctx, r, inputs, trig, item); err != nil {
 		return fmt.Errorf("insert run: %w", err)
 	}
 	if len(nodeIDs) == 0 {
 		return nil
 	}
 	// One multi-row INSERT: a statement per node would dominate StartRun
-	// for wide workflows.
+	// for wide workflows. The run id is bound once (?1) and each node's
+	// position is a literal: the statement text depends on the node count
+	// alone, so it is prepared once per count.
 	var b strings.Builder
 	b.WriteString("INSERT INTO node_runs(run_id, node_id, idx, status) VALUES ")
-	args := make([]any, 0, 3*len(nodeIDs))
+	args := make([]any, 0, 1+len(nodeIDs))
+	args = append(args, r.ID)
 	for i, id := range nodeIDs {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,'pending')")
-		args = append(args, r.ID, id, i)
+		fmt.Fprintf(&b, "(?1,?%d,%d,'pending')", i+2, i)
+		args = append(args, id)
 	}
 	if _, err := tx.exec(ctx, b.String(), args...); err != nil {
 		return fmt.Errorf("insert node runs: %w", err)
 	}
 	return nil
+}
+
+// insertRunRow inserts the runs row. A top-level run that re-runs
+// nothing (most runs) leaves the control-flow columns to their defaults
+// instead of binding six empty values: every bound argument costs a copy
+// into C memory and a mutex round trip in the driver.
+func (tx *Tx) insertRunRow(ctx context.Context, r *RunRow, inputs, trig []byte, item int) error {
+	if r.ParentRunID == "" && r.ParentNodeID == "" && item == -1 && r.Depth == 0 && r.RerunOf == "" && r.RerunFrom == "" {
+		_, err := tx.exec(ctx,
+			`INSERT INTO runs(id, project_id, workflow_id, status, inputs, workflow, created_at, job_id, trigger_info) VALUES (?,?,?,?,?,?,?,?,?)`,
+			r.ID, r.ProjectID, r.WorkflowID, string(r.Status), inputs, []byte(r.Workflow), unixMilli(tx.now), r.JobID, trig)
+		return err
+	}
+	_, err := tx.exec(ctx,
+		`INSERT INTO runs(id, project_id, workflow_id, status, inputs, workflow, created_at, job_id, parent_run_id, parent_node_id, item_index, depth, rerun_of, rerun_from, trigger_info) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		r.ID, r.ProjectID, r.WorkflowID, string(r.Status), inputs, []byte(r.Workflow), unixMilli(tx.now), r.JobID,
+		r.ParentRunID, r.ParentNodeID, item, r.Depth, r.RerunOf, r.RerunFrom, trig)
+	return err
 }
 
 // SetRunJob records the queue job of a run.
