@@ -22,6 +22,10 @@ import (
 type rawStmts struct {
 	conn  any // the driver connection the statements were prepared on
 	stmts map[string]driver.Stmt
+	// args is the argument buffer of the statement being executed: the
+	// driver copies what it binds and keeps nothing once the statement
+	// ran, so one buffer serves every statement of the single writer.
+	args []driver.NamedValue
 }
 
 // get returns q prepared on dc. The caller holds db.mu (only Write's
@@ -69,7 +73,11 @@ func (db *DB) closeRaw(ctx context.Context) {
 
 // execRaw runs q with args on the transaction's driver connection.
 func (tx *Tx) execRaw(ctx context.Context, q string, args []any) (sql.Result, error) {
-	named, err := namedValues(args)
+	named, err := appendNamedValues(tx.db.raw.args[:0], args)
+	defer func() {
+		clear(named) // holds no output or payload past the statement
+		tx.db.raw.args = named[:0]
+	}()
 	if err != nil {
 		return nil, err
 	}
@@ -92,12 +100,11 @@ func (tx *Tx) execRaw(ctx context.Context, q string, args []any) (sql.Result, er
 	return res, nil
 }
 
-// namedValues converts arguments the way database/sql does for a driver
-// without its own converter: driver values as they are, int as int64,
-// anything else (named string types, Valuers) through
-// driver.DefaultParameterConverter.
-func namedValues(args []any) ([]driver.NamedValue, error) {
-	out := make([]driver.NamedValue, len(args))
+// appendNamedValues appends args to out converted the way database/sql
+// converts them for a driver without its own converter: driver values as
+// they are, int as int64, anything else (named string types, Valuers)
+// through driver.DefaultParameterConverter.
+func appendNamedValues(out []driver.NamedValue, args []any) ([]driver.NamedValue, error) {
 	for i, a := range args {
 		var v driver.Value
 		switch x := a.(type) {
@@ -108,10 +115,10 @@ func namedValues(args []any) ([]driver.NamedValue, error) {
 		default:
 			var err error
 			if v, err = driver.DefaultParameterConverter.ConvertValue(a); err != nil {
-				return nil, fmt.Errorf("argument %d: %w", i+1, err)
+				return out, fmt.Errorf("argument %d: %w", i+1, err)
 			}
 		}
-		out[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+		out = append(out, driver.NamedValue{Ordinal: i + 1, Value: v})
 	}
 	return out, nil
 }

@@ -91,7 +91,7 @@ func TestRawStatementsFollowAReplacedConnection(t *testing.T) {
 // refuses is refused with the argument's position.
 func TestNamedValuesConvertLikeDatabaseSQL(t *testing.T) {
 	type status string
-	got, err := namedValues([]any{"s", 7, int64(8), []byte("b"), nil, status("running"), json.RawMessage(`{}`), true, 1.5, uint8(3)})
+	got, err := appendNamedValues(nil, []any{"s", 7, int64(8), []byte("b"), nil, status("running"), json.RawMessage(`{}`), true, 1.5, uint8(3)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,10 +110,10 @@ func TestNamedValuesConvertLikeDatabaseSQL(t *testing.T) {
 			t.Errorf("argument %d: %T %v, want %T %v", i, nv.Value, nv.Value, want[i], want[i])
 		}
 	}
-	if _, err := namedValues([]any{"ok", uint64(1 << 63)}); err == nil {
+	if _, err := appendNamedValues(nil, []any{"ok", uint64(1 << 63)}); err == nil {
 		t.Error("a uint64 above the int64 range was accepted")
 	}
-	if _, err := namedValues([]any{struct{}{}}); err == nil {
+	if _, err := appendNamedValues(nil, []any{struct{}{}}); err == nil {
 		t.Error("a struct was accepted as an argument")
 	}
 }
