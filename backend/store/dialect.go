@@ -79,10 +79,13 @@ func (r *rebinder) args(args []any) []any {
 	return out
 }
 
+// rebindDollar numbers parameters as SQLite does: ?NNN is parameter NNN,
+// and a plain ? is one more than the largest number assigned before it
+// (so "?1, ?" is $1, $2).
 func rebindDollar(q string) string {
 	var b strings.Builder
 	b.Grow(len(q) + 16)
-	n, quoted := 0, false
+	n, quoted := 0, false // n: the largest parameter number so far
 	for i := 0; i < len(q); i++ {
 		c := q[i]
 		switch {
@@ -97,6 +100,9 @@ func rebindDollar(q string) string {
 			b.WriteByte('$')
 			if j > i+1 {
 				b.WriteString(q[i+1 : j])
+				if k, err := strconv.Atoi(q[i+1 : j]); err == nil && k > n {
+					n = k
+				}
 				i = j - 1
 			} else {
 				n++

@@ -48,9 +48,11 @@ func (tx *Tx) InsertRun(ctx context.Context, r *RunRow, nodeIDs []string) error 
 		return nil
 	}
 	// One multi-row INSERT: a statement per node would dominate StartRun
-	// for wide workflows. The run id is bound once (?1) and each node's
-	// position is a literal: the statement text depends on the node count
-	// alone, so it is prepared once per count.
+	// for wide workflows. The run id is bound once (?1, first in the text
+	// so the plain ? of the node ids number on from 2: the driver looks
+	// the name of a numbered parameter up) and each node's position is a
+	// literal: the statement text depends on the node count alone, so it
+	// is prepared once per count.
 	var b strings.Builder
 	b.WriteString("INSERT INTO node_runs(run_id, node_id, idx, status) VALUES ")
 	args := make([]any, 0, 1+len(nodeIDs))
@@ -59,7 +61,7 @@ func (tx *Tx) InsertRun(ctx context.Context, r *RunRow, nodeIDs []string) error 
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, "(?1,?%d,%d,'pending')", i+2, i)
+		fmt.Fprintf(&b, "(?1,?,%d,'pending')", i)
 		args = append(args, id)
 	}
 	if _, err := tx.exec(ctx, b.String(), args...); err != nil {
