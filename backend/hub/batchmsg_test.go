@@ -200,3 +200,27 @@ func readTextFrame(t *testing.T, b []byte) (payload, rest []byte) {
 	}
 	return b[h : h+n], b[h+n:]
 }
+
+// A batch client that resumes with since gets every durable event after it
+// exactly once and in order, the replay (read from the SQLite log in pages)
+// and the live events that follow it alike.
+func TestBatchSubprotocolReplaysDurableEvents(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.ReplayPage = 7 }, "p1")
+	seqs := e.appendEvents("p1", flow.EventNotification, "", 60)
+	b := e.dialBatch("p1", "ok.u.replay")
+	defer func() { _ = b.ws.Close(websocket.StatusNormalClosure, "") }()
+	since := seqs[9]
+	b.send(map[string]any{"event": "subscribe", "channel": "project:p1", "ref": "r", "payload": map[string]any{"since": since}})
+	if f := b.read(); f.Event != EventSubscribed || f.Ref != "r" {
+		t.Fatalf("got %+v, want subscribed", f)
+	}
+	live := e.appendEvents("p1", flow.EventNotification, "", 20)
+	want := append(append([]int64{}, seqs[10:]...), live...)
+	for i, s := range want {
+		if f := b.read(); f.Seq != s || f.Event != flow.EventNotification {
+			t.Fatalf("frame %d: seq %d (%s), want %d", i, f.Seq, f.Event, s)
+		}
+	}
+	// How the replay splits into messages depends on how fast the writer
+	// drains; what must hold is that nothing is lost, doubled or reordered.
+}
