@@ -83,6 +83,14 @@ func (tx *Tx) execRaw(ctx context.Context, q string, args []any) (sql.Result, er
 	}
 	var res driver.Result
 	err = tx.conn.Raw(func(dc any) error {
+		// database/sql rolls the transaction back when ctx ends, and
+		// this Conn would go on executing outside any transaction: once
+		// ctx is done nothing more runs. (The driver checks too; this
+		// keeps the guarantee here.) Checked holding the connection,
+		// which that rollback needs as well.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		st, err := tx.db.raw.get(ctx, dc, q)
 		if err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
 )
@@ -115,5 +116,37 @@ func TestNamedValuesConvertLikeDatabaseSQL(t *testing.T) {
 	}
 	if _, err := appendNamedValues(nil, []any{struct{}{}}); err == nil {
 		t.Error("a struct was accepted as an argument")
+	}
+}
+
+// TestRawExecAfterCanceledContextWritesNothing: when the context of a
+// write transaction ends mid-way, database/sql rolls the transaction
+// back behind the store's back; a raw statement after that would run on
+// the bare connection and commit on its own. Nothing of the transaction
+// may be stored, before or after the cancellation. (The pause only gives
+// database/sql's rollback time to happen first, the case that would
+// leak; the test passes however the two race.)
+func TestRawExecAfterCanceledContextWritesNothing(t *testing.T) {
+	db := newRawTestDB(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	err := db.Write(ctx, func(tx *Tx) error {
+		if err := insertTestRun(ctx, tx, "r1"); err != nil {
+			return err
+		}
+		cancel()
+		time.Sleep(20 * time.Millisecond)
+		return insertTestRun(ctx, tx, "r2")
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("write with a canceled context: %v, want context.Canceled", err)
+	}
+	bg := context.Background()
+	for _, id := range []string{"r1", "r2"} {
+		if _, err := db.GetRun(bg, "p1", id); flow.ErrorCode(err) != flow.ENOTFOUND {
+			t.Fatalf("run %s of the canceled transaction: got %v, want not found", id, err)
+		}
+	}
+	if err := db.Write(bg, func(tx *Tx) error { return insertTestRun(bg, tx, "r3") }); err != nil {
+		t.Fatalf("the next write: %v", err)
 	}
 }
