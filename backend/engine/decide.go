@@ -1,11 +1,9 @@
 package engine
 
 import (
-	"context"
 	"encoding/json"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
-	"github.com/flowweaver/flowweaver/backend/store"
 )
 
 // The control-flow semantics (docs/workflows.md, "Control flow"):
@@ -208,16 +206,6 @@ func (x *execution) outEdges(i int) []edgeInfo {
 		out = append(out, edgeInfo{Target: e.Target, On: e.Condition(), Taken: x.edge(ei) == edgeTaken})
 	}
 	return out
-}
-
-// writeSkipped checkpoints a skipped node with its event.
-func (x *execution) writeSkipped(ctx context.Context, tx *store.Tx, i int) error {
-	n := x.g.nodes[i]
-	if err := tx.SetNodeStatus(ctx, x.run.ID, flow.NodeSkipped, n.ID); err != nil {
-		return err
-	}
-	return x.event(ctx, tx, flow.EventNodeSkipped, nodeSkippedPayload{RunID: x.run.ID, NodeID: n.ID,
-		Reason: x.why[i].reason(), Cause: x.why[i].from, UpstreamFailed: x.why[i].failed, Edges: x.outEdges(i)})
 }
 
 // branchOf reads the branch from a branching node's output.

@@ -313,6 +313,18 @@ loop:
 			if delayStarts {
 				startNow = nil
 			}
+			var w stepWrites // prepared here, outside the single writer
+			w.startRecord(x, rec, ended, runMerged)
+			w.lines(x, lines)
+			for _, r := range ended {
+				w.end(x, r, slices.Contains(rec.nodes, r.idx))
+			}
+			for _, i := range skipped {
+				w.skipped(x, i)
+			}
+			for _, i := range startNow {
+				w.start(x, i, true)
+			}
 			s = x.e.batch.submit(func(tx *store.Tx) error {
 				if before != nil && before.err != nil {
 					return before.err // an earlier step of this run did not commit
@@ -320,26 +332,8 @@ loop:
 				if err := x.e.q.LeaseHeld(wctx, tx, x.lease); err != nil {
 					return err
 				}
-				if err := x.writeStartRecord(wctx, tx, rec, ended, runMerged); err != nil {
+				if err := w.apply(wctx, tx, x.run.ID); err != nil {
 					return err
-				}
-				if err := x.writeLines(wctx, tx, lines); err != nil {
-					return err
-				}
-				for _, r := range ended {
-					if err := x.writeEnd(wctx, tx, r, slices.Contains(rec.nodes, r.idx)); err != nil {
-						return err
-					}
-				}
-				for _, i := range skipped {
-					if err := x.writeSkipped(wctx, tx, i); err != nil {
-						return err
-					}
-				}
-				for _, i := range startNow {
-					if err := x.writeStart(wctx, tx, i, true); err != nil {
-						return err
-					}
 				}
 				if finished {
 					return x.writeFinish(wctx, tx, end, runMerged)
@@ -450,35 +444,6 @@ func (x *execution) apply(r nodeResult) {
 	}
 }
 
-// writeEnd checkpoints a node's end with its event. startedToo: the
-// node's start is written in the same step (startrecord.go), so this one
-// UPDATE stamps its start as well.
-func (x *execution) writeEnd(ctx context.Context, tx *store.Tx, r nodeResult, startedToo bool) error {
-	n := x.g.nodes[r.idx]
-	ms := r.duration.Milliseconds()
-	finish := tx.FinishNode
-	if startedToo {
-		finish = tx.FinishNodeStartedNow
-	}
-	if r.err != nil {
-		msg := errorText(r.err)
-		if err := finish(ctx, x.run.ID, n.ID, flow.NodeFailed, r.attempt, ms, nil, msg); err != nil {
-			return err
-		}
-		return x.event(ctx, tx, flow.EventNodeFailed, nodeFailedPayload{RunID: x.run.ID, NodeID: n.ID, Error: msg, DurationMs: ms,
-			Attempt: r.attempt, Edges: x.outEdges(r.idx), Handled: x.handled(r.idx)})
-	}
-	if err := finish(ctx, x.run.ID, n.ID, flow.NodeSucceeded, r.attempt, ms, r.output, ""); err != nil {
-		return err
-	}
-	out, cut := preview(r.output, x.e.cfg.PreviewBytes)
-	p := nodeCompletedPayload{RunID: x.run.ID, NodeID: n.ID, DurationMs: ms, Output: out, Attempt: r.attempt, Edges: x.outEdges(r.idx), Branch: r.branch}
-	if cut {
-		p.OutputTruncated, p.OutputBytes = true, len(r.output)
-	}
-	return x.event(ctx, tx, flow.EventNodeCompleted, p)
-}
-
 // runEnd is how a run ends, decided in memory.
 type runEnd struct {
 	status    flow.RunStatus
@@ -568,34 +533,19 @@ func (x *execution) flush() error {
 		x.stepMu.Unlock()
 		return nil
 	}
-	rec := x.takeStart() // the starts of these lines' nodes come first
+	var w stepWrites
+	w.startRecord(x, x.takeStart(), nil, false) // the starts of these lines' nodes come first
+	w.lines(x, lines)
 	ctx := context.Background()
 	s := x.e.batch.submit(func(tx *store.Tx) error {
 		if err := x.e.q.LeaseHeld(ctx, tx, x.lease); err != nil {
 			return err
 		}
-		if err := x.writeStartRecord(ctx, tx, rec, nil, false); err != nil {
-			return err
-		}
-		return x.writeLines(ctx, tx, lines)
+		return w.apply(ctx, tx, x.run.ID)
 	}, false)
 	x.stepMu.Unlock()
 	<-s.done
 	return s.err
-}
-
-// writeLines writes log lines as node.log events. Lines are taken from the
-// buffer under stepMu right before their step is submitted, and steps
-// commit in submission order, so events keep the order of the lines; the
-// lines of a node that ended are taken before the step that records its
-// end, so they precede its node.completed.
-func (x *execution) writeLines(ctx context.Context, tx *store.Tx, lines []logLine) error {
-	for _, b := range batches(x.run.ID, lines, x.e.cfg.LogBatchLines, 256<<10) {
-		if err := x.event(ctx, tx, flow.EventNodeLog, b); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // abandon waits for running nodes without recording anything: the step

@@ -35,22 +35,18 @@ func (x *execution) interrupted(ctx context.Context, results chan nodeResult, ru
 		// interrupted by shutdown: the node runs again on resume
 	}
 	x.stepMu.Lock()
-	rec := x.takeStart()
-	lines := x.logs.take()
+	var w stepWrites
+	w.startRecord(x, x.takeStart(), nil, false)
+	w.lines(x, x.logs.take())
+	for _, r := range ok {
+		w.end(x, r, false)
+	}
 	s := x.e.batch.submit(func(tx *store.Tx) error {
 		if err := x.e.q.LeaseHeld(wctx, tx, x.lease); err != nil {
 			return err
 		}
-		if err := x.writeStartRecord(wctx, tx, rec, nil, false); err != nil {
+		if err := w.apply(wctx, tx, x.run.ID); err != nil {
 			return err
-		}
-		if err := x.writeLines(wctx, tx, lines); err != nil {
-			return err
-		}
-		for _, r := range ok {
-			if err := x.writeEnd(wctx, tx, r, false); err != nil {
-				return err
-			}
 		}
 		if !canceled {
 			return nil

@@ -38,28 +38,6 @@ func (x *execution) noteInterrupted(i, prior int) {
 	}
 }
 
-// writeStart checkpoints that node i starts its attempt, with node.started
-// carrying the attempt and, for a re-run, why it runs again. row is false
-// when the node also ends in the same step: its row is then written once,
-// by writeEnd.
-func (x *execution) writeStart(ctx context.Context, tx *store.Tx, i int, row bool) error {
-	n := x.g.nodes[i]
-	attempt := x.prior[i] + 1
-	if row {
-		if err := tx.StartNode(ctx, x.run.ID, n.ID, attempt); err != nil {
-			return err
-		}
-	}
-	p := nodeStartedPayload{RunID: x.run.ID, NodeID: n.ID, Tool: n.Tool, Attempt: attempt}
-	if r := x.reason[i]; r != "" {
-		if err := tx.SetNodeReason(ctx, x.run.ID, n.ID, r); err != nil {
-			return err
-		}
-		p.Reason, p.InterruptedAttempt = r, x.prior[i]
-	}
-	return x.event(ctx, tx, flow.EventNodeStarted, p)
-}
-
 // reapInterrupted kills what is left of the recorded process groups of
 // every interrupted node before any of them runs again.
 func (x *execution) reapInterrupted(ctx context.Context) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/flowweaver/flowweaver/backend/flow"
 	"github.com/flowweaver/flowweaver/backend/store"
 )
 
@@ -51,29 +50,6 @@ func (x *execution) takeStart() startRecord {
 	return r
 }
 
-// writeStartRecord writes r in tx. Nodes in ended end in the same step:
-// their row is written once by writeEnd (FinishNodeStartedNow), so only
-// their node.started event (and the reason of a re-run) is written here.
-// The run's row is likewise left to the finishing UPDATE when runMerged.
-func (x *execution) writeStartRecord(ctx context.Context, tx *store.Tx, r startRecord, ended []nodeResult, runMerged bool) error {
-	if r.run {
-		if !runMerged {
-			if err := tx.SetRunStarted(ctx, x.run.ID); err != nil {
-				return err
-			}
-		}
-		if err := x.event(ctx, tx, flow.EventRunStarted, runPayload{RunID: x.run.ID, WorkflowID: x.run.WorkflowID, Status: flow.RunRunning, Attempt: x.attempt(), ParentRunID: x.run.ParentRunID}); err != nil {
-			return err
-		}
-	}
-	for _, i := range r.nodes {
-		if err := x.writeStart(ctx, tx, i, !endsIn(ended, i)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // submitStart writes the pending start record in a step of its own (the
 // delay passed and a node still runs). It returns the step, or prev when
 // nothing was pending (a log flush took the record first).
@@ -84,6 +60,8 @@ func (x *execution) submitStart(ctx context.Context, prev *step) *step {
 	if r.empty() {
 		return prev
 	}
+	var w stepWrites
+	w.startRecord(x, r, nil, false)
 	return x.e.batch.submit(func(tx *store.Tx) error {
 		if prev != nil && prev.err != nil {
 			return prev.err
@@ -91,7 +69,7 @@ func (x *execution) submitStart(ctx context.Context, prev *step) *step {
 		if err := x.e.q.LeaseHeld(ctx, tx, x.lease); err != nil {
 			return err
 		}
-		return x.writeStartRecord(ctx, tx, r, nil, false)
+		return w.apply(ctx, tx, x.run.ID)
 	}, false)
 }
 
