@@ -120,9 +120,7 @@ func (s spec) describe() flow.Tool {
 // type, because they are references the engine resolves before the run.
 func (s spec) problems(params map[string]any, lenient bool) []string {
 	var out []string
-	known := make(map[string]bool, len(s.Params))
 	for _, p := range s.Params {
-		known[p.Name] = true
 		v, ok := params[p.Name]
 		if !ok || v == nil {
 			if p.Required {
@@ -139,7 +137,7 @@ func (s spec) problems(params map[string]any, lenient bool) []string {
 	}
 	var unknown []string
 	for k := range params {
-		if !known[k] {
+		if !s.hasParam(k) {
 			unknown = append(unknown, k)
 		}
 	}
@@ -148,6 +146,18 @@ func (s spec) problems(params map[string]any, lenient bool) []string {
 		out = append(out, fmt.Sprintf("%q is not a param of %s (known: %s)", k, s.Name, s.paramNames()))
 	}
 	return out
+}
+
+// hasParam reports whether name is one of the tool's params. A tool has a
+// handful, so a scan beats building a set on every call (validation runs
+// for every node a run executes).
+func (s spec) hasParam(name string) bool {
+	for _, p := range s.Params {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func (s spec) paramNames() string {
