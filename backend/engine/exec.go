@@ -313,7 +313,10 @@ loop:
 			if delayStarts {
 				startNow = nil
 			}
-			var w stepWrites // prepared here, outside the single writer
+			// Prepared here, outside the single writer; sized for one row
+			// and one event per node it names, plus the run's and the lines'.
+			nodes := len(rec.nodes) + len(ended) + len(skipped) + len(startNow)
+			w := stepWrites{rows: make([]rowWrite, 0, nodes+1), evs: make([]flow.Event, 0, nodes+3)}
 			w.startRecord(x, rec, ended, runMerged)
 			w.lines(x, lines)
 			for _, r := range ended {
