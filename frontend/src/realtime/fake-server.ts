@@ -3,9 +3,11 @@
 // reconnects: a per-project event log with seq, replay on `subscribe` with
 // `since`, `recovered: false` once history was compacted away, close codes.
 // Frames travel on microtasks, so tests drive it with fake timers and never
-// sleep.
+// sleep. With `batch` it selects flowweaver.v1.batch when offered and joins
+// the frames pushed in one turn into one message, one per line, as the real
+// server joins the frames it had queued together.
 
-import { Frame, WebSocketFactory, WebSocketLike } from './protocol';
+import { Frame, SUBPROTOCOL, SUBPROTOCOL_BATCH, WebSocketFactory, WebSocketLike } from './protocol';
 
 interface LoggedEvent {
   seq: number;
@@ -18,6 +20,8 @@ export type FrameHandler = (conn: FakeConnection, frame: Frame) => Frame | Frame
 export interface FakeServerOptions {
   projectId?: string;
   heartbeatMs?: number;
+  /** Select flowweaver.v1.batch when the client offers it (default: flowweaver.v1 only, like an older server). */
+  batch?: boolean;
 }
 
 const tick = (fn: () => void) => void Promise.resolve().then(fn);
@@ -58,6 +62,10 @@ export class FakeConnection {
   closedBy: 'client' | 'server' | null = null;
   closeCode: number | null = null;
   readonly id: string;
+  /** Messages delivered to the client (a batched one counts once). */
+  messages = 0;
+  /** Lines of the batched message that goes out at the end of this turn. */
+  private batchLines: string[] = [];
 
   constructor(
     readonly server: FakeServer,
@@ -83,9 +91,28 @@ export class FakeConnection {
     const f = { projectId: this.server.projectId, ...frame };
     this.received.push(f);
     const data = JSON.stringify(f);
+    if (this.client.protocol !== SUBPROTOCOL_BATCH) {
+      this.pushRaw(data);
+      return;
+    }
+    this.batchLines.push(data);
+    if (this.batchLines.length > 1) return;
     tick(() => {
-      if (this.client.readyState === 1) this.client.onmessage?.({ data });
+      const lines = this.batchLines;
+      this.batchLines = [];
+      this.deliver(lines.join('\n'));
     });
+  }
+
+  /** Sends one message as is (a hand-made batch, a malformed message). */
+  pushRaw(data: string): void {
+    tick(() => this.deliver(data));
+  }
+
+  private deliver(data: string): void {
+    if (this.client.readyState !== 1) return;
+    this.messages++;
+    this.client.onmessage?.({ data });
   }
 
   /** Server-side close with a code (4001, 4008, 1001 ...). */
@@ -110,6 +137,7 @@ export class FakeServer {
   readonly connections: FakeConnection[] = [];
   readonly log: LoggedEvent[] = [];
   heartbeatMs: number;
+  batch: boolean;
   seq = 0;
   /** Events with seq below this are gone from history (forces recovered:false). */
   retainedFrom = 1;
@@ -127,6 +155,7 @@ export class FakeServer {
   constructor(opts: FakeServerOptions = {}) {
     this.projectId = opts.projectId ?? 'p1';
     this.heartbeatMs = opts.heartbeatMs ?? 0;
+    this.batch = opts.batch ?? false;
   }
 
   /** The WebSocket constructor to inject into ProjectSocket. */
@@ -140,7 +169,7 @@ export class FakeServer {
         return;
       }
       conn.client.readyState = 1;
-      conn.client.protocol = 'flowweaver.v1';
+      conn.client.protocol = this.batch && protocols.includes(SUBPROTOCOL_BATCH) ? SUBPROTOCOL_BATCH : SUBPROTOCOL;
       conn.client.onopen?.({});
       if (this.sendWelcome) {
         conn.push({

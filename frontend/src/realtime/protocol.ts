@@ -28,8 +28,25 @@ export interface SubscribedPayload {
   lastSeq: number;
 }
 
-/** Subprotocol the server selects; the bearer token rides as a second entry. */
+/** Subprotocol of one frame per message; the bearer token rides as a further entry. */
 export const SUBPROTOCOL = 'flowweaver.v1';
+
+/**
+ * The same protocol with batched server messages: a message holds one or
+ * more frames, one per line. The socket offers it first; a server that does
+ * not know it selects SUBPROTOCOL, and `ws.protocol` tells which one it got.
+ */
+export const SUBPROTOCOL_BATCH = 'flowweaver.v1.batch';
+
+/**
+ * The frame texts of one server message under the negotiated subprotocol:
+ * its lines with SUBPROTOCOL_BATCH (a frame never holds a raw newline, JSON
+ * escapes them), else the whole message. Empty or malformed pieces are left
+ * to the caller, which ignores them like a malformed message.
+ */
+export function frameTexts(data: string, protocol: string): string[] {
+  return protocol === SUBPROTOCOL_BATCH ? data.split('\n') : [data];
+}
 
 /** Close codes of PROTOCOL section 4 "Connection life". */
 export const Close = {

@@ -1,15 +1,24 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Backoff } from './backoff';
 import type { SnapshotInfo } from './channel';
-import { FakeServer } from './fake-server';
+import { FakeServer, type FakeServerOptions } from './fake-server';
 import { LazyConnections } from './lazy';
-import { Frame, RealtimeError } from './protocol';
+import { Frame, RealtimeError, SUBPROTOCOL, SUBPROTOCOL_BATCH } from './protocol';
 import { ProjectSocket, SocketOptions } from './socket';
 
 /** Lets microtasks (fake frames) run, and moves fake time by ms. */
 const advance = (ms = 0) => vi.advanceTimersByTimeAsync(ms);
 
-function setup(over: Partial<SocketOptions> = {}, server = new FakeServer()) {
+/**
+ * Whether the fake servers of the ProjectSocket suite select the batch
+ * subprotocol: the suite runs once per framing, so every behaviour
+ * (reconnect, resync with since, dedupe, snapshots, refresh, heartbeat) is
+ * proven with one frame per message and with frames joined into messages.
+ */
+let serverBatch = false;
+const newServer = (opts: FakeServerOptions = {}) => new FakeServer({ batch: serverBatch, ...opts });
+
+function setup(over: Partial<SocketOptions> = {}, server = newServer()) {
   let token = 't1';
   const refreshToken = vi.fn(() => {
     token = `t${Number(token.slice(1)) + 1}`;
@@ -49,7 +58,14 @@ describe('Backoff', () => {
   });
 });
 
-describe('ProjectSocket', () => {
+describe.each([SUBPROTOCOL, SUBPROTOCOL_BATCH])('ProjectSocket, server selects %s', (selected) => {
+  beforeEach(() => {
+    serverBatch = selected === SUBPROTOCOL_BATCH;
+  });
+  afterEach(() => {
+    serverBatch = false;
+  });
+
   it('connects with the subprotocols, waits for welcome, then sends', async () => {
     const { server, socket } = setup();
     socket.connect();
@@ -57,7 +73,8 @@ describe('ProjectSocket', () => {
     await advance();
     const conn = server.last();
     expect(conn.url).toBe('ws://127.0.0.1:7420/ws?projectId=p1');
-    expect(conn.protocols).toEqual(['flowweaver.v1', 'bearer.t1']);
+    expect(conn.protocols).toEqual(['flowweaver.v1.batch', 'flowweaver.v1', 'bearer.t1']);
+    expect(conn.client.protocol).toBe(selected);
     expect(socket.state).toBe('open');
     expect(socket.connectionId).toBe('c1');
     const reply = await Promise.all([socket.request('ping', null), advance()]);
@@ -292,7 +309,7 @@ describe('ProjectSocket', () => {
   });
 
   it('drops a connection whose pongs stop and reconnects', async () => {
-    const { server, socket } = setup({}, new FakeServer({ heartbeatMs: 1000 }));
+    const { server, socket } = setup({}, newServer({ heartbeatMs: 1000 }));
     socket.connect();
     await advance();
     expect(socket.state).toBe('open');

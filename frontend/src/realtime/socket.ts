@@ -6,10 +6,12 @@ import {
   Frame,
   RealtimeError,
   SUBPROTOCOL,
+  SUBPROTOCOL_BATCH,
   WebSocketFactory,
   WebSocketLike,
   WelcomePayload,
   closeAction,
+  frameTexts,
   type RequestOptions,
 } from './protocol';
 
@@ -264,7 +266,7 @@ export class ProjectSocket {
     const url = `${this.opts.wsBase().replace(/\/$/, '')}/ws?projectId=${encodeURIComponent(this.projectId)}`;
     let ws: WebSocketLike;
     try {
-      ws = this.create(url, [SUBPROTOCOL, `bearer.${token}`]);
+      ws = this.create(url, [SUBPROTOCOL_BATCH, SUBPROTOCOL, `bearer.${token}`]);
     } catch {
       this.scheduleRetry();
       return;
@@ -278,8 +280,13 @@ export class ProjectSocket {
       }, this.opts.welcomeTimeoutMs ?? 10000);
     };
     ws.onmessage = (ev) => {
-      if (gen !== this.generation) return;
-      this.onMessage(ev.data);
+      if (gen !== this.generation || typeof ev.data !== 'string') return;
+      for (const text of frameTexts(ev.data, ws.protocol)) {
+        // A frame that ended this transport (a handler disconnected) drops
+        // the rest of its message, as it drops the messages after it.
+        if (gen !== this.generation) return;
+        this.onFrameText(text);
+      }
     };
     ws.onerror = () => {
       /* a close event always follows */
@@ -290,8 +297,8 @@ export class ProjectSocket {
     };
   }
 
-  private onMessage(data: unknown): void {
-    if (typeof data !== 'string') return;
+  /** Handles one frame: a whole message, or one line of a batched one. */
+  private onFrameText(data: string): void {
     let f: Frame;
     try {
       f = JSON.parse(data) as Frame;
