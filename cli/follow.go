@@ -113,8 +113,9 @@ func (f *follower) session(ctx context.Context, a *api, onLive func()) (done boo
 	if err := c.Write(ctx, websocket.MessageText, b); err != nil {
 		return false, err
 	}
+	frames := newFrameReader(c)
 	for {
-		_, data, err := c.Read(ctx)
+		data, err := frames.next(ctx)
 		if err != nil {
 			switch websocket.CloseStatus(err) {
 			case 4004:
@@ -174,7 +175,8 @@ func (f *follower) session(ctx context.Context, a *api, onLive func()) (done boo
 	}
 }
 
-// dialProject opens the project's socket with a bearer token.
+// dialProject opens the project's socket with a bearer token, offering the
+// batched framing (read it with newFrameReader).
 func dialProject(ctx context.Context, a *api, projectID string) (*websocket.Conn, error) {
 	tok, err := a.token()
 	if err != nil {
@@ -184,7 +186,8 @@ func dialProject(ctx context.Context, a *api, projectID string) (*websocket.Conn
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	c, res, err := websocket.Dial(dctx, u, &websocket.DialOptions{
-		HTTPHeader: http.Header{"Authorization": {"Bearer " + tok}},
+		HTTPHeader:   http.Header{"Authorization": {"Bearer " + tok}},
+		Subprotocols: []string{subprotocolBatch, subprotocol},
 	})
 	if err != nil {
 		if res != nil && res.StatusCode == http.StatusNotFound {
