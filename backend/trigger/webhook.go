@@ -117,7 +117,10 @@ func (s *Service) answer(ctx context.Context, w http.ResponseWriter, projectID, 
 	writeResult(w, r)
 }
 
-// writeResult answers with the run's respond node, else its last node.
+// writeResult answers with the run's respond node, else its last node:
+// the succeeded node that finished last. Nodes that finished in the same
+// millisecond (quick nodes whose ends were committed together) are
+// ordered by the graph, a node after the nodes upstream of it.
 func writeResult(w http.ResponseWriter, r *store.RunRow) {
 	var snap flow.Workflow
 	_ = json.Unmarshal(r.Workflow, &snap)
@@ -125,6 +128,7 @@ func writeResult(w http.ResponseWriter, r *store.RunRow) {
 	for _, n := range snap.Nodes {
 		toolOf[n.ID] = n.Tool
 	}
+	rank := graphRank(&snap)
 	var last, respond *flow.NodeRun
 	for i := range r.Nodes {
 		n := &r.Nodes[i]
@@ -132,7 +136,15 @@ func writeResult(w http.ResponseWriter, r *store.RunRow) {
 			continue
 		}
 		later := func(cur *flow.NodeRun) bool {
-			return cur == nil || n.FinishedAt != nil && (cur.FinishedAt == nil || !n.FinishedAt.Before(*cur.FinishedAt))
+			switch {
+			case cur == nil:
+				return true
+			case n.FinishedAt == nil:
+				return false
+			case cur.FinishedAt == nil || n.FinishedAt.After(*cur.FinishedAt):
+				return true
+			}
+			return n.FinishedAt.Equal(*cur.FinishedAt) && rank[n.NodeID] >= rank[cur.NodeID]
 		}
 		if later(last) {
 			last = n
@@ -293,4 +305,34 @@ func (ws *waiters) observe(events []flow.Event) {
 			delete(ws.m, ev.RunID)
 		}
 	}
+}
+
+// graphRank numbers a workflow's nodes in a topological order (a node
+// after every node upstream of it; otherwise in the order they are
+// listed).
+func graphRank(wf *flow.Workflow) map[string]int {
+	indeg := make(map[string]int, len(wf.Nodes))
+	down := map[string][]string{}
+	for _, e := range wf.Edges {
+		indeg[e.Target]++
+		down[e.Source] = append(down[e.Source], e.Target)
+	}
+	rank := make(map[string]int, len(wf.Nodes))
+	var ready []string
+	for _, n := range wf.Nodes {
+		if indeg[n.ID] == 0 {
+			ready = append(ready, n.ID)
+		}
+	}
+	for len(ready) > 0 {
+		id := ready[0]
+		ready = ready[1:]
+		rank[id] = len(rank)
+		for _, d := range down[id] {
+			if indeg[d]--; indeg[d] == 0 {
+				ready = append(ready, d)
+			}
+		}
+	}
+	return rank
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
+	"github.com/flowweaver/flowweaver/backend/store"
 	"go.uber.org/goleak"
 )
 
@@ -89,4 +90,36 @@ func TestServiceStartStopLeaksNothing(t *testing.T) {
 	h.write("a.txt", "x")
 	h.waitRuns(2)
 	h.close()
+}
+
+// Without a respond node the answer is the output of the node that
+// finished last. Quick nodes whose ends were committed together share
+// their finish time; then the graph decides (downstream wins), not the
+// order the nodes are listed in.
+func TestWebhookAnswerIsTheLastNodeWhenEndsTie(t *testing.T) {
+	at := time.UnixMilli(1_700_000_000_000).UTC()
+	earlier := at.Add(-time.Millisecond)
+	// Listed downstream first, as a user may draw them.
+	wf := `{"id":"wf","nodes":[{"id":"note","tool":"log"},{"id":"shape","tool":"transform"},{"id":"fetch","tool":"http"}],` +
+		`"edges":[{"source":"fetch","target":"shape"},{"source":"shape","target":"note"}]}`
+	for _, c := range []struct {
+		name string
+		ends map[string]time.Time
+		want string
+	}{
+		{"all tie", map[string]time.Time{"fetch": at, "shape": at, "note": at}, `"note"`},
+		{"downstream ties", map[string]time.Time{"fetch": earlier, "shape": at, "note": at}, `"note"`},
+		{"one is later", map[string]time.Time{"fetch": at, "shape": earlier, "note": earlier}, `"fetch"`},
+	} {
+		r := &store.RunRow{Run: flow.Run{ID: "r1", Status: flow.RunSucceeded, Workflow: []byte(wf)}}
+		for _, id := range []string{"note", "shape", "fetch"} { // the run's nodes come in listed order
+			end := c.ends[id]
+			r.Nodes = append(r.Nodes, flow.NodeRun{NodeID: id, Status: flow.NodeSucceeded, FinishedAt: &end, Output: []byte(`"` + id + `"`)})
+		}
+		rec := httptest.NewRecorder()
+		writeResult(rec, r)
+		if got := strings.TrimSpace(rec.Body.String()); got != c.want {
+			t.Errorf("%s: answered %s, want %s", c.name, got, c.want)
+		}
+	}
 }
