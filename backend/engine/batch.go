@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/flowweaver/flowweaver/backend/queue"
 	"github.com/flowweaver/flowweaver/backend/store"
@@ -18,9 +19,11 @@ import (
 // pages (the events table's last leaf, projects.last_seq, the jobs index),
 // so one commit for many steps is where the throughput comes from.
 //
-// A leader goroutine exists only while steps are pending: the first
-// submit that finds none running starts it, and it exits when the queue
-// is empty.
+// A leader goroutine exists only while steps come: the first submit that
+// finds none running starts it, and it exits once the queue has stayed
+// empty for leaderLinger (at once while the engine stops). The linger is
+// for the leader's stack: SQLite's calls run deep, and a fresh goroutine
+// per burst grew (copied) its stack on the single writer's critical path.
 //
 // A step must check its preconditions before writing and return
 // queue.ErrLeaseLost (or another skip error) without having written
@@ -29,14 +32,19 @@ import (
 // functions of the database, like StartRun) are then retried alone,
 // the others get the error (their run's job retries from its checkpoints).
 type batcher struct {
-	db  *store.DB
-	max int
+	db     *store.DB
+	max    int
+	linger time.Duration // 0 = leaderLinger
 
 	mu      sync.Mutex
 	pending []*step
-	busy    bool
+	busy    bool          // a leader goroutine exists
+	idle    bool          // it lingers with nothing pending
+	closing bool          // wait is waiting for it: do not linger
+	wake    chan struct{} // (1) a step for the idle leader, or closing
 
 	commits, steps atomic.Int64 // counters for benchmarks
+	leaders        atomic.Int64 // leader goroutines started (tests)
 	wg             sync.WaitGroup
 }
 
@@ -80,17 +88,67 @@ func (b *batcher) submit(fn func(tx *store.Tx) error, retryable bool) *step {
 	s := &step{fn: fn, retryable: retryable, done: make(chan struct{})}
 	b.mu.Lock()
 	b.pending = append(b.pending, s)
-	if !b.busy {
+	switch {
+	case !b.busy:
 		b.busy = true
 		b.wg.Add(1)
+		b.leaders.Add(1)
 		go b.lead()
+	case b.idle:
+		b.idle = false
+		b.signal()
 	}
 	b.mu.Unlock()
 	return s
 }
 
+// leaderLinger is how long an idle leader waits for the next step.
+const leaderLinger = 100 * time.Millisecond
+
+// signal wakes a lingering leader (b.mu held). wake has room for one
+// signal, so it never blocks; a signal left over from a leader that exited
+// only makes the next one look at its queue once more.
+func (b *batcher) signal() {
+	if b.wake == nil {
+		b.wake = make(chan struct{}, 1)
+	}
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// waitForSteps waits, with nothing pending, for a step or leaderLinger, and
+// reports whether the leader should go on (b.mu held on entry and exit).
+func (b *batcher) waitForSteps(t *time.Timer) bool {
+	if b.closing {
+		return false
+	}
+	if b.wake == nil {
+		b.wake = make(chan struct{}, 1)
+	}
+	b.idle = true
+	wake := b.wake
+	b.mu.Unlock()
+	d := b.linger
+	if d == 0 {
+		d = leaderLinger
+	}
+	t.Reset(d)
+	select {
+	case <-wake:
+	case <-t.C:
+	}
+	t.Stop()
+	b.mu.Lock()
+	b.idle = false
+	return len(b.pending) > 0
+}
+
 func (b *batcher) lead() {
 	defer b.wg.Done()
+	t := time.NewTimer(leaderLinger)
+	t.Stop()
 	for first := true; ; first = false {
 		if !first {
 			// The commit just woken the goroutines of its steps, and most
@@ -101,7 +159,7 @@ func (b *batcher) lead() {
 			runtime.Gosched()
 		}
 		b.mu.Lock()
-		if len(b.pending) == 0 {
+		if len(b.pending) == 0 && !b.waitForSteps(t) {
 			b.busy = false
 			b.mu.Unlock()
 			return
@@ -114,8 +172,20 @@ func (b *batcher) lead() {
 	}
 }
 
-// wait waits for the leader goroutine to exit (Engine.Stop).
-func (b *batcher) wait() { b.wg.Wait() }
+// wait waits for the leader goroutine to exit (Engine.Stop): an idle one
+// exits at once, a busy one once its queue is empty.
+func (b *batcher) wait() {
+	b.mu.Lock()
+	b.closing = true
+	if b.idle {
+		b.signal()
+	}
+	b.mu.Unlock()
+	b.wg.Wait()
+	b.mu.Lock()
+	b.closing = false
+	b.mu.Unlock()
+}
 
 func (b *batcher) commit(batch []*step) {
 	ctx := context.Background()
