@@ -100,7 +100,7 @@ func (h *Handoff) Start() {
 	jctx, cancel := context.WithCancelCause(q.workCtx)
 	q.active[j.ID] = &active{job: j, cancel: cancel, leaseUntil: j.LeaseUntil}
 	q.mu.Unlock()
-	go q.work(jctx, cancel, j)
+	q.workers.Go(func() { q.work(jctx, cancel, j) })
 }
 
 // Release gives the reserved worker back without running anything (the

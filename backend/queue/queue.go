@@ -256,6 +256,7 @@ type Queue struct {
 	loops       sync.WaitGroup // fetcher and maintenance
 	fetched     chan struct{}  // closed when the fetch loop has exited: no jobs.Add after it
 	jobs        sync.WaitGroup // running jobs
+	workers     *goPool        // the goroutines jobs run on (gopool.go)
 }
 
 type active struct {
@@ -272,7 +273,8 @@ func New(cfg Config) (*Queue, error) {
 		return nil, err
 	}
 	return &Queue{cfg: cfg, store: cfg.Store, handlers: map[string]Handler{}, log: cfg.Logger,
-		wake: make(chan struct{}, 1), active: map[int64]*active{}, stopped: make(chan struct{})}, nil
+		wake: make(chan struct{}, 1), active: map[int64]*active{}, stopped: make(chan struct{}),
+		workers: newGoPool(workerLinger)}, nil
 }
 
 // Handle registers the handler of a job kind. It must be called before Start.
@@ -502,6 +504,7 @@ func (q *Queue) Stop(ctx context.Context) error {
 	q.workCancel(ErrShutdown)
 	<-done // handlers honour ctx; each hands its job back
 	q.loops.Wait()
+	q.workers.close()
 	// Every job is handed back: the node is gone, not silent.
 	if err := q.store.DeleteNode(context.WithoutCancel(ctx), q.cfg.Owner); err != nil {
 		q.log.Error("forget node", "err", err)
@@ -515,71 +518,6 @@ func (q *Queue) Stop(ctx context.Context) error {
 func (q *Queue) waitJobs() {
 	<-q.fetched
 	q.jobs.Wait()
-}
-
-// fetchLoop claims jobs while workers are free.
-func (q *Queue) fetchLoop(ctx context.Context) {
-	defer q.loops.Done()
-	defer close(q.fetched)
-	poll := time.NewTicker(q.cfg.PollInterval)
-	defer poll.Stop()
-	cool := time.NewTimer(0)
-	defer cool.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-q.wake:
-		case <-poll.C:
-		}
-		// Let workers that free up right now join this claim.
-		select {
-		case <-ctx.Done():
-			return
-		case <-cool.C:
-		}
-		q.fetch(ctx)
-		cool.Reset(q.cfg.FetchCooldown)
-	}
-}
-
-// fetch claims as many jobs as there are free workers, in one transaction.
-func (q *Queue) fetch(ctx context.Context) {
-	q.mu.Lock()
-	free := q.cfg.Workers - len(q.active) - q.reserved
-	enqueued := q.enqueued
-	q.mu.Unlock()
-	if free <= 0 || ctx.Err() != nil {
-		return
-	}
-	now := q.cfg.Now()
-	jobs, err := q.store.Claim(ctx, q.cfg.Owner, free, now, now.Add(q.cfg.LeaseDuration), q.cfg.ProjectLimit)
-	if err != nil {
-		if ctx.Err() == nil {
-			q.log.Error("claim jobs", "err", err)
-		}
-		return
-	}
-	q.mu.Lock()
-	// Fewer jobs than asked for and nothing enqueued meanwhile: every
-	// claimable job is taken, and new ones may be handed off.
-	q.drained = len(jobs) < free && q.enqueued == enqueued
-	q.mu.Unlock()
-	for i := range jobs {
-		j := &jobs[i]
-		jctx, cancel := context.WithCancelCause(q.workCtx)
-		if j.CancelRequested {
-			cancel(ErrCanceled)
-		}
-		q.mu.Lock()
-		q.active[j.ID] = &active{job: j, cancel: cancel, leaseUntil: j.LeaseUntil}
-		q.mu.Unlock()
-		q.jobs.Add(1)
-		go q.work(jctx, cancel, j)
-	}
-	if len(jobs) == free {
-		q.Notify() // there may be more
-	}
 }
 
 // work runs one job and records how it ended.
