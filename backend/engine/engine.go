@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
+	"github.com/flowweaver/flowweaver/backend/gopool"
 	"github.com/flowweaver/flowweaver/backend/inputs"
 	"github.com/flowweaver/flowweaver/backend/queue"
 	"github.com/flowweaver/flowweaver/backend/store"
@@ -190,6 +191,8 @@ type Engine struct {
 	compiled compiledCache
 	// prepared holds the runs started here until a worker here takes them.
 	prepared preparedRuns
+	// nodeGoroutines are what executions run their nodes on (runners.go).
+	nodeGoroutines *gopool.Pool
 
 	projects sync.Map // id -> *flow.Project
 	inline   sync.Map // run id of a child run executing here -> context.CancelCauseFunc
@@ -215,7 +218,7 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	e := &Engine{cfg: cfg, db: cfg.DB, q: q, log: cfg.Logger, batch: b}
+	e := &Engine{cfg: cfg, db: cfg.DB, q: q, log: cfg.Logger, batch: b, nodeGoroutines: gopool.New(nodeGoroutineLinger)}
 	q.Handle(JobKind, handler{e})
 	return e, nil
 }
@@ -237,8 +240,13 @@ func (e *Engine) Start(ctx context.Context) error {
 func (e *Engine) Stop(ctx context.Context) error {
 	err := e.q.Stop(ctx)
 	e.batch.wait()
+	e.nodeGoroutines.Close() // every execution has ended with its job
 	return err
 }
+
+// nodeGoroutineLinger is how long an idle node goroutine waits for the
+// next node before it exits.
+const nodeGoroutineLinger = 5 * time.Second
 
 // ForgetProject drops the engine's cached copy of a deleted project.
 func (e *Engine) ForgetProject(id string) { e.projects.Delete(id) }

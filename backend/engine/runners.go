@@ -8,7 +8,9 @@ import "context"
 // A fresh goroutine per node starts with a small stack that grows (is
 // copied) as the tool's call deepens: on a chain of quick nodes that
 // growth was about 5% of the server's CPU. A runner's stack grows once,
-// for the first node it runs. Runners belong to the execution's loop:
+// for the first node it runs, and runners run on the engine's pooled
+// goroutines (package gopool), so a run of one node does not grow a
+// fresh one either. Runners belong to the execution's loop:
 // they exit when it closes them (close), after their current node; a
 // node's result goes to the loop's results channel, which has room for
 // every node, so a runner never waits on it.
@@ -42,7 +44,7 @@ func (r *runners) run(i int, env map[string]any) {
 		default:
 		}
 		r.n++
-		go r.loop()
+		r.x.e.nodeGoroutines.Go(r.loop)
 	}
 	r.work <- w
 }

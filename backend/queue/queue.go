@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
+	"github.com/flowweaver/flowweaver/backend/gopool"
 	"github.com/flowweaver/flowweaver/backend/store"
 )
 
@@ -256,7 +257,7 @@ type Queue struct {
 	loops       sync.WaitGroup // fetcher and maintenance
 	fetched     chan struct{}  // closed when the fetch loop has exited: no jobs.Add after it
 	jobs        sync.WaitGroup // running jobs
-	workers     *goPool        // the goroutines jobs run on (gopool.go)
+	workers     *gopool.Pool   // the goroutines jobs run on
 }
 
 type active struct {
@@ -274,8 +275,13 @@ func New(cfg Config) (*Queue, error) {
 	}
 	return &Queue{cfg: cfg, store: cfg.Store, handlers: map[string]Handler{}, log: cfg.Logger,
 		wake: make(chan struct{}, 1), active: map[int64]*active{}, stopped: make(chan struct{}),
-		workers: newGoPool(workerLinger)}, nil
+		workers: gopool.New(workerLinger)}, nil
 }
+
+// workerLinger is how long a job's goroutine waits for the next job
+// before it exits: jobs run on pooled goroutines, whose stacks have grown
+// to what a job needs (package gopool).
+const workerLinger = 5 * time.Second
 
 // Handle registers the handler of a job kind. It must be called before Start.
 func (q *Queue) Handle(kind string, h Handler) {
@@ -504,7 +510,7 @@ func (q *Queue) Stop(ctx context.Context) error {
 	q.workCancel(ErrShutdown)
 	<-done // handlers honour ctx; each hands its job back
 	q.loops.Wait()
-	q.workers.close()
+	q.workers.Close()
 	// Every job is handed back: the node is gone, not silent.
 	if err := q.store.DeleteNode(context.WithoutCancel(ctx), q.cfg.Owner); err != nil {
 		q.log.Error("forget node", "err", err)

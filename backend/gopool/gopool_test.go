@@ -1,4 +1,4 @@
-package queue
+package gopool
 
 import (
 	"runtime"
@@ -7,13 +7,13 @@ import (
 	"time"
 )
 
-// TestGoPoolReusesIdleGoroutinesAndCloses: jobs that come one after the
+// TestPoolReusesIdleGoroutinesAndCloses: jobs that come one after the
 // other mostly run on the same goroutine (one that has just finished may
 // not be back waiting yet, so a few new ones are fine, one per job is
 // not); jobs at once each get their own; close ends the idle ones and
 // waits for them, and Go still runs jobs after it.
-func TestGoPoolReusesIdleGoroutinesAndCloses(t *testing.T) {
-	p := newGoPool(time.Hour) // only close can end an idle goroutine here
+func TestPoolReusesIdleGoroutinesAndCloses(t *testing.T) {
+	p := New(time.Hour) // only close can end an idle goroutine here
 	const jobs = 50
 	seen := map[uint64]bool{}
 	for i := 0; i < jobs; i++ {
@@ -34,11 +34,11 @@ func TestGoPoolReusesIdleGoroutinesAndCloses(t *testing.T) {
 	close(release)
 	wg.Wait()
 
-	p.close() // returns only when every goroutine of the pool has exited
+	p.Close() // returns only when every goroutine of the pool has exited
 	ran := make(chan struct{})
 	p.Go(func() { close(ran) })
 	<-ran
-	p.close()
+	p.Close()
 }
 
 // goroutineID is the calling goroutine's id, from its stack trace header
