@@ -298,10 +298,11 @@ loop:
 		}
 		ended, before := done, prev
 		x.stepMu.Lock()
-		// The starts of the nodes launched now wait for the start delay
-		// (startrecord.go): a quick node's start is then written with its
-		// end. A step is submitted when there is something else to write.
-		delayStarts := len(start) > 0 && x.e.cfg.StartRecordDelay >= 0
+		// The starts of self-contained nodes launched now wait for the
+		// start delay (startrecord.go): a quick node's start is then
+		// written with its end. A step is submitted when there is
+		// something else to write. Any other node's start is written now.
+		delayStarts := len(start) > 0 && x.e.cfg.StartRecordDelay >= 0 && x.startsEarly(start)
 		var s *step
 		if len(ended) > 0 || len(skipped) > 0 || finished || (!delayStarts && len(start) > 0) {
 			// Starts pending from earlier come first; nodes starting now
@@ -350,13 +351,15 @@ loop:
 		}
 		x.stepMu.Unlock()
 		done = nil
-		// A node starts only after its upstream nodes' checkpoints are
-		// durable, so a crash never reruns a node whose downstream already
-		// ran, unless it is self-contained (earlystart.go). Nodes whose
-		// upstream was recorded earlier (the first nodes of a run, a
-		// branch freed by an older step) start at once. Steps commit in
-		// order, so waiting for this one waits for the earlier ones too.
-		if s != nil && (finished || (len(ended) > 0 && len(start) > 0 && !x.startsEarly(start))) {
+		// A node starts only after its upstream nodes' checkpoints and its
+		// own start are durable, unless it is self-contained
+		// (earlystart.go): a crash then never reruns a node whose
+		// downstream already ran, and a node that may have acted outside
+		// the run (a process, a request) runs again as attempt n+1
+		// ("server restarted"), never as the attempt it interrupted.
+		// Steps commit in order, so waiting for this one waits for the
+		// earlier ones too.
+		if s != nil && (finished || (len(start) > 0 && !x.startsEarly(start))) {
 			<-s.done
 			if s.err != nil {
 				x.abandon(results, running)

@@ -29,12 +29,15 @@ import (
 // execution.stepMu, which also orders taking log lines with submitting
 // their step.
 //
-// What a crash in that window means: a node that ran for less than the
-// delay is found pending (not running) and runs again as the same attempt
-// rather than as "attempt n+1 (server restarted)", exactly as a node whose
-// start step was queued but not yet committed always did. Process groups a
-// node started are recorded apart (recordProcess) and reaped at the next
-// start whatever the node's status.
+// Only self-contained nodes (earlystart.go) wait: what they do outside
+// the run is nothing, so a crash in that window, which finds such a node
+// pending (not running) and runs it again as the same attempt, changes
+// nothing a user could tell apart. Every other node (a shell command, an
+// HTTP call, an MCP tool) has its start written and committed before it
+// runs, so a crash while it runs makes the next one "attempt n+1 (server
+// restarted)". Process groups a node started are also recorded apart
+// (recordProcess) and reaped at the next start whatever the node's
+// status.
 type startRecord struct {
 	run   bool  // the run's start is not written yet
 	nodes []int // launched nodes whose start is not written yet
