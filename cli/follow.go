@@ -13,7 +13,7 @@ import (
 	"github.com/coder/websocket"
 )
 
-// event is one server frame (PROTOCOL's envelope); the REST event log
+// event is one server frame (the envelope of docs/websocket.md); the REST event log
 // uses the same field names.
 type event struct {
 	Event   string          `json:"event"`

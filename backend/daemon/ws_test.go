@@ -374,7 +374,7 @@ func TestScenarioTenProjectsThreeConnections(t *testing.T) {
 	}
 }
 
-// The handshake checks of PROTOCOL section 3 in order, against the daemon.
+// The handshake checks of docs/websocket.md in order, against the daemon.
 func TestHandshakeTable(t *testing.T) {
 	f := newFixture(t)
 	a := f.project("a")

@@ -212,7 +212,7 @@ func (e *Engine) callChain(ctx context.Context, r *store.RunRow) []string {
 }
 
 // EventNodeProgress reports a forEach node's progress (an extension of
-// PROTOCOL section 4): {"runId","nodeId","done","total","failed"}.
+// docs/workflows.md, forEach): {"runId","nodeId","done","total","failed"}.
 const EventNodeProgress = "node.progress"
 
 // forEach runs the node's workflow once per item, at most concurrency at

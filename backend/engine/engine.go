@@ -60,7 +60,7 @@ type RunGate interface {
 const JobKind = "run"
 
 // EventNodeCanceled is sent for a node that was running when its run was
-// canceled (an extension of PROTOCOL section 4).
+// canceled (an extension of the wire contract, docs/websocket.md).
 const EventNodeCanceled = "node.canceled"
 
 // Config configures an Engine. Zero values take the documented defaults.

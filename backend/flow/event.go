@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Event names of the wire contract (PROTOCOL section 4).
+// Event names of the wire contract (docs/websocket.md).
 const (
 	EventRunQueued       = "run.queued"
 	EventRunStarted      = "run.started"
@@ -65,7 +65,7 @@ func SplitChannel(ch string) (kind, id string) {
 	return kind, id
 }
 
-// Channels lists the channels an event is delivered on (PROTOCOL section 4):
+// Channels lists the channels an event is delivered on (docs/websocket.md, Channels):
 // run lifecycle on project: and run:, node events on run:, notifications and
 // workflow changes on project:, workflow.updated also on workflow:, tool
 // events on tools:.

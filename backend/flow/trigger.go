@@ -2,7 +2,7 @@ package flow
 
 import "time"
 
-// Trigger kinds (PROTOCOL section 8).
+// Trigger kinds (docs/triggers.md).
 const (
 	TriggerManual   = "manual"
 	TriggerSchedule = "schedule"

@@ -164,7 +164,7 @@ type NodeRun struct {
 }
 
 // Tool describes a tool that nodes can invoke. The JSON form is the one of
-// PROTOCOL's tools.list.
+// the tools.list command (docs/websocket.md).
 type Tool struct {
 	Name        string          `json:"name"`
 	Title       string          `json:"title"`

@@ -38,7 +38,7 @@ func StatusOf(code string) int {
 	return http.StatusInternalServerError
 }
 
-// ErrorBody renders err as the JSON error body of PROTOCOL section 3:
+// ErrorBody renders err as the JSON error body of docs/backend.md, Errors:
 // {"error": code, "message": text}, plus "problems" for validation errors
 // and "version"/"workflow" for conflicts.
 func ErrorBody(err error) map[string]any {

@@ -8,7 +8,7 @@ import (
 	"github.com/flowweaver/flowweaver/backend/flow"
 )
 
-// Client -> server events (PROTOCOL section 4).
+// Client -> server events (docs/websocket.md, Commands).
 const (
 	CmdSubscribe      = "subscribe"
 	CmdUnsubscribe    = "unsubscribe"

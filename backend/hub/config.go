@@ -127,7 +127,7 @@ type Config struct {
 	// pattern with "://" is matched against "scheme://host" (e.g.
 	// "wails://wails", "http://wails.localhost", "http://localhost:5173"),
 	// otherwise against the origin's host. The hub checks them itself before
-	// the token (PROTOCOL order) and hands the same list to Accept, so both
+	// the token (the order docs/websocket.md gives) and hands the same list to Accept, so both
 	// agree; InsecureSkipVerify is never used.
 	OriginPatterns []string
 

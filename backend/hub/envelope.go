@@ -15,7 +15,7 @@ import (
 // one would let a client make the server write more than it read.
 const maxRefLen = 256
 
-// envelope is one decoded client frame (PROTOCOL section 4).
+// envelope is one decoded client frame (docs/websocket.md, Frames).
 type envelope struct {
 	Event   string
 	Channel string

@@ -16,9 +16,10 @@ import (
 // "flowweaver.v1, bearer.<jwt>" (browsers cannot set Authorization).
 const bearerPrefix = "bearer."
 
-// ServeHTTP serves GET /ws?projectId=<id>. Every check of PROTOCOL section
-// 3 runs before the upgrade, in the contract's order, and answers with a
-// JSON error body; then the connection gets its welcome frame.
+// ServeHTTP serves GET /ws?projectId=<id>. Every handshake check
+// (docs/websocket.md, Handshake) runs before the upgrade, in the contract's
+// order, and answers with a JSON error body; then the connection gets its
+// welcome frame.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
@@ -214,7 +215,7 @@ func (h *Hub) hostAllowed(host string) bool {
 
 // originAllowed applies the same rule as coder/websocket's Accept (no
 // Origin, the request's own host, or an OriginPatterns match) so the answer
-// is a JSON 403 given before the token check, as PROTOCOL orders.
+// is a JSON 403 given before the token check, as the contract orders.
 func (h *Hub) originAllowed(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {

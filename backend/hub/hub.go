@@ -1,5 +1,5 @@
 // Package hub is Flow Weaver's realtime endpoint: one authenticated
-// WebSocket per project tab (PROTOCOL sections 3 and 4). It routes durable
+// WebSocket per project tab (docs/websocket.md). It routes durable
 // and transient events to the connections of their project by channel,
 // replays missed durable events from the event log with no gap and no
 // duplicate, and never lets a slow reader hold up a publisher.
@@ -25,7 +25,7 @@ import (
 	"github.com/flowweaver/flowweaver/backend/flow"
 )
 
-// Close codes of PROTOCOL section 4 beyond the RFC 6455 ones.
+// Close codes of docs/websocket.md beyond the RFC 6455 ones.
 const (
 	CloseTokenExpired   websocket.StatusCode = 4001
 	CloseProjectDeleted websocket.StatusCode = 4004

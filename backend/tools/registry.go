@@ -308,7 +308,7 @@ func (r *Registry) ListTools(ctx context.Context, p flow.Project) ([]flow.Tool, 
 
 // Catalog is the JSON-ready answer to tools.list and GET
 // /api/projects/{id}/tools: the usable tools, plus the sources that could
-// not list theirs (an extension of PROTOCOL's {"tools": [...]}).
+// not list theirs (an extension of the tools.list answer {"tools": [...]}).
 type Catalog struct {
 	Tools       []flow.Tool     `json:"tools"`
 	Unavailable []SourceFailure `json:"unavailable,omitempty"`

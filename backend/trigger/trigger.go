@@ -1,5 +1,5 @@
 // Package trigger starts workflows by themselves: on a schedule, from a
-// webhook, or when files change (PROTOCOL section 8). Each kind is a small
+// webhook, or when files change (docs/triggers.md). Each kind is a small
 // source (schedule.go, webhook.go, files.go) that calls the engine's
 // StartRun with a trigger record, like any other caller. The Service owns
 // them: it reads the triggers of every trusted project's workflows, keeps

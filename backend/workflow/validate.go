@@ -13,7 +13,7 @@ import (
 	"github.com/flowweaver/flowweaver/backend/trigger/spec"
 )
 
-// Limits of a workflow (PROTOCOL section 6 and the bounds that keep a
+// Limits of a workflow (docs/workflows.md and the bounds that keep a
 // hostile or broken file from costing more than a bounded amount of work).
 const (
 	MaxNameLen      = 200                     // runes in a workflow name or node label
@@ -68,7 +68,7 @@ func (p *problems) result() []flow.Problem {
 
 func intp(i int) *int { return &i }
 
-// Validate checks a workflow against PROTOCOL section 6 and returns every
+// Validate checks a workflow against docs/workflows.md and returns every
 // problem found, in a stable order (workflow fields, nodes, edges, cycles),
 // or nil when the workflow is valid. workflowID is the id from the URL or
 // file name; tools may be nil (tool names are then only checked for shape).

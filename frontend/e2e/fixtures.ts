@@ -155,7 +155,7 @@ export class Flowweaver {
     });
   }
 
-  /** SIGTERM and wait for exit; the server must exit 0 (PROTOCOL section 1). */
+  /** SIGTERM and wait for exit; the server must exit 0 (docs/backend.md, Exit codes). */
   async stop(): Promise<void> {
     const proc = this.proc;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;

@@ -2,7 +2,7 @@ import type { InvalidWorkflow, Problem, Project, Run, RunPage, RunStatus, Tool, 
 
 /**
  * A failed REST call, from the JSON error body `{error, message}` of
- * PROTOCOL section 3 (plus `problems` on validation errors and `details`).
+ * docs/backend.md "Errors" (plus `problems` on validation errors and `details`).
  */
 export class ApiError extends Error {
   readonly status: number;

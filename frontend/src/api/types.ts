@@ -1,5 +1,5 @@
 // Types mirroring the Go JSON of backend/flow (types.go, event.go, services.go)
-// and PROTOCOL section 5. Keep field names identical to the json tags.
+// and the REST API of docs/backend.md. Keep field names identical to the json tags.
 
 export interface Project {
   id: string;
@@ -279,7 +279,7 @@ export interface Workspace {
   active: string | null;
 }
 
-/** Payloads of the durable events (PROTOCOL section 4). */
+/** Payloads of the durable events (docs/websocket.md, Channels). */
 export interface RunEventPayload {
   runId: string;
   workflowId?: string;

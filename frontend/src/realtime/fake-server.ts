@@ -1,5 +1,5 @@
 // An in-memory stand-in for the daemon's /ws endpoint, for unit tests of the
-// realtime layer. It speaks PROTOCOL section 4 closely enough to exercise
+// realtime layer. It speaks the WebSocket API (docs/websocket.md) closely enough to exercise
 // reconnects: a per-project event log with seq, replay on `subscribe` with
 // `since`, `recovered: false` once history was compacted away, close codes.
 // Frames travel on microtasks, so tests drive it with fake timers and never

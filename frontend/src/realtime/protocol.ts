@@ -1,4 +1,4 @@
-// Wire types of PROTOCOL sections 3 and 4. Nothing here knows about React.
+// Wire types of the WebSocket API (docs/websocket.md). Nothing here knows about React.
 
 /** One JSON text frame, in either direction. */
 export interface Frame {
@@ -48,7 +48,7 @@ export function frameTexts(data: string, protocol: string): string[] {
   return protocol === SUBPROTOCOL_BATCH ? data.split('\n') : [data];
 }
 
-/** Close codes of PROTOCOL section 4 "Connection life". */
+/** Close codes (docs/websocket.md, "Connection life and close codes"). */
 export const Close = {
   Normal: 1000,
   GoingAway: 1001,

@@ -68,7 +68,7 @@ const defaultFactory: WebSocketFactory = (url, protocols) =>
   new WebSocket(url, protocols) as unknown as WebSocketLike;
 
 /**
- * One WebSocket to one project (PROTOCOL section 3/4), in the layering of
+ * One WebSocket to one project (docs/websocket.md), in the layering of
  * phoenix.js: this class is the transport (state machine, backoff with full
  * jitter, heartbeat, request/reply by ref with timeouts, an outgoing buffer
  * while not connected, token refresh); Channel objects ride on it and
