@@ -91,7 +91,7 @@ func (e *Engine) execute(ctx context.Context, job *queue.Job) error {
 	if flow.ErrorCode(err) == flow.ENOTFOUND {
 		return nil // the run (or its project) was deleted: nothing to do
 	}
-	if err != nil || r.Status.Terminal() {
+	if err != nil || g == nil {
 		return err
 	}
 	p, err := e.project(ctx, job.ProjectID)
@@ -172,8 +172,9 @@ type jobPayload struct {
 
 // runToExecute returns job's run and its graph: as StartRunWith prepared
 // them for a first attempt of a run started in this process, otherwise loaded
-// (loadRun) and built from the run's snapshot. A snapshot that cannot be
-// executed fails the run (failUnrunnable) and returns it terminal.
+// (loadRun) and built from the run's snapshot. The graph is nil when there
+// is nothing to execute: the run already ended, or its snapshot cannot be
+// executed, which fails the run (failUnrunnable).
 func (e *Engine) runToExecute(ctx context.Context, job *queue.Job) (*store.RunRow, *graph, error) {
 	if job.Attempt == 1 {
 		if p := e.prepared.take(job.Ref); p != nil {
@@ -186,23 +187,13 @@ func (e *Engine) runToExecute(ctx context.Context, job *queue.Job) (*store.RunRo
 	}
 	var wf flow.Workflow
 	if err := json.Unmarshal(r.Workflow, &wf); err != nil {
-		return e.unrunnable(ctx, job, r, fmt.Sprintf("run snapshot is unreadable: %v", err))
+		return r, nil, e.failUnrunnable(ctx, job, r, fmt.Sprintf("run snapshot is unreadable: %v", err))
 	}
 	g, err := newGraph(&wf)
 	if err != nil {
-		return e.unrunnable(ctx, job, r, flow.ErrorMessage(err))
+		return r, nil, e.failUnrunnable(ctx, job, r, flow.ErrorMessage(err))
 	}
 	return r, g, nil
-}
-
-// unrunnable fails run r, which cannot execute, and returns it as ended.
-func (e *Engine) unrunnable(ctx context.Context, job *queue.Job, r *store.RunRow, msg string) (*store.RunRow, *graph, error) {
-	if err := e.failUnrunnable(ctx, job, r, msg); err != nil {
-		return nil, nil, err
-	}
-	ended := *r
-	ended.Status = flow.RunFailed
-	return &ended, nil, nil
 }
 
 // loadRun returns the run to execute: from the job payload on the first
