@@ -344,17 +344,21 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 	// A free worker takes the run as it commits (queue.Handoff), without
 	// a claim of its own; otherwise the run waits in the queue.
 	handoff := e.q.Reserve(projectID)
+	// notStarted undoes the two above when the run does not start.
+	notStarted := func(err error) error {
+		e.prepared.drop(r.ID)
+		if handoff != nil {
+			handoff.Release()
+		}
+		return fmt.Errorf("start run: %w", err)
+	}
 	var payload []byte
 	if handoff == nil || !prepared {
 		// What a first attempt needs if it does not find the run prepared
 		// (claimed after a restart, or by another node); a prepared run
 		// handed off is taken here at once.
 		if payload, err = json.Marshal(jp); err != nil {
-			e.prepared.drop(r.ID)
-			if handoff != nil {
-				handoff.Release()
-			}
-			return nil, fmt.Errorf("start run: %w", err)
+			return nil, notStarted(err)
 		}
 	}
 	err = e.batch.do(func(tx *store.Tx) error {
@@ -388,11 +392,7 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 		return tx.AppendEvent(ctx, &ev)
 	}, true)
 	if err != nil {
-		e.prepared.drop(r.ID)
-		if handoff != nil {
-			handoff.Release()
-		}
-		return nil, fmt.Errorf("start run: %w", err)
+		return nil, notStarted(err)
 	}
 	out := r.Run // copied before a worker may take r
 	out.Workflow = nil

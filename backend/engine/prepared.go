@@ -25,15 +25,18 @@ type compiled struct {
 // the snapshot and building the graph on every start.
 type compiledCache struct {
 	mu sync.Mutex
-	m  map[string]*compiled // projectID + "\x00" + workflowID -> latest version
+	m  map[workflowKey]*compiled // the latest version of each workflow
 }
+
+// workflowKey names a workflow of a project.
+type workflowKey struct{ projectID, workflowID string }
 
 // get returns the compiled form of wf, building it when wf is not the
 // version cached for the workflow. cache is false for a value that is not
 // a SharedWorkflowSource's (a caller's own value may change under the same
 // pointer), which is compiled every time.
 func (c *compiledCache) get(projectID, workflowID string, wf *flow.Workflow, cache bool) (*compiled, error) {
-	key := projectID + "\x00" + workflowID
+	key := workflowKey{projectID, workflowID}
 	if cache {
 		c.mu.Lock()
 		hit := c.m[key]
@@ -54,7 +57,7 @@ func (c *compiledCache) get(projectID, workflowID string, wf *flow.Workflow, cac
 	if cache {
 		c.mu.Lock()
 		if c.m == nil {
-			c.m = map[string]*compiled{}
+			c.m = map[workflowKey]*compiled{}
 		}
 		c.m[key] = out
 		c.mu.Unlock()
