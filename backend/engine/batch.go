@@ -105,13 +105,11 @@ func (b *batcher) submit(fn func(tx *store.Tx) error, retryable bool) *step {
 // leaderLinger is how long an idle leader waits for the next step.
 const leaderLinger = 100 * time.Millisecond
 
-// signal wakes a lingering leader (b.mu held). wake has room for one
-// signal, so it never blocks; a signal left over from a leader that exited
-// only makes the next one look at its queue once more.
+// signal wakes a lingering leader (b.mu held, b.idle set, so wake exists:
+// waitForSteps made it). wake has room for one signal, so it never blocks;
+// a signal left over from a leader that exited only makes the next one
+// look at its queue once more.
 func (b *batcher) signal() {
-	if b.wake == nil {
-		b.wake = make(chan struct{}, 1)
-	}
 	select {
 	case b.wake <- struct{}{}:
 	default:
