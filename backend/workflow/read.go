@@ -17,6 +17,12 @@ func (s *Service) Get(ctx context.Context, projectID, workflowID string) (*flow.
 	if err != nil {
 		return nil, err
 	}
+	return validOnly(workflowID, snap)
+}
+
+// validOnly returns the workflow of snap, or Get's error when the file has
+// problems.
+func validOnly(workflowID string, snap *Snapshot) (*flow.Workflow, error) {
 	if len(snap.Problems) > 0 {
 		return nil, invalidFile(workflowID, snap.Problems)
 	}
@@ -46,6 +52,12 @@ func (s *Service) Snapshot(ctx context.Context, projectID, workflowID string) (*
 	if snap, ok := s.cachedSnapshot(projectID, workflowID); ok {
 		return snap, nil
 	}
+	return s.read(ctx, projectID, workflowID)
+}
+
+// read is Snapshot from the file and its index row (adopting an edit made
+// outside), remembered for the next calls (snapCache).
+func (s *Service) read(ctx context.Context, projectID, workflowID string) (*Snapshot, error) {
 	o, err := s.open(ctx, projectID, workflowID, false)
 	if err != nil {
 		return nil, err

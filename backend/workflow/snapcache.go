@@ -258,7 +258,11 @@ func (s *Service) Shared(ctx context.Context, projectID, workflowID string) (*fl
 	}
 	e, ok := s.cachedEntry(projectID, workflowID)
 	if !ok {
-		return s.Get(ctx, projectID, workflowID)
+		snap, err := s.read(ctx, projectID, workflowID)
+		if err != nil {
+			return nil, err
+		}
+		return validOnly(workflowID, snap)
 	}
 	if problems := s.problemsOf(e, workflowID); len(problems) > 0 {
 		return nil, invalidFile(workflowID, problems)
