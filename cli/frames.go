@@ -5,14 +5,16 @@ import (
 	"context"
 
 	"github.com/coder/websocket"
+	"github.com/flowweaver/flowweaver/backend/hub"
 )
 
-// The project socket's subprotocols. The CLI offers the batched framing
-// first; a server that does not know it selects flowweaver.v1, so reading
-// Subprotocol() after the dial tells which framing the messages use.
+// The project socket's subprotocols, as the hub names them. The CLI
+// offers the batched framing first; a server that does not know it selects
+// flowweaver.v1, so reading Subprotocol() after the dial tells which
+// framing the messages use.
 const (
-	subprotocol      = "flowweaver.v1"
-	subprotocolBatch = "flowweaver.v1.batch"
+	subprotocol      = hub.Subprotocol
+	subprotocolBatch = hub.SubprotocolBatch
 )
 
 // frameReader reads a project socket's server frames one at a time,
