@@ -219,6 +219,7 @@ func New(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	e := &Engine{cfg: cfg, db: cfg.DB, q: q, log: cfg.Logger, batch: b, nodeGoroutines: gopool.New(nodeGoroutineLinger)}
+	e.compiled.isInstant = func(g *graph) bool { return instantGraph(g, cfg.Tools) }
 	q.Handle(JobKind, handler{e})
 	return e, nil
 }
@@ -290,7 +291,8 @@ func (e *Engine) StartRun(ctx context.Context, projectID, workflowID string, inp
 
 // StartRunWith starts a run with options: the workflow is snapshotted and
 // the run, its pending nodes, its job and the run.queued event are written
-// in one transaction.
+// in one transaction. A run of instant nodes that a free worker can take
+// is executed first and written whole, already ended (immediate.go).
 func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string, inputs map[string]any, opts StartOptions) (*flow.Run, error) {
 	if err := e.checkTrust(ctx, projectID); err != nil {
 		return nil, err
@@ -324,9 +326,11 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 	}
 	r := &store.RunRow{Run: flow.Run{ID: e.ids.next("r", e.cfg.Now()), ProjectID: projectID, WorkflowID: workflowID,
 		Status: flow.RunQueued, Inputs: inputs, Trigger: opts.Trigger, Workflow: snapshot}}
-	if _, err := e.project(ctx, projectID); err != nil {
+	p, err := e.project(ctx, projectID)
+	if err != nil {
 		return nil, err
 	}
+	queued := flow.NewEvent(projectID, flow.EventRunQueued, r.ID, workflowID, runPayload{RunID: r.ID, WorkflowID: workflowID, Status: flow.RunQueued, Trigger: opts.Trigger})
 	jp := jobPayload{WorkflowID: workflowID, Inputs: inputs, Workflow: snapshot}
 	if opts.rerun != nil {
 		r.RerunOf, r.RerunFrom = opts.rerun.of, opts.rerun.from
@@ -338,13 +342,28 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 	// run decodes from the snapshot (a caller's own may hold an int where
 	// the snapshot gives a float64).
 	prepared := shared && opts.rerun == nil
-	if prepared {
-		e.prepared.put(r.ID, &preparedRun{run: r, g: g})
-	}
 	// A free worker takes the run as it commits (queue.Handoff), without
 	// a claim of its own; otherwise the run waits in the queue.
 	handoff := e.q.Reserve(projectID)
-	// notStarted undoes the two above when the run does not start.
+	if handoff != nil && prepared && c.instant {
+		// Executed at once, committed with its start (immediate.go). The
+		// answer is the run as it was accepted: queued.
+		out := r.Run
+		done, err := e.runImmediately(ctx, r, g, p, queued, opts, handoff)
+		if done {
+			if err != nil {
+				handoff.Release()
+				return nil, fmt.Errorf("start run: %w", err)
+			}
+			out.Workflow, out.CreatedAt = nil, r.CreatedAt
+			return &out, nil
+		}
+	}
+	if prepared {
+		e.prepared.put(r.ID, &preparedRun{run: r, g: g})
+	}
+	// notStarted undoes the hand-off and the prepared run when the run
+	// does not start.
 	notStarted := func(err error) error {
 		e.prepared.drop(r.ID)
 		if handoff != nil {
@@ -388,7 +407,7 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 		if err := opts.rerun.write(ctx, tx, r.ID); err != nil {
 			return err
 		}
-		ev := flow.NewEvent(projectID, flow.EventRunQueued, r.ID, workflowID, runPayload{RunID: r.ID, WorkflowID: workflowID, Status: flow.RunQueued, Trigger: opts.Trigger})
+		ev := queued // AppendEvent stamps its copy
 		return tx.AppendEvent(ctx, &ev)
 	}, true)
 	if err != nil {
@@ -575,8 +594,7 @@ func (e *Engine) finishRun(ctx context.Context, tx *store.Tx, f runFinish) error
 	if err := finish(ctx, runID, st, errMsg, pendingTo); err != nil {
 		return err
 	}
-	typ := map[flow.RunStatus]string{flow.RunSucceeded: flow.EventRunCompleted, flow.RunFailed: flow.EventRunFailed, flow.RunCanceled: flow.EventRunCanceled}[st]
-	ev := flow.NewEvent(projectID, typ, runID, workflowID, runPayload{RunID: runID, WorkflowID: workflowID, Status: st, Error: errMsg, DurationMs: dur})
+	ev := runEndEvent(projectID, runID, workflowID, st, errMsg, dur)
 	if err := tx.AppendEvent(ctx, &ev); err != nil {
 		return err
 	}
@@ -599,6 +617,13 @@ func (e *Engine) finishRun(ctx context.Context, tx *store.Tx, f runFinish) error
 		}
 	}
 	return nil
+}
+
+// runEndEvent is the run.completed, run.failed or run.canceled event of a
+// run that ended with st.
+func runEndEvent(projectID, runID, workflowID string, st flow.RunStatus, errMsg string, dur *int64) flow.Event {
+	typ := map[flow.RunStatus]string{flow.RunSucceeded: flow.EventRunCompleted, flow.RunFailed: flow.EventRunFailed, flow.RunCanceled: flow.EventRunCanceled}[st]
+	return flow.NewEvent(projectID, typ, runID, workflowID, runPayload{RunID: runID, WorkflowID: workflowID, Status: st, Error: errMsg, DurationMs: dur})
 }
 
 // preview cuts a JSON output to about max bytes: small outputs are kept as

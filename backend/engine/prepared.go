@@ -16,6 +16,9 @@ type compiled struct {
 	wf       *flow.Workflow // what they were built from
 	snapshot []byte
 	g        *graph
+	// instant: every node is instant, so a run may be immediate
+	// (immediate.go).
+	instant bool
 }
 
 // compiledCache keeps the compiled form of the last version of each
@@ -24,6 +27,9 @@ type compiled struct {
 // any change), so the pointer identifies the version: a hit saves encoding
 // the snapshot and building the graph on every start.
 type compiledCache struct {
+	// isInstant classifies a graph for compiled.instant (nil: never).
+	isInstant func(*graph) bool
+
 	mu sync.Mutex
 	m  map[workflowKey]*compiled // the latest version of each workflow
 }
@@ -53,7 +59,7 @@ func (c *compiledCache) get(projectID, workflowID string, wf *flow.Workflow, cac
 	if err != nil {
 		return nil, fmt.Errorf("snapshot workflow: %w", err)
 	}
-	out := &compiled{wf: wf, snapshot: snapshot, g: g}
+	out := &compiled{wf: wf, snapshot: snapshot, g: g, instant: c.isInstant != nil && c.isInstant(g)}
 	if cache {
 		c.mu.Lock()
 		if c.m == nil {

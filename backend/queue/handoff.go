@@ -105,7 +105,18 @@ func (h *Handoff) Start() {
 
 // Release gives the reserved worker back without running anything (the
 // transaction did not commit). Calling it after Start does nothing.
-func (h *Handoff) Release() {
+func (h *Handoff) Release() { h.free(true) }
+
+// Done gives the reserved worker back after its caller did the work
+// itself, with no job (an engine's immediate run). Nothing was enqueued,
+// so the pool is only woken when jobs may be waiting for a worker (one
+// was enqueued the ordinary way since the last claim came up short),
+// not for a claim that would find nothing. Calling it after Start or
+// Release does nothing.
+func (h *Handoff) Done() { h.free(false) }
+
+// free unreserves the worker; wake wakes the pool even when no job waits.
+func (h *Handoff) free(wake bool) {
 	q := h.q
 	q.mu.Lock()
 	if h.done {
@@ -114,9 +125,12 @@ func (h *Handoff) Release() {
 	}
 	h.done = true
 	q.unreserveLocked(h.projectID)
+	wake = wake || !q.drained
 	q.mu.Unlock()
 	q.jobs.Done()
-	q.Notify() // the worker is free for queued work
+	if wake {
+		q.Notify() // the worker is free for queued work
+	}
 }
 
 func (q *Queue) unreserveLocked(projectID string) {

@@ -17,6 +17,7 @@ var logSpec = spec{
 		Description: "the text to log; may reference inputs and upstream outputs with {{ }}",
 	}},
 	selfContained: true,
+	instant:       true,
 }
 
 // logTool writes a message into the run's log: the simplest way to see a

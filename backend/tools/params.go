@@ -51,6 +51,11 @@ type spec struct {
 	// or message). The engine may run such a node before its upstream
 	// nodes' checkpoints are committed (Registry.SelfContained).
 	selfContained bool
+	// instant: self-contained and returns at once, without waiting for
+	// anything (every self-contained tool but delay). The engine may
+	// execute a run of only such nodes before its start commits
+	// (Registry.Instant).
+	instant bool
 }
 
 // schemaProperty is one entry of "properties", with a fixed key order so

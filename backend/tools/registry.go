@@ -362,6 +362,20 @@ func (r *Registry) SelfContained(name string) bool {
 	return ok && sp.spec().selfContained
 }
 
+// Instant reports whether the tool is self-contained and returns at once,
+// without waiting for anything (log, transform, respond; not delay).
+// Tools of sources and tools added with Add never are.
+func (r *Registry) Instant(name string) bool {
+	r.mu.RLock()
+	t, ok := r.builtins[name]
+	r.mu.RUnlock()
+	if !ok {
+		return false
+	}
+	sp, ok := t.tool.(interface{ spec() spec })
+	return ok && sp.spec().instant
+}
+
 // Describe returns the catalog entry of one tool of the project. Unknown
 // names are not_found; a failing source returns its error.
 func (r *Registry) Describe(ctx context.Context, p flow.Project, name string) (flow.Tool, error) {

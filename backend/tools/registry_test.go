@@ -275,3 +275,17 @@ func TestSelfContainedTools(t *testing.T) {
 		}
 	}
 }
+
+// Instant tools are the self-contained ones that return at once: delay
+// waits, so a run with a delay node is never executed before its start
+// commits.
+func TestInstantTools(t *testing.T) {
+	reg := NewRegistry(Options{})
+	for name, want := range map[string]bool{"log": true, "transform": true, "respond": true, "delay": false,
+		"shell": false, "http": false, "file.read": false, "file.write": false, "workflow": false, "forEach": false,
+		"mcp:x:y": false, "nope": false} {
+		if got := reg.Instant(name); got != want {
+			t.Errorf("Instant(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -23,6 +23,7 @@ var respondSpec = spec{
 			Description: "the response body: a string is sent as text, anything else as JSON; may reference upstream outputs with {{ }}"},
 	},
 	selfContained: true,
+	instant:       true,
 }
 
 // respondTool outputs {status, headers, body}; the webhook trigger reads

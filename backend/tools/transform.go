@@ -23,6 +23,7 @@ var transformSpec = spec{
 			Description: "an expr-lang expression; variables: inputs (run inputs), nodes.<id>.output (upstream outputs)"},
 	},
 	selfContained: true,
+	instant:       true,
 }
 
 // ctxCheckFunc is the function the patcher wraps around every predicate
