@@ -92,6 +92,10 @@ type Config struct {
 	// may wait to be written together with their end (startrecord.go).
 	// Default 5ms; negative writes every start at once.
 	StartRecordDelay time.Duration
+	// ImmediateBudget is how long a run of instant nodes may execute as it
+	// starts, to be committed whole with its start (immediate.go), before it
+	// is started on a worker instead. Default 50ms; negative: never.
+	ImmediateBudget time.Duration
 	// LogFlushInterval is how long log lines wait before they are written
 	// as a node.log event. Default 50ms.
 	LogFlushInterval time.Duration
@@ -127,6 +131,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PreviewBytes <= 0 {
 		c.PreviewBytes = 2048
+	}
+	if c.ImmediateBudget == 0 {
+		// The caller's request waits for it and a reserved worker is busy:
+		// long enough for a chain of quick nodes on a busy machine, short
+		// enough that falling back costs little.
+		c.ImmediateBudget = 50 * time.Millisecond
 	}
 	if c.StartRecordDelay == 0 {
 		c.StartRecordDelay = 5 * time.Millisecond
@@ -345,7 +355,7 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 	// A free worker takes the run as it commits (queue.Handoff), without
 	// a claim of its own; otherwise the run waits in the queue.
 	handoff := e.q.Reserve(projectID)
-	if handoff != nil && prepared && c.instant {
+	if handoff != nil && prepared && c.instant && e.cfg.ImmediateBudget > 0 {
 		// Executed at once, committed with its start (immediate.go). The
 		// answer is the run as it was accepted: queued.
 		out := r.Run

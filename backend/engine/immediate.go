@@ -36,18 +36,13 @@ import (
 //   - the run starts from the workflow's shared value (as a prepared run),
 //     is not a re-run (those start from seeded checkpoints), and no node
 //     has retries (a retry would wait for its backoff in the caller);
-//   - the execution ends within immediateBudget. Otherwise (or when the
+//   - the execution ends within Config.ImmediateBudget. Otherwise (or when the
 //     caller's context ends first) everything it did is dropped and the run
 //     is started the ordinary way, from the beginning, on a worker.
 //
 // The start's answer still says "queued": that is the status the run was
 // accepted with, and, as for a run a free worker takes at once, it may
 // have moved on when the caller reads it.
-
-// immediateBudget is how long an immediate execution may take before it
-// is dropped for an ordinary start: the caller's request waits for it, and
-// a reserved worker is busy.
-const immediateBudget = 50 * time.Millisecond
 
 // InstantTools is what a ToolRunner may implement to tell which tools
 // return at once (tools.Registry does). Without it no run is immediate.
@@ -82,7 +77,7 @@ func instantGraph(g *graph, t ToolRunner) bool {
 // on the worker that h reserved and commits the whole run in the start's
 // transaction; queued is the run.queued event, written first. done is
 // false when the run was not executed this way (it took longer than
-// immediateBudget, or ctx ended): nothing was written, h is still
+// Config.ImmediateBudget, or ctx ended): nothing was written, h is still
 // reserved, and the caller starts the run the ordinary way. With done
 // true, h is given back and err is the commit's outcome.
 func (e *Engine) runImmediately(ctx context.Context, r *store.RunRow, g *graph, p *flow.Project, queued flow.Event, opts StartOptions, h *queue.Handoff) (done bool, err error) {
@@ -115,7 +110,7 @@ func (e *Engine) runImmediately(ctx context.Context, r *store.RunRow, g *graph, 
 		}
 		for _, i := range start {
 			res := x.runNode(ctx, i, env)
-			if ctx.Err() != nil || e.cfg.Now().Sub(begin) > immediateBudget {
+			if ctx.Err() != nil || e.cfg.Now().Sub(begin) > e.cfg.ImmediateBudget {
 				return false, nil
 			}
 			w.lines(x, x.logs.take())
