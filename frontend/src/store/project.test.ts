@@ -141,6 +141,31 @@ describe('ProjectTab', () => {
     ws.dispose();
   });
 
+  it('keeps a run that ended before its start was answered out of the active runs', async () => {
+    const { projects, ws, servers } = setup(1);
+    await ws.restore();
+    const tab = ws.open(projects[0]);
+    await advance();
+    tab.addNode('shell', { x: 0, y: 0 });
+    tab.setParam('shell', 'command', 'echo hi');
+    const srv = servers.get('p0')!;
+    // As the server does for a run of instant nodes: the whole run's events go out before the answer.
+    srv.handlers.set('run.start', (_c, f) => {
+      const workflowId = (f.payload as { workflowId: string }).workflowId;
+      srv.publish(['project:p0', 'run:r1'], 'run.queued', { runId: 'r1', workflowId, status: 'queued' });
+      srv.publish(['project:p0', 'run:r1'], 'run.started', { runId: 'r1', workflowId, status: 'running' });
+      srv.publish(['project:p0', 'run:r1'], 'run.completed', { runId: 'r1', workflowId, status: 'succeeded' });
+      return { event: 'run.queued', payload: { runId: 'r1', workflowId } };
+    });
+    const started = tab.startRun();
+    await advance();
+    expect(await started).toBe(true);
+    await advance(100);
+    expect(tab.get().runId).toBe('r1');
+    expect(tab.get().activeRuns).toEqual({});
+    ws.dispose();
+  });
+
   it('marks a re-run attempt after a crash in the log and on the node', async () => {
     const { projects, ws, servers } = setup(1);
     await ws.restore();

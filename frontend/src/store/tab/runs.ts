@@ -14,6 +14,9 @@ export interface RunsHooks {
   save(): Promise<boolean>;
 }
 
+/** How many ended runs a tab remembers (Runs.ended). */
+const endedRunsKept = 256;
+
 /**
  * The runs slice: the project's active runs (from the `project:` snapshot
  * and its run events), the run on display (node states live from `run:<id>`,
@@ -23,6 +26,13 @@ export interface RunsHooks {
 export class Runs {
   readonly logs = new LogBuffer();
   private runCh: Channel | null = null;
+  /**
+   * Runs whose end this tab saw on the project channel (the newest
+   * endedRunsKept). A start's answer can arrive after its run's end: a run
+   * the server executes at once (only instant nodes, such as log and
+   * transform) has ended when it answers, and its events are sent first.
+   */
+  private ended = new Set<string>();
 
   constructor(
     private tab: Store<TabState>,
@@ -77,7 +87,7 @@ export class Runs {
       } else {
         runId = (await this.deps.api.startRun(this.id, workflowId, inputs)).runId;
       }
-      this.markActive({ runId, workflowId, status: 'queued', createdAt: new Date().toISOString() });
+      this.markStarted({ runId, workflowId, status: 'queued', createdAt: new Date().toISOString() });
       this.showRun(runId, true);
       return true;
     } catch (e) {
@@ -181,7 +191,7 @@ export class Runs {
     try {
       if (s.dirty && !(await this.hooks.save())) return;
       const { runId } = await this.deps.api.rerunRun(old, nodeId);
-      this.markActive({ runId, workflowId: s.workflowId, status: 'queued', createdAt: new Date().toISOString() });
+      this.markStarted({ runId, workflowId: s.workflowId, status: 'queued', createdAt: new Date().toISOString() });
       this.showRun(runId, false);
     } catch (e) {
       this.deps.toasts.push({ level: 'error', title: 'Re-run not started', message: (e as Error).message });
@@ -289,6 +299,8 @@ export class Runs {
     if (!p.runId || !status || p.parentRunId) return; // child runs show through their parent's node
     const s = this.tab.get();
     if (terminalRun(status)) {
+      this.ended.add(p.runId);
+      if (this.ended.size > endedRunsKept) this.ended.delete(this.ended.values().next().value!);
       const known = s.activeRuns[p.runId];
       const rest = { ...s.activeRuns };
       delete rest[p.runId];
@@ -310,6 +322,11 @@ export class Runs {
       // CLI, another window, a trigger): the canvas follows the newest.
       if (isNew && p.workflowId === this.tab.get().workflowId) this.showRun(p.runId, status === 'queued');
     }
+  }
+
+  /** Marks a run this tab just started active, unless its end came first. */
+  private markStarted(r: ActiveRun): void {
+    if (!this.ended.has(r.runId)) this.markActive(r);
   }
 
   private markActive(r: ActiveRun): void {
