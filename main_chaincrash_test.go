@@ -18,36 +18,20 @@ import (
 	"github.com/flowweaver/flowweaver/backend/store"
 )
 
-// kill -9 of serve while chains of log nodes execute. log nodes start as
-// soon as their upstream node ended, before that end is committed
-// (self-contained nodes, docs/queue.md): whatever the crash cut off, every
-// run resumes from its committed checkpoints and succeeds, and each run's
-// durable log has every node's node.completed exactly once, in chain
-// order, then one run.completed. The test repeats the crash until one of
-// them hit a run mid-execution (its job counts a crash: a worker of the
+// kill -9 of serve while chains of log nodes execute on workers. log
+// nodes start as soon as their upstream node ended, before that end is
+// committed (self-contained nodes, docs/queue.md): whatever the crash cut
+// off, every run resumes from its committed checkpoints and succeeds, and
+// each run's durable log has every node's node.completed exactly once, in
+// chain order, then one run.completed. The chain begins with a delay node
+// (self-contained, but not instant), so its runs are not immediate and go
+// through the queue and its workers. The test repeats the crash until one
+// of them hit a run mid-execution (its job counts a crash: a worker of the
 // killed server had it).
 func TestKill9MidChainsResumesEveryRunInOrder(t *testing.T) {
 	const nodes = 10
 	e := newCrashEnv(t, "true")
-	var wf strings.Builder
-	wf.WriteString(`{"name":"chain","nodes":[`)
-	for i := 1; i <= nodes; i++ {
-		if i > 1 {
-			wf.WriteString(",")
-		}
-		fmt.Fprintf(&wf, `{"id":"n%d","tool":"log","params":{"message":"step %d"}}`, i, i)
-	}
-	wf.WriteString(`],"edges":[`)
-	for i := 2; i <= nodes; i++ {
-		if i > 2 {
-			wf.WriteString(",")
-		}
-		fmt.Fprintf(&wf, `{"source":"n%d","target":"n%d"}`, i-1, i)
-	}
-	wf.WriteString(`]}`)
-	if code, res := sendJSON(t, "PUT", e.s.url+"/api/projects/"+e.projectID+"/workflows/chain", e.tok, wf.String()); code != 200 {
-		t.Fatalf("workflow: %d %v", code, res)
-	}
+	e.putChain(nodes, `{"id":"n1","tool":"delay","params":{"ms":1}}`)
 	dbPath := filepath.Join(e.dataDir, "flowweaver.db")
 	for cycle := 1; ; cycle++ {
 		e.startRunsThenKill9(200)
@@ -65,14 +49,82 @@ func TestKill9MidChainsResumesEveryRunInOrder(t *testing.T) {
 	}
 }
 
+// kill -9 of serve while runs of a chain of log nodes are started. Those
+// runs are immediate (docs/queue.md): each is executed before its start
+// commits and written whole, so the crash leaves no half of one. Every run
+// whose start was answered 202 is in the database, succeeded, with every
+// node's checkpoint and its events in order; the database holds no other
+// kind of run, and none has anything left to resume.
+func TestKill9DuringImmediateRunsLeavesOnlyWholeRuns(t *testing.T) {
+	const nodes = 10
+	e := newCrashEnv(t, "true")
+	e.putChain(nodes, "")
+	accepted := e.startRunsThenKill9(200)
+	e.waitAllRunsEnded()
+	e.s.stop(t, syscall.SIGTERM)
+	dbPath := filepath.Join(e.dataDir, "flowweaver.db")
+	checkChains(t, dbPath, e.projectID, nodes) // every run whole, succeeded, in order
+	ctx := context.Background()
+	db, err := store.Open(ctx, dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	immediate := 0
+	for _, id := range accepted {
+		r, err := db.GetRun(ctx, e.projectID, id)
+		if err != nil {
+			t.Fatalf("run %s was accepted (202) but is not in the database: %v", id, err)
+		}
+		if r.JobID == 0 {
+			immediate++
+		}
+	}
+	if immediate == 0 {
+		t.Fatalf("none of %d accepted runs was immediate", len(accepted))
+	}
+	t.Logf("%d runs accepted, %d of them immediate", len(accepted), immediate)
+}
+
+// putChain saves workflow "chain" of nodes log nodes n1 -> n2 -> ...; first,
+// when not empty, is the JSON of n1 instead.
+func (e *crashEnv) putChain(nodes int, first string) {
+	e.t.Helper()
+	var wf strings.Builder
+	wf.WriteString(`{"name":"chain","nodes":[`)
+	for i := 1; i <= nodes; i++ {
+		if i > 1 {
+			wf.WriteString(",")
+		}
+		if i == 1 && first != "" {
+			wf.WriteString(first)
+			continue
+		}
+		fmt.Fprintf(&wf, `{"id":"n%d","tool":"log","params":{"message":"step %d"}}`, i, i)
+	}
+	wf.WriteString(`],"edges":[`)
+	for i := 2; i <= nodes; i++ {
+		if i > 2 {
+			wf.WriteString(",")
+		}
+		fmt.Fprintf(&wf, `{"source":"n%d","target":"n%d"}`, i-1, i)
+	}
+	wf.WriteString(`]}`)
+	if code, res := sendJSON(e.t, "PUT", e.s.url+"/api/projects/"+e.projectID+"/workflows/chain", e.tok, wf.String()); code != 200 {
+		e.t.Fatalf("workflow: %d %v", code, res)
+	}
+}
+
 // startRunsThenKill9 starts runs of "chain" from 8 clients and kills the
-// server with -9 once n were accepted, then starts a new one.
-func (e *crashEnv) startRunsThenKill9(n int) {
+// server with -9 once n were accepted, then starts a new one. It returns
+// the ids of the runs whose start was answered 202.
+func (e *crashEnv) startRunsThenKill9(n int) []string {
 	e.t.Helper()
 	url := e.s.url + "/api/projects/" + e.projectID + "/workflows/chain/runs"
 	var (
 		mu       sync.Mutex
 		accepted int
+		ids      []string
 		wg       sync.WaitGroup
 	)
 	enough := make(chan struct{})
@@ -95,10 +147,15 @@ func (e *crashEnv) startRunsThenKill9(n int) {
 				if err != nil {
 					return // the server is gone
 				}
+				var started struct {
+					RunID string `json:"runId"`
+				}
+				err = json.NewDecoder(resp.Body).Decode(&started)
 				_ = resp.Body.Close()
-				if resp.StatusCode == http.StatusAccepted {
+				if resp.StatusCode == http.StatusAccepted && err == nil {
 					mu.Lock()
 					accepted++
+					ids = append(ids, started.RunID)
 					if accepted >= n {
 						once.Do(func() { close(enough) })
 					}
@@ -114,6 +171,7 @@ func (e *crashEnv) startRunsThenKill9(n int) {
 	}
 	e.kill9AndRestart()
 	wg.Wait()
+	return ids
 }
 
 // waitAllRunsEnded waits until the project has no queued or running run.
@@ -195,6 +253,9 @@ func checkChains(t *testing.T, dbPath, projectID string, nodes int) int {
 		}
 		if !ended {
 			t.Fatalf("run %s: no run.completed", id)
+		}
+		if r.JobID == 0 {
+			continue // an immediate run: it never waited for a worker, nothing could interrupt it
 		}
 		var crashes int
 		if err := db.Read().QueryRowContext(ctx, "SELECT crashes FROM jobs WHERE ref = ?", id).Scan(&crashes); err != nil {
