@@ -292,6 +292,11 @@ type StartOptions struct {
 	// that read it to find its own definition): the run executes exactly
 	// that version, and it is not read twice. nil reads it now.
 	Workflow *flow.Workflow
+	// WorkflowShared says that Workflow is the SharedWorkflowSource's own
+	// read-only value (from Shared): the run then shares its version's
+	// compiled form, and may be prepared or immediate like a run whose
+	// workflow the engine read itself.
+	WorkflowShared bool
 }
 
 // StartRun implements flow.Runs.
@@ -307,7 +312,7 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 	if err := e.checkTrust(ctx, projectID); err != nil {
 		return nil, err
 	}
-	wf, shared, err := e.workflowToRun(ctx, projectID, workflowID, opts.Workflow)
+	wf, shared, err := e.workflowToRun(ctx, projectID, workflowID, opts.Workflow, opts.WorkflowShared)
 	if err != nil {
 		return nil, err
 	}
@@ -431,12 +436,14 @@ func (e *Engine) StartRunWith(ctx context.Context, projectID, workflowID string,
 	return &out, nil
 }
 
-// workflowToRun returns the workflow a run starts with: the caller's own,
-// or the source's; shared tells whether the value is the source's shared
-// one, whose pointer identifies the workflow's version.
-func (e *Engine) workflowToRun(ctx context.Context, projectID, workflowID string, own *flow.Workflow) (*flow.Workflow, bool, error) {
+// workflowToRun returns the workflow a run starts with: the caller's own
+// (ownShared: it is the source's shared value), or the source's; shared
+// tells whether the value is the source's shared one, whose pointer
+// identifies the workflow's version.
+func (e *Engine) workflowToRun(ctx context.Context, projectID, workflowID string, own *flow.Workflow, ownShared bool) (*flow.Workflow, bool, error) {
 	if own != nil {
-		return own, false, nil
+		_, isSource := e.cfg.Workflows.(SharedWorkflowSource)
+		return own, ownShared && isSource, nil
 	}
 	if src, ok := e.cfg.Workflows.(SharedWorkflowSource); ok {
 		wf, err := src.Shared(ctx, projectID, workflowID)

@@ -44,7 +44,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusForbidden, "untrusted", "the project is not trusted: its triggers do not fire")
 		return
 	}
-	wf, err := s.cfg.Workflows.Get(ctx, k.ProjectID, k.WorkflowID)
+	wf, shared, err := s.workflow(ctx, k.ProjectID, k.WorkflowID)
 	if err != nil {
 		writeFlowErr(w, err)
 		return
@@ -71,7 +71,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	in := map[string]any{"type": flow.TriggerWebhook, "id": t.ID, "method": r.Method,
 		"headers": headerMap(r.Header), "query": queryMap(r), "body": parseBody(r.Header.Get("Content-Type"), body)}
 	run, err := s.cfg.Runs.StartRunWith(ctx, k.ProjectID, k.WorkflowID, map[string]any{}, engine.StartOptions{
-		Trigger: &flow.RunTrigger{Type: flow.TriggerWebhook, ID: t.ID, Method: r.Method}, TriggerInputs: in, Workflow: wf})
+		Trigger: &flow.RunTrigger{Type: flow.TriggerWebhook, ID: t.ID, Method: r.Method}, TriggerInputs: in, Workflow: wf, WorkflowShared: shared})
 	if err != nil {
 		writeFlowErr(w, err)
 		return
@@ -81,6 +81,20 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.answer(ctx, w, k.ProjectID, run.ID)
+}
+
+// workflow reads the workflow a webhook starts: the source's shared,
+// read-only value when it has one (shared), so that the run shares that
+// version's compiled form with every other run of it, and a run of
+// instant nodes is executed at once (the answer of respond: onCompleted
+// then waits for no worker); otherwise a copy.
+func (s *Service) workflow(ctx context.Context, projectID, workflowID string) (wf *flow.Workflow, shared bool, err error) {
+	if src, ok := s.cfg.Workflows.(engine.SharedWorkflowSource); ok {
+		wf, err = src.Shared(ctx, projectID, workflowID)
+		return wf, err == nil, err
+	}
+	wf, err = s.cfg.Workflows.Get(ctx, projectID, workflowID)
+	return wf, false, err
 }
 
 // answer waits for the run and writes its result.

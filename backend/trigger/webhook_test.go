@@ -48,6 +48,33 @@ func (h *harness) hookURL(srv *httptest.Server, workflowID, triggerID string) st
 	return ""
 }
 
+// A webhook whose workflow is all instant nodes (transform, respond) is
+// answered from a run executed as it started (immediate): on SQLite it has
+// no queue job, and the answer is the respond node's.
+func TestWebhookOnCompletedInstantRunIsImmediate(t *testing.T) {
+	h := newHarness(t)
+	h.save("instant", &flow.Workflow{Name: "instant", Nodes: []flow.Node{
+		{ID: "greet", Tool: "transform", Params: map[string]any{"expression": `"hi " + inputs.trigger.body.name`}},
+		{ID: "reply", Tool: "respond", Params: map[string]any{"status": 201, "body": "{{ nodes.greet.output }}"}},
+	}, Edges: []flow.Edge{{Source: "greet", Target: "reply"}},
+		Triggers: []flow.Trigger{{ID: "h", Type: "webhook", Respond: "onCompleted"}}})
+	srv := h.hookServer()
+	u := h.hookURL(srv, "instant", "h")
+	for range 2 { // the first may come before the queue's first claim, which immediate runs wait for
+		if code, body := post(t, u, `{"name":"Ada"}`); code != 201 || body != "hi Ada" {
+			t.Fatalf("answer: %d %q", code, body)
+		}
+	}
+	rs := h.runs()
+	row, err := h.db.GetRun(context.Background(), h.project.ID, rs[len(rs)-1].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.Status != flow.RunSucceeded || (h.db.Dialect() == store.SQLite && row.JobID != 0) {
+		t.Fatalf("second run: %s with job %d, want succeeded and immediate (no job)", row.Status, row.JobID)
+	}
+}
+
 // A run that outlasts the wait answers 202 with its id; it goes on.
 func TestWebhookOnCompletedTimesOutWith202(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.WebhookWait = 300 * time.Millisecond })
