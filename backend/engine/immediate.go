@@ -36,9 +36,9 @@ import (
 //   - the run starts from the workflow's shared value (as a prepared run),
 //     is not a re-run (those start from seeded checkpoints), and no node
 //     has retries (a retry would wait for its backoff in the caller);
-//   - the execution ends within Config.ImmediateBudget. Otherwise (or when the
-//     caller's context ends first) everything it did is dropped and the run
-//     is started the ordinary way, from the beginning, on a worker.
+//   - the execution ends within Config.ImmediateBudget. Otherwise everything
+//     it did is dropped and the run is started the ordinary way, from the
+//     beginning, on a worker. A caller that goes away first starts nothing.
 //
 // The start's answer still says "queued": that is the status the run was
 // accepted with, and, as for a run a free worker takes at once, it may
@@ -77,9 +77,10 @@ func instantGraph(g *graph, t ToolRunner) bool {
 // on the worker that h reserved and commits the whole run in the start's
 // transaction; queued is the run.queued event, written first. done is
 // false when the run was not executed this way (it took longer than
-// Config.ImmediateBudget, or ctx ended): nothing was written, h is still
-// reserved, and the caller starts the run the ordinary way. With done
-// true, h is given back and err is the commit's outcome.
+// Config.ImmediateBudget): nothing was written, h is still reserved, and
+// the caller starts the run the ordinary way. With done true, err is the
+// outcome: nil once the run committed (h is given back), ctx's error when
+// the caller went away first (nothing was written), or the commit's.
 func (e *Engine) runImmediately(ctx context.Context, r *store.RunRow, g *graph, p *flow.Project, queued flow.Event, opts StartOptions, h *queue.Handoff) (done bool, err error) {
 	snap := e.secretsFor(ctx, r.ProjectID)
 	x, err := e.newExecution(nil, queue.Lease{}, r, g, *p, snap)
@@ -110,7 +111,10 @@ func (e *Engine) runImmediately(ctx context.Context, r *store.RunRow, g *graph, 
 		}
 		for _, i := range start {
 			res := x.runNode(ctx, i, env)
-			if ctx.Err() != nil || e.cfg.Now().Sub(begin) > e.cfg.ImmediateBudget {
+			if err := ctx.Err(); err != nil {
+				return true, err // the caller went away: nothing was written, and nothing will be
+			}
+			if e.cfg.Now().Sub(begin) > e.cfg.ImmediateBudget {
 				return false, nil
 			}
 			w.lines(x, x.logs.take())
@@ -131,13 +135,17 @@ func (e *Engine) runImmediately(ctx context.Context, r *store.RunRow, g *graph, 
 	}
 	d := end.duration
 	last := runEndEvent(r.ProjectID, r.ID, r.WorkflowID, end.status, r.Error, &d)
+	// Written with a context that the caller's going away does not cut
+	// short: the run is whole and executed, and a statement failing
+	// half-way would roll back every other step of the group commit.
+	wctx := context.WithoutCancel(ctx)
 	err = e.batch.do(func(tx *store.Tx) error {
 		if opts.InTx != nil {
-			if err := opts.InTx(ctx, tx); err != nil {
+			if err := opts.InTx(wctx, tx); err != nil {
 				return err
 			}
 		}
-		if err := tx.InsertEndedRun(ctx, r, nodes); err != nil {
+		if err := tx.InsertEndedRun(wctx, r, nodes); err != nil {
 			if flow.ErrorCode(err) == flow.EINTERNAL && isForeignKey(err) {
 				return flow.Errorf(flow.ENOTFOUND, "project %q not found", r.ProjectID)
 			}
@@ -146,7 +154,7 @@ func (e *Engine) runImmediately(ctx context.Context, r *store.RunRow, g *graph, 
 		evs := make([]flow.Event, 0, len(w.evs)+2)
 		evs = append(append(append(evs, queued), w.evs...), last)
 		for i := range evs {
-			if err := tx.AppendEvent(ctx, &evs[i]); err != nil {
+			if err := tx.AppendEvent(wctx, &evs[i]); err != nil {
 				return err
 			}
 		}

@@ -249,3 +249,30 @@ func TestRunsThatMustWaitAreQueued(t *testing.T) {
 		t.Fatalf("queued run: %s %s", done.Status, done.Error)
 	}
 }
+
+// A caller that went away before its run of instant nodes was executed
+// starts nothing: the start fails and no trace of the run is written.
+func TestInstantRunOfAGoneCallerWritesNothing(t *testing.T) {
+	e := newEnv(t, "p")
+	en, _ := immediateEngine(t, e, instantWorkflow(), engine.Config{ImmediateBudget: time.Minute})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, startErr := en.StartRun(ctx, "p", "w", map[string]any{"who": "world"})
+	if startErr == nil && e.db.Dialect() == store.SQLite {
+		t.Fatal("a start whose caller was gone was accepted")
+	}
+	page, err := e.db.ListRuns(context.Background(), flow.RunFilter{ProjectID: "p", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// PostgreSQL has no immediate runs: an ordinary start may commit before
+	// anything looks at ctx. Either way, a run exists exactly when its start
+	// was accepted.
+	want := 1 // the warm-up run
+	if startErr == nil {
+		want = 2
+	}
+	if len(page.Runs) != want {
+		t.Fatalf("%d runs after a start that returned %v, want %d", len(page.Runs), startErr, want)
+	}
+}
