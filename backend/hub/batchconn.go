@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -46,6 +47,11 @@ type batchConn struct {
 	// are then joined into messages of newline-separated objects
 	// (appendLines). Set before the writer starts, never changed.
 	lines bool
+
+	// raw is the socket's descriptor for the flusher's non-blocking writes
+	// (flush.go); nil where the platform or the connection has none, and
+	// then every data frame goes through the writer goroutine.
+	raw syscall.RawConn
 
 	mu        sync.Mutex
 	closeSent bool      // a close frame was written: no data frame may follow
@@ -117,14 +123,7 @@ func (b *batchConn) writeFrames(frames [][]byte) error {
 	if cap(buf) < size && size > 1<<20 {
 		buf = make([]byte, 0, size) // a rare huge batch: not kept in the pool
 	}
-	if b.lines {
-		buf = appendLines(buf, frames)
-	} else {
-		for _, f := range frames {
-			buf = appendFrameHeader(buf, opText, len(f))
-			buf = append(buf, f...)
-		}
-	}
+	buf = b.appendFrames(buf, frames)
 	b.mu.Lock()
 	var err error
 	if b.closeSent {
@@ -137,6 +136,43 @@ func (b *batchConn) writeFrames(frames [][]byte) error {
 		*bp = buf[:0]
 		batchPool.Put(bp)
 	}
+	return err
+}
+
+// appendFrames encodes frames as this connection's messages: one text
+// message each, or newline-joined ones for SubprotocolBatch.
+func (b *batchConn) appendFrames(buf []byte, frames [][]byte) []byte {
+	if b.lines {
+		return appendLines(buf, frames)
+	}
+	for _, f := range frames {
+		buf = appendFrameHeader(buf, opText, len(f))
+		buf = append(buf, f...)
+	}
+	return buf
+}
+
+// tryLockData takes mu for a non-blocking data write if nobody holds it
+// and data may still be written (no close frame sent, not evicted). On
+// true the caller writes with writeNonBlocking and unlocks mu, or hands
+// mu to the writer goroutine together with the unwritten rest.
+func (b *batchConn) tryLockData() bool {
+	if b.raw == nil || !b.mu.TryLock() {
+		return false
+	}
+	if b.closeSent || b.evictBy.Load() != 0 {
+		b.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+// finishPartial writes the rest of a non-blocking write that did not
+// complete, with the usual deadline, and unlocks mu, which the flusher left
+// locked so nothing else could be written in between.
+func (b *batchConn) finishPartial(rest []byte) error {
+	defer b.mu.Unlock()
+	_, err := b.writeDirect(rest)
 	return err
 }
 
@@ -237,6 +273,11 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		}
 	}
 	w.bc = &batchConn{Conn: c, timeout: w.timeout}
+	if sc, ok := c.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil && nonBlockingWrites {
+			w.bc.raw = raw
+		}
+	}
 	// net/http's 4 KiB reader is swapped for a 1 KiB one (client frames are
 	// small and rare); bytes the client already sent move along with it.
 	br := brw.Reader

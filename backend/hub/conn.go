@@ -36,15 +36,25 @@ type conn struct {
 	pinging    atomic.Bool
 	pingWG     sync.WaitGroup
 
-	mu          sync.Mutex // guards the fields below and subscription state
-	queue       [][]byte
-	closing     bool
-	closeCode   websocket.StatusCode
-	closeReason string
-	hardClose   bool // peer is unresponsive: skip the close handshake
-	exp         time.Time
-	expTimer    *time.Timer
-	evictTimer  *time.Timer // cuts an evicted connection's socket after EvictGrace
+	mu    sync.Mutex // guards the fields below and subscription state
+	queue [][]byte
+	// writing: the writer goroutine or the hub's flusher took frames off
+	// the queue and is writing them; the other one leaves the queue alone
+	// (flush.go). writerWaiting: the writer woke meanwhile and must be
+	// woken again. rest: the unwritten end of the flusher's non-blocking
+	// write, which the writer writes first (batchConn.mu is held for it).
+	// flushPending: the connection is on the flusher's list.
+	writing       bool
+	writerWaiting bool
+	rest          []byte
+	flushPending  bool
+	closing       bool
+	closeCode     websocket.StatusCode
+	closeReason   string
+	hardClose     bool // peer is unresponsive: skip the close handshake
+	exp           time.Time
+	expTimer      *time.Timer
+	evictTimer    *time.Timer // cuts an evicted connection's socket after EvictGrace
 
 	// Owned by the reader goroutine (and unregister once it has exited).
 	subs     map[string]*subscription
@@ -87,9 +97,10 @@ func signal(ch chan struct{}) {
 }
 
 // deliver hands one encoded live event to a subscription. It never blocks.
-// It reports whether the frame went to the outbound queue; the writer is
-// woken at once when wake is set, else the caller signals it later.
-func (c *conn) deliver(s *subscription, data []byte, seq int64, wake bool) bool {
+// With wake the writer is woken at once. Without, it reports whether the
+// connection must be handed to the hub's flusher: the frame was queued and
+// the connection is not on the flusher's list yet.
+func (c *conn) deliver(s *subscription, data []byte, seq int64, wake bool) (flush bool) {
 	c.mu.Lock()
 	if c.closing || s.removed || (seq != 0 && seq <= s.skipThrough) {
 		c.mu.Unlock()
@@ -105,11 +116,15 @@ func (c *conn) deliver(s *subscription, data []byte, seq int64, wake bool) bool 
 		return false
 	}
 	ok := c.enqueueLocked(data)
+	if ok && !wake && !c.flushPending {
+		c.flushPending = true
+		flush = true
+	}
 	c.mu.Unlock()
 	if ok && wake {
 		signal(c.notify)
 	}
-	return ok
+	return flush
 }
 
 // send queues a reply frame; like a live event it counts against the queue.
@@ -253,14 +268,21 @@ func (c *conn) writeLoop() {
 			}
 		}
 		c.mu.Lock()
-		batch := c.queue
-		c.queue = c.spare[:0]
+		if c.writing { // the flusher is writing; it wakes us when it is done
+			c.writerWaiting = true
+			c.mu.Unlock()
+			continue
+		}
+		batch, rest := c.queue, c.rest
+		c.queue, c.rest = c.spare[:0], nil
 		c.spare = nil
+		took := len(batch) > 0 || rest != nil
+		c.writing = took
 		closing, code, reason, hard := c.closing, c.closeCode, c.closeReason, c.hardClose
 		c.mu.Unlock()
 		signal(c.space)
-		if len(batch) > 0 {
-			if err := c.writeBatch(batch); err != nil {
+		if took {
+			if err := c.writeTaken(rest, batch); err != nil {
 				c.shutdown(websocket.StatusAbnormalClosure, "write failed")
 				_ = c.ws.CloseNow()
 				return
@@ -269,6 +291,9 @@ func (c *conn) writeLoop() {
 			if cap(batch) <= 256 {
 				c.spare = batch[:0]
 			}
+			c.mu.Lock()
+			c.writing = false
+			c.mu.Unlock()
 		}
 		if closing {
 			if hard {
@@ -281,9 +306,19 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// writeBatch writes the frames as separate messages with one socket write
-// (batchConn.writeFrames); the socket write deadline bounds it.
-func (c *conn) writeBatch(batch [][]byte) error {
+// writeTaken writes what the writer took off the connection: the rest of
+// a partial flusher write first (batchConn.mu is still held for it), then
+// the frames as separate messages with one socket write
+// (batchConn.writeFrames). The socket write deadline bounds both.
+func (c *conn) writeTaken(rest []byte, batch [][]byte) error {
+	if rest != nil {
+		if err := c.bc.finishPartial(rest); err != nil {
+			return err
+		}
+	}
+	if len(batch) == 0 {
+		return nil
+	}
 	return c.bc.writeFrames(batch)
 }
 

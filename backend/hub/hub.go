@@ -54,8 +54,10 @@ type Hub struct {
 	sysSubs  int           // subscriptions to the system channel
 	sysStop  chan struct{} // closes the system ticker; nil when it is not running
 
-	wg        sync.WaitGroup // connections and the system ticker
+	wg        sync.WaitGroup // connections, the system ticker and the flusher
 	evictions atomic.Int64   // connections closed with 4008
+	flush     flusher        // writes committed events' frames (flush.go)
+	rotate    atomic.Uint64  // where publish starts in a subscriber list
 }
 
 // project is what the hub holds for a project while it has connections.
@@ -71,7 +73,7 @@ func New(cfg Config) (*Hub, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Hub{cfg: cfg, projects: map[string]*project{}, sessions: map[string]int{}}, nil
+	return &Hub{cfg: cfg, projects: map[string]*project{}, sessions: map[string]int{}, flush: flusher{wake: make(chan struct{}, 1)}}, nil
 }
 
 // Publish delivers durable events to the live subscribers of their
@@ -82,28 +84,24 @@ func New(cfg Config) (*Hub, error) {
 // connection with 4008).
 //
 // The events of one call (one group commit) are queued on every
-// connection before any writer is woken, so each connection puts the whole
-// commit on the wire with one write instead of waking per event.
+// connection before anything is written, so each connection gets the whole
+// commit with one socket write, and the connections are handed to the
+// flusher (flush.go) in subscription order: one goroutine woken per commit
+// instead of one per subscriber. With Config.WriteDelay the writers are
+// woken instead, and wait for more frames themselves.
 func (h *Hub) Publish(events []flow.Event) {
-	if len(events) == 1 {
-		h.publish(&events[0], nil)
+	if h.cfg.WriteDelay > 0 {
+		for i := range events {
+			h.publish(&events[i], nil)
+		}
 		return
 	}
-	w := wakeSet{}
+	var arr [64]*conn
+	dirty := arr[:0]
 	for i := range events {
-		h.publish(&events[i], w)
+		dirty = h.publish(&events[i], dirty)
 	}
-	w.wake()
-}
-
-// wakeSet collects the connections a multi-event Publish queued frames on;
-// wake signals each writer once.
-type wakeSet map[*conn]struct{}
-
-func (w wakeSet) wake() {
-	for c := range w {
-		signal(c.notify)
-	}
+	h.flush.add(dirty)
 }
 
 // PublishTransient delivers a non-durable event (tools.status,
@@ -116,14 +114,15 @@ func (h *Hub) PublishTransient(ev flow.Event) {
 	h.publish(&ev, nil)
 }
 
-// publish queues ev on its channels' subscribers. With a wakeSet the
-// writers are woken by the caller, later; without one, at once.
-func (h *Hub) publish(ev *flow.Event, w wakeSet) {
+// publish queues ev on its channels' subscribers. With dirty non-nil the
+// connections that must go to the flusher are appended to it and returned;
+// with nil the writers are woken at once.
+func (h *Hub) publish(ev *flow.Event, dirty []*conn) []*conn {
 	h.mu.RLock()
 	p := h.projects[ev.ProjectID]
 	if p == nil {
 		h.mu.RUnlock()
-		return
+		return dirty
 	}
 	chans := ev.Channels()
 	var subsArr [3][]*subscription
@@ -137,12 +136,20 @@ func (h *Hub) publish(ev *flow.Event, w wakeSet) {
 			continue
 		}
 		data := encodeEvent(ev, ch)
-		for _, s := range subs[i] {
-			if s.c.deliver(s, data, ev.Seq, w == nil) && w != nil {
-				w[s.c] = struct{}{}
+		// Each event starts at the next subscriber, so no subscriber is
+		// always written last (with one event per commit the last of a
+		// hundred waited a millisecond more than the first, every time).
+		list := subs[i]
+		start := int(h.rotate.Add(1) % uint64(len(list))) //nolint:gosec // G115: below len(list), an int
+		for _, part := range [2][]*subscription{list[start:], list[:start]} {
+			for _, s := range part {
+				if s.c.deliver(s, data, ev.Seq, dirty == nil) {
+					dirty = append(dirty, s.c)
+				}
 			}
 		}
 	}
+	return dirty
 }
 
 // CloseProject closes every connection of a deleted project with 4004.
@@ -244,6 +251,7 @@ func (h *Hub) register(c *conn) bool {
 	}
 	p.conns[c] = struct{}{}
 	h.total++
+	h.startFlusherLocked()
 	return !h.closed
 }
 
@@ -259,6 +267,9 @@ func (h *Hub) unregister(c *conn) {
 		}
 		delete(p.conns, c)
 		h.total--
+		if h.total == 0 {
+			h.stopFlusherLocked()
+		}
 		if len(p.conns) == 0 {
 			delete(h.projects, c.projectID)
 		}
