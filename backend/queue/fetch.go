@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"maps"
 	"time"
 )
 
@@ -35,7 +36,7 @@ func (q *Queue) fetchLoop(ctx context.Context) {
 func (q *Queue) fetch(ctx context.Context) {
 	q.mu.Lock()
 	free := q.cfg.Workers - len(q.active) - q.reserved
-	enqueued := q.enqueued
+	enqueued, enqueuedFor := q.enqueued, maps.Clone(q.enqueuedFor)
 	q.mu.Unlock()
 	if free <= 0 || ctx.Err() != nil {
 		return
@@ -49,9 +50,19 @@ func (q *Queue) fetch(ctx context.Context) {
 		return
 	}
 	q.mu.Lock()
-	// Fewer jobs than asked for and nothing enqueued meanwhile: every
-	// claimable job is taken, and new ones may be handed off.
-	q.drained = len(jobs) < free && q.enqueued == enqueued
+	if len(jobs) < free {
+		// Every claimable job enqueued before this claim began is taken;
+		// the ones enqueued since may still wait (handoff.go counts them).
+		q.counted, q.base, q.baseFor = true, enqueued, enqueuedFor
+		for p, n := range q.enqueuedFor {
+			if n == q.baseFor[p] { // none of the project's jobs waits: forget it
+				delete(q.enqueuedFor, p)
+				delete(q.baseFor, p)
+			}
+		}
+	} else {
+		q.counted = false // there may be more
+	}
 	q.mu.Unlock()
 	for i := range jobs {
 		j := &jobs[i]

@@ -17,12 +17,18 @@ import (
 //   - Config.Handoff is set: the database belongs to this process alone
 //     (SQLite behind the data-dir lock), so this pool's own count of
 //     running jobs is the project's count, and the project limit holds;
-//   - the pool runs and has a worker that no claimed or reserved job uses;
-//   - no claimable job is waiting (the last claim found fewer jobs than it
-//     asked for, and nothing was enqueued the ordinary way since): a
-//     backlog is worked by the fetcher in priority order, and a new job
-//     never overtakes it. Jobs whose retry backoff runs out are found by
-//     the next poll, as before.
+//   - the pool runs and has a worker that no claimed or reserved job uses,
+//     and that no waiting job needs: the last claim came up short (it took
+//     every claimable job enqueued before it began), and each job enqueued
+//     the ordinary way since keeps a free worker of its own for the
+//     fetcher's next claim, and a slot of its project's limit. So a
+//     hand-off never makes a waiting job
+//     wait longer, and a backlog is worked by the fetcher in priority
+//     order. (Counting, rather than waiting for a claim that finds the
+//     queue empty, matters under a steady stream of starts: such a claim
+//     may never come, and every start would then go through the fetcher.)
+//     Jobs whose retry backoff runs out are found by the next poll, as
+//     before.
 //
 // A crash between the commit and Start leaves a running job of a dead
 // owner, which the rescuer takes back like any other interrupted job.
@@ -43,11 +49,15 @@ func (q *Queue) Reserve(projectID string) *Handoff {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.state != 1 || !q.drained || len(q.active)+q.reserved >= q.cfg.Workers {
+	// Jobs enqueued the ordinary way since the last short claim may wait
+	// for the fetcher: each keeps a worker of its own.
+	waiting := int(q.enqueued - q.base)
+	if q.state != 1 || !q.counted || len(q.active)+q.reserved+waiting >= q.cfg.Workers {
 		return nil
 	}
 	if lim := q.cfg.ProjectLimit; lim > 0 {
-		n := q.reservedFor[projectID]
+		// The project's waiting jobs keep a slot of its limit each.
+		n := q.reservedFor[projectID] + int(q.enqueuedFor[projectID]-q.baseFor[projectID])
 		for _, a := range q.active {
 			if a.job.ProjectID == projectID {
 				n++
@@ -110,8 +120,8 @@ func (h *Handoff) Release() { h.free(true) }
 // Done gives the reserved worker back after its caller did the work
 // itself, with no job (an engine's immediate run). Nothing was enqueued,
 // so the pool is only woken when jobs may be waiting for a worker (one
-// was enqueued the ordinary way since the last claim came up short),
-// not for a claim that would find nothing. Calling it after Start or
+// was enqueued the ordinary way since the last claim came up short, or
+// the count is unknown), not for a claim that would find nothing. Calling it after Start or
 // Release does nothing.
 func (h *Handoff) Done() { h.free(false) }
 
@@ -125,7 +135,7 @@ func (h *Handoff) free(wake bool) {
 	}
 	h.done = true
 	q.unreserveLocked(h.projectID)
-	wake = wake || !q.drained
+	wake = wake || !q.counted || q.enqueued != q.base
 	q.mu.Unlock()
 	q.jobs.Done()
 	if wake {

@@ -3,6 +3,7 @@ package queue_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -154,4 +155,55 @@ func TestHandoffKeepsOrderAndProjectLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A job enqueued the ordinary way keeps a free worker of its own for the
+// fetcher, but does not stop hand-offs while more workers are free: a
+// steady stream of starts then keeps being handed off instead of all going
+// through the fetcher. The worker the waiting job needs is never handed
+// off. (The count of waiting jobs may be one too high for a moment, when a
+// job was enqueued while a claim began; hence "at least one" below.)
+func TestHandoffLeavesAWorkerForEveryWaitingJob(t *testing.T) {
+	const workers = 4
+	db := openSQLite(t, "p1")
+	q := newQueue(t, db, queue.Config{Workers: workers, ProjectLimit: -1, Handoff: true})
+	gate := make(chan struct{})
+	q.Handle("k", handlerFunc{work: func(ctx context.Context, j *queue.Job) error {
+		<-gate
+		return nil
+	}})
+	if err := q.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer stop(t, q)
+	defer close(gate)
+	a := enqueue(t, db, q, queue.NewJob{ProjectID: "p1", Kind: "k", Ref: "a"})
+	waitState(t, q, a, queue.Running)
+	reserve(t, q, "p1").Release() // a claim came up short since: the waiting jobs are counted
+	var queued int64
+	err := db.Write(context.Background(), func(tx *store.Tx) error {
+		var err error
+		// It waits: the fetcher cannot claim it inside this transaction.
+		if queued, err = q.Enqueue(context.Background(), tx, queue.NewJob{ProjectID: "p1", Kind: "k", Ref: "queued"}); err != nil {
+			return err
+		}
+		var held []*queue.Handoff
+		defer func() {
+			for _, h := range held {
+				h.Release()
+			}
+		}()
+		for h := q.Reserve("p1"); h != nil; h = q.Reserve("p1") {
+			held = append(held, h)
+		}
+		// a runs and "queued" needs a worker: at most workers-2 are handed off.
+		if len(held) == 0 || len(held) > workers-2 {
+			return fmt.Errorf("%d hand-offs with a job running and one waiting among %d workers, want 1 to %d", len(held), workers, workers-2)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, q, queued, queue.Running) // the waiting job got its worker
 }

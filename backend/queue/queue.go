@@ -241,13 +241,19 @@ type Queue struct {
 	mu     sync.Mutex
 	active map[int64]*active // jobs running in this process
 	// Hand-off bookkeeping (handoff.go), guarded by mu: workers reserved
-	// for jobs being inserted claimed, per project; drained is set when
-	// the last claim found every claimable job, and cleared by an ordinary
-	// Enqueue (enqueued counts them) or a rescue.
+	// for jobs being inserted claimed, per project; enqueued counts
+	// ordinary Enqueues (enqueuedFor per project). counted is set when the
+	// last claim came up short: it took every claimable job enqueued before
+	// it began, when the counts were base and baseFor, so the jobs that may
+	// wait are the ones counted since. A full claim or a rescue clears
+	// counted: how many wait is unknown.
 	reserved    int
 	reservedFor map[string]int
-	drained     bool
+	counted     bool
 	enqueued    uint64
+	base        uint64
+	enqueuedFor map[string]uint64
+	baseFor     map[string]uint64
 	state       int           // 0 new, 1 started, 2 stopped
 	stopped     chan struct{} // closed when Stop has finished
 
@@ -309,8 +315,11 @@ func (q *Queue) Enqueue(ctx context.Context, tx *store.Tx, j NewJob) (int64, err
 		return 0, fmt.Errorf("enqueue job: %w", err)
 	}
 	q.mu.Lock()
-	q.drained = false
 	q.enqueued++
+	if q.enqueuedFor == nil {
+		q.enqueuedFor = map[string]uint64{}
+	}
+	q.enqueuedFor[j.ProjectID]++
 	q.mu.Unlock()
 	q.Notify()
 	return id, nil

@@ -242,7 +242,7 @@ func (q *Queue) rescue(ctx context.Context) (int, error) {
 	}
 	if n > 0 {
 		q.mu.Lock()
-		q.drained = false // rescued jobs wait: no hand-off overtakes them
+		q.counted = false // rescued jobs wait, uncounted: no hand-off until a claim took them
 		q.mu.Unlock()
 		q.Notify()
 	}
