@@ -51,13 +51,13 @@ func (q *Queue) Reserve(projectID string) *Handoff {
 	defer q.mu.Unlock()
 	// Jobs enqueued the ordinary way since the last short claim may wait
 	// for the fetcher: each keeps a worker of its own.
-	waiting := int(q.enqueued - q.base)
+	waiting := q.enqueued - q.base
 	if q.state != 1 || !q.counted || len(q.active)+q.reserved+waiting >= q.cfg.Workers {
 		return nil
 	}
 	if lim := q.cfg.ProjectLimit; lim > 0 {
 		// The project's waiting jobs keep a slot of its limit each.
-		n := q.reservedFor[projectID] + int(q.enqueuedFor[projectID]-q.baseFor[projectID])
+		n := q.reservedFor[projectID] + q.enqueuedFor[projectID] - q.baseFor[projectID]
 		for _, a := range q.active {
 			if a.job.ProjectID == projectID {
 				n++

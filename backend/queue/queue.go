@@ -250,10 +250,10 @@ type Queue struct {
 	reserved    int
 	reservedFor map[string]int
 	counted     bool
-	enqueued    uint64
-	base        uint64
-	enqueuedFor map[string]uint64
-	baseFor     map[string]uint64
+	enqueued    int
+	base        int
+	enqueuedFor map[string]int
+	baseFor     map[string]int
 	state       int           // 0 new, 1 started, 2 stopped
 	stopped     chan struct{} // closed when Stop has finished
 
@@ -317,7 +317,7 @@ func (q *Queue) Enqueue(ctx context.Context, tx *store.Tx, j NewJob) (int64, err
 	q.mu.Lock()
 	q.enqueued++
 	if q.enqueuedFor == nil {
-		q.enqueuedFor = map[string]uint64{}
+		q.enqueuedFor = map[string]int{}
 	}
 	q.enqueuedFor[j.ProjectID]++
 	q.mu.Unlock()
