@@ -3,6 +3,8 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
@@ -51,5 +53,48 @@ func TestSameOrigin(t *testing.T) {
 		if got := sameOrigin(origin, r); got != want {
 			t.Errorf("sameOrigin(%q) = %v, want %v", origin, got, want)
 		}
+	}
+}
+
+// decodeJSON reads the body whole before decoding it; what it accepts and
+// the error it gives for each kind of bad body are those of decoding from
+// the stream.
+func TestDecodeJSONBodies(t *testing.T) {
+	s := New(Config{MaxBodyBytes: 64})
+	for _, c := range []struct {
+		name, body, ctype string
+		code, message     string // "" = accepted
+	}{
+		{"object", `{"level":"info","message":"m"}`, "application/json", "", ""},
+		{"whitespace around", " \n{\"message\":\"m\"}\n ", "", "", ""},
+		{"empty", ``, "application/json", flow.EINVALID, "request body is empty"},
+		{"syntax", `{"message":}`, "application/json", flow.EINVALID, "request body is not valid JSON: syntax error at byte 12"},
+		{"type", `{"message":1}`, "application/json", flow.EINVALID, `request body is not valid JSON: field "message" must be string`},
+		{"trailing", `{"message":"m"} {}`, "application/json", flow.EINVALID, "request body has trailing data after the JSON value"},
+		{"too big", `{"message":"` + strings.Repeat("x", 100) + `"}`, "application/json", flow.EPAYLOADTOOLARGE, "request body is larger than 64 bytes"},
+		{"content type", `{}`, "text/plain", flow.EINVALID, "content type must be application/json"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/api/x", strings.NewReader(c.body))
+			if c.ctype != "" {
+				r.Header.Set("Content-Type", c.ctype)
+			}
+			var v struct {
+				Message string `json:"message"`
+			}
+			err := s.decodeJSON(httptest.NewRecorder(), r, &v)
+			if c.code == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if v.Message != "m" && c.body != `{}` {
+					t.Fatalf("decoded %+v", v)
+				}
+				return
+			}
+			if flow.ErrorCode(err) != c.code || flow.ErrorMessage(err) != c.message {
+				t.Fatalf("got %s %q, want %s %q", flow.ErrorCode(err), flow.ErrorMessage(err), c.code, c.message)
+			}
+		})
 	}
 }
