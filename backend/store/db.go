@@ -188,7 +188,7 @@ func (db *DB) Dialect() Dialect { return db.dialect }
 
 // Close checkpoints the WAL into the main file and closes all connections.
 func (db *DB) Close() error {
-	db.events.wg.Wait()
+	db.events.close()
 	if db.dialect == Postgres {
 		return db.write.Close()
 	}

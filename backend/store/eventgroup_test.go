@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/flowweaver/flowweaver/backend/flow"
 )
@@ -102,6 +103,62 @@ func TestAppendEventCanceledContextWritesNothing(t *testing.T) {
 		if e.Type == flow.EventNotification {
 			t.Fatalf("event written: %+v", e)
 		}
+	}
+}
+
+// The committer runs while appends come, exits once idle for eventLinger,
+// is started again by the next append, and Close stops it after what is
+// pending is committed: no goroutine is left behind, and an append after
+// Close fails instead of waiting for a committer that is gone.
+func TestAppendEventCommitterLingersAndStops(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, testDSN(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateProject(ctx, &flow.Project{ID: "p1", Name: "p1", Path: "/p1"}); err != nil {
+		t.Fatal(err)
+	}
+	running := func() bool {
+		db.events.mu.Lock()
+		defer db.events.mu.Unlock()
+		return db.events.running
+	}
+	appendOne := func() error {
+		ev := flow.NewEvent("p1", flow.EventNotification, "", "", map[string]any{"message": "m"})
+		return db.AppendEvent(ctx, &ev)
+	}
+	for round := range 2 {
+		if err := appendOne(); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		deadline := time.Now().Add(time.Minute) // a hang guard, not a timing assertion
+		for running() {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the committer is still running a minute after the last append", round)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 20)
+	for i := range errs {
+		wg.Go(func() { errs[i] = appendOne() })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if running() {
+		t.Fatal("the committer runs after Close")
+	}
+	if err := appendOne(); err == nil {
+		t.Fatal("an append after Close succeeded")
 	}
 }
 
