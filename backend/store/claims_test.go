@@ -49,16 +49,20 @@ func TestLeaseChecksFollowEveryClaimChange(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	const owner, other = "host/1/aaaa", "host/2/bbbb"
+	now := time.Now()
+	lease := now.Add(time.Minute)
+	// Jobs are due at now: left to InsertJob, run_at would be the insert's
+	// own clock, a millisecond after now on a busy machine, and not yet due
+	// for a claim at now.
 	insert := func(j JobRow) int64 {
 		t.Helper()
+		j.RunAt = now
 		if err := db.Write(ctx, func(tx *Tx) error { return tx.InsertJob(ctx, &j) }); err != nil {
 			t.Fatal(err)
 		}
 		return j.ID
 	}
-	const owner, other = "host/1/aaaa", "host/2/bbbb"
-	now := time.Now()
-	lease := now.Add(time.Minute)
 
 	// A claim is known once committed, with its attempt and owner.
 	j1 := insert(JobRow{ProjectID: "p1", Kind: "k", Ref: "r1", MaxAttempts: 3})
