@@ -33,7 +33,7 @@ func notifyEvent(t testing.TB, e *env, msg string) int64 {
 func TestFlusherDeliversConcurrentCommitsInOrder(t *testing.T) {
 	e := newEnv(t, nil, "p1")
 	var plain []*client
-	for i := range 6 {
+	for i := range 3 * flushChunk { // several chunks per commit: every worker takes some
 		c := e.dial("p1", "ok.u.p"+string(rune('a'+i)))
 		c.subscribe("project:p1", nil, "s")
 		t.Cleanup(c.close)
@@ -226,6 +226,37 @@ func TestFlusherWritesAfterTheWriteDeadlinePassed(t *testing.T) {
 	})
 	if n := e.hub.flush.handedOff.Load(); n != 0 {
 		t.Errorf("%d writes handed to the writer after the deadline passed, want 0", n)
+	}
+}
+
+// take hands out the list in order, a chunk at a time, and says whether
+// more is left.
+func TestFlusherTakesChunksInOrder(t *testing.T) {
+	var f flusher
+	cs := make([]*conn, 2*flushChunk+3)
+	for i := range cs {
+		cs[i] = &conn{id: string(rune('a' + i))}
+	}
+	f.conns = append(f.conns, cs...)
+	var got []*conn
+	var chunk [flushChunk]*conn
+	for {
+		n, more := f.take(chunk[:])
+		got = append(got, chunk[:n]...)
+		if want := len(got) < len(cs); more != want {
+			t.Fatalf("after %d: more = %v, want %v", len(got), more, want)
+		}
+		if !more {
+			break
+		}
+	}
+	for i := range cs {
+		if got[i] != cs[i] {
+			t.Fatalf("connection %d out of order", i)
+		}
+	}
+	if n, more := f.take(chunk[:]); n != 0 || more || len(f.conns) != 0 {
+		t.Fatalf("empty list: took %d, more %v, %d left", n, more, len(f.conns))
 	}
 }
 
