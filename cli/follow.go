@@ -165,12 +165,10 @@ func (f *follower) session(ctx context.Context, a *api, onLive func()) (done boo
 		}
 		f.since = ev.Seq
 		f.h.event(ev)
-		if st, ok := strings.CutPrefix(ev.Event, "run."); ok && st != "queued" && st != "started" && payloadRunID(ev) == f.runID {
-			f.status = map[string]string{"completed": "succeeded", "failed": "failed", "canceled": "canceled"}[st]
-			if terminal(f.status) {
-				_ = c.Close(websocket.StatusNormalClosure, "")
-				return true, nil
-			}
+		if st := endStatus(ev, f.runID); st != "" {
+			f.status = st
+			_ = c.Close(websocket.StatusNormalClosure, "")
+			return true, nil
 		}
 	}
 }
@@ -200,6 +198,17 @@ func dialProject(ctx context.Context, a *api, projectID string) (*websocket.Conn
 
 // payloadRunID is the runId of an event's payload: a run's channel only
 // carries that run's events, but its end must be its own, not a child's.
+// endStatus is the status that ev ends run runID with: "succeeded",
+// "failed" or "canceled" for its run.completed, run.failed or
+// run.canceled, "" for any other event.
+func endStatus(ev event, runID string) string {
+	st, ok := strings.CutPrefix(ev.Event, "run.")
+	if !ok || payloadRunID(ev) != runID {
+		return ""
+	}
+	return map[string]string{"completed": "succeeded", "failed": "failed", "canceled": "canceled"}[st]
+}
+
 func payloadRunID(ev event) string {
 	var p struct {
 		RunID string `json:"runId"`

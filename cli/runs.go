@@ -173,6 +173,25 @@ func latestRun(ctx context.Context, a *api, dir string) (string, error) {
 	return runs[0].ID, nil
 }
 
+// replayRun prints the events of run runID from the event log; since is
+// the last one's seq, and ended tells whether the run's end was among them.
+func replayRun(ctx context.Context, a *api, projectID, runID string, out handler) (since int64, ended bool, err error) {
+	for {
+		evs, err := a.events(ctx, projectID, "run:"+runID, since)
+		if err != nil {
+			return since, ended, err
+		}
+		for _, ev := range evs {
+			since = max(since, ev.Seq)
+			out.event(ev)
+			ended = ended || endStatus(ev, runID) != ""
+		}
+		if len(evs) < 1000 {
+			return since, ended, nil
+		}
+	}
+}
+
 // printLogs replays the run's events from the event log and, with follow,
 // continues live over the project's socket from the last one replayed.
 func printLogs(ctx context.Context, env *Env, t target, runID string, follow bool) error {
@@ -186,21 +205,13 @@ func printLogs(ctx context.Context, env *Env, t target, runID string, follow boo
 		return err
 	}
 	out := newPrinter(env, outputOptions{})
-	var since int64
-	for {
-		evs, err := a.events(ctx, run.ProjectID, "run:"+runID, since)
-		if err != nil {
-			return err
-		}
-		for _, ev := range evs {
-			since = max(since, ev.Seq)
-			out.event(ev)
-		}
-		if len(evs) < 1000 {
-			break
-		}
+	since, ended, err := replayRun(ctx, a, run.ProjectID, runID, out)
+	if err != nil {
+		return err
 	}
-	if follow && !terminal(run.Status) {
+	// The run may have ended between the read of its status and the
+	// replay: then the replay had its end, and nothing more will come.
+	if follow && !terminal(run.Status) && !ended {
 		if _, inproc := t.(*inProcess); inproc {
 			out.notice(fmt.Sprintf("run %s is %s, but no flow weaver process runs this data dir; it continues when the app or `flowweaver serve` starts", runID, run.Status))
 			return nil
