@@ -352,28 +352,32 @@ func (r *Registry) Has(name string) bool {
 // crash changes nothing outside the run. Tools of sources (MCP servers) and
 // tools added with Add are never self-contained: what they do is not known.
 func (r *Registry) SelfContained(name string) bool {
-	r.mu.RLock()
-	t, ok := r.builtins[name]
-	r.mu.RUnlock()
-	if !ok {
-		return false
-	}
-	sp, ok := t.tool.(interface{ spec() spec })
-	return ok && sp.spec().selfContained
+	sp, ok := r.builtinSpec(name)
+	return ok && sp.selfContained
 }
 
 // Instant reports whether the tool is self-contained and returns at once,
 // without waiting for anything (log, transform, respond; not delay).
 // Tools of sources and tools added with Add never are.
 func (r *Registry) Instant(name string) bool {
+	sp, ok := r.builtinSpec(name)
+	return ok && sp.instant
+}
+
+// builtinSpec is what the built-in tool name declares about itself; ok is
+// false for any other name (tools of sources, tools added with Add).
+func (r *Registry) builtinSpec(name string) (spec, bool) {
 	r.mu.RLock()
 	t, ok := r.builtins[name]
 	r.mu.RUnlock()
 	if !ok {
-		return false
+		return spec{}, false
 	}
 	sp, ok := t.tool.(interface{ spec() spec })
-	return ok && sp.spec().instant
+	if !ok {
+		return spec{}, false
+	}
+	return sp.spec(), true
 }
 
 // Describe returns the catalog entry of one tool of the project. Unknown
