@@ -38,6 +38,14 @@ type SelfContainedTools interface {
 // selfContained reports for each node of g whether it may start early.
 func selfContained(g *graph, t ToolRunner) []bool {
 	sc, _ := t.(SelfContainedTools)
+	return nodesAre(g, func(tool string) bool { return sc != nil && sc.SelfContained(tool) })
+}
+
+// nodesAre reports for each node of g whether it is of a kind that the
+// engine's own control nodes decide: if and switch always are (they only
+// compute a branch), workflow and forEach never (they start child runs),
+// and any other node is when toolIs says so of its tool.
+func nodesAre(g *graph, toolIs func(tool string) bool) []bool {
 	out := make([]bool, len(g.nodes))
 	for i, n := range g.nodes {
 		switch n.Tool {
@@ -45,7 +53,7 @@ func selfContained(g *graph, t ToolRunner) []bool {
 			out[i] = true
 		case flow.ToolWorkflow, flow.ToolForEach:
 		default:
-			out[i] = sc != nil && sc.SelfContained(n.Tool)
+			out[i] = toolIs(n.Tool)
 		}
 	}
 	return out

@@ -56,18 +56,9 @@ func instantGraph(g *graph, t ToolRunner) bool {
 	if !ok {
 		return false
 	}
-	for _, n := range g.nodes {
-		if n.Retry != nil && n.Retry.Max > 0 {
+	for i, instant := range nodesAre(g, it.Instant) {
+		if n := g.nodes[i]; !instant || (n.Retry != nil && n.Retry.Max > 0) {
 			return false
-		}
-		switch n.Tool {
-		case flow.ToolIf, flow.ToolSwitch:
-		case flow.ToolWorkflow, flow.ToolForEach:
-			return false
-		default:
-			if !it.Instant(n.Tool) {
-				return false
-			}
 		}
 	}
 	return true
@@ -88,8 +79,8 @@ func (e *Engine) runImmediately(ctx context.Context, r *store.RunRow, g *graph, 
 		return false, nil // a fresh run has no checkpoints to fail on; the ordinary start reports it
 	}
 	// Nothing flushes the lines while the nodes run (they are taken after
-	// each node), so Log must never wait for room.
-	x.logs = newLogBuffer(e.cfg.LogBatchLines, math.MaxInt, e.cfg.MaxLineBytes, snap.Masker)
+	// each node), so Log must never wait for room. (Nothing logs yet.)
+	x.logs.maxLines = math.MaxInt
 	begin := x.begin
 	var w stepWrites
 	w.event(x, flow.EventRunStarted, runPayload{RunID: r.ID, WorkflowID: r.WorkflowID, Status: flow.RunRunning, Attempt: 1})

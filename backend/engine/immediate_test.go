@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -274,5 +275,36 @@ func TestInstantRunOfAGoneCallerWritesNothing(t *testing.T) {
 	}
 	if len(page.Runs) != want {
 		t.Fatalf("%d runs after a start that returned %v, want %d", len(page.Runs), startErr, want)
+	}
+}
+
+// Nothing flushes an immediate run's log lines while its nodes run, so a
+// node may log more lines than a run's buffer holds without waiting for a
+// flush that would never come: every line is recorded, in order.
+func TestInstantRunLogsMoreLinesThanItsBuffer(t *testing.T) {
+	e := newEnv(t, "p")
+	wf := &flow.Workflow{ID: "w", Name: "w", Nodes: []flow.Node{
+		{ID: "a", Tool: "log", Params: map[string]any{"message": "1\n2\n3\n4\n5"}},
+	}}
+	en, _ := immediateEngine(t, e, wf, engine.Config{ImmediateBudget: time.Minute, LogBatchLines: 2, LogBufferLines: 2})
+	r, err := en.StartRun(context.Background(), "p", "w", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row := ended(t, e, en, r.ID); row.Status != flow.RunSucceeded {
+		t.Fatalf("run: %s %s", row.Status, row.Error)
+	}
+	var lines []string
+	for _, ev := range runEvents(t, e.db, "p", r.ID) {
+		if ev.Type == flow.EventNodeLog {
+			var p struct{ Lines []string }
+			if err := json.Unmarshal(ev.Payload, &p); err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, p.Lines...)
+		}
+	}
+	if got := strings.Join(lines, ","); got != "1,2,3,4,5" {
+		t.Fatalf("logged lines %q, want 1,2,3,4,5", got)
 	}
 }
