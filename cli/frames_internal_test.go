@@ -132,44 +132,17 @@ func TestFollowOverTheBatchFramingOfTheRealHub(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	const lines = 3000
-	proj := t.TempDir()
-	wfDir := filepath.Join(proj, ".flowweaver", "workflows")
-	wf, _ := json.Marshal(map[string]any{"name": "flood", "nodes": []any{
+	tg, a, projectID := inProcessProject(ctx, t, "flood", map[string]any{"name": "flood", "nodes": []any{
 		map[string]any{"id": "flood", "tool": "shell", "params": map[string]any{"command": fmt.Sprintf(
 			`seq -f 'line %%.0f' %d | awk '{ print } NR %% 100 == 0 { fflush(); system("sleep 0.02") }'`, lines)}},
 	}, "edges": []any{}})
-	if err := os.MkdirAll(wfDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(wfDir, "flood.json"), wf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-
-	lock, err := datadir.Acquire(t.TempDir(), "run")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tg, err := startInProcess(ctx, &Env{Stdout: io.Discard, Stderr: io.Discard, Version: "test"}, lock, targetOptions{}.withDefaults())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := tg.close(context.Background()); err != nil {
-			t.Error(err)
-		}
-	}()
-	a := tg.api()
-	p, err := a.createProject(ctx, "flood", proj, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runID, err := a.startRun(ctx, p.ID, "flood", nil)
+	runID, err := a.startRun(ctx, projectID, "flood", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	rec := &recorder{}
-	f := &follower{t: tg, projectID: p.ID, runID: runID, h: rec}
+	f := &follower{t: tg, projectID: projectID, runID: runID, h: rec}
 	if err := f.run(ctx); err != nil {
 		t.Fatalf("follow: %v", err)
 	}
@@ -205,7 +178,7 @@ func TestFollowOverTheBatchFramingOfTheRealHub(t *testing.T) {
 
 	// The same history again, as a replay: the hub joins its pages into
 	// messages of several lines.
-	c, err := dialProject(ctx, a, p.ID)
+	c, err := dialProject(ctx, a, projectID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,4 +215,42 @@ func TestFollowOverTheBatchFramingOfTheRealHub(t *testing.T) {
 		t.Fatalf("%d events replayed in %d messages: nothing was joined", replayed, r.messages)
 	}
 	_ = c.Close(websocket.StatusNormalClosure, "")
+}
+
+// inProcessProject writes workflow wf as <name>.json into a fresh project
+// folder, starts the CLI's in-process target on a fresh data dir (closed
+// when the test ends) and registers the folder, trusted, as project name.
+func inProcessProject(ctx context.Context, t *testing.T, name string, wf map[string]any) (target, *api, string) {
+	t.Helper()
+	proj := t.TempDir()
+	wfDir := filepath.Join(proj, ".flowweaver", "workflows")
+	b, err := json.Marshal(wf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(wfDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(wfDir, name+".json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := datadir.Acquire(t.TempDir(), "run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := startInProcess(ctx, &Env{Stdout: io.Discard, Stderr: io.Discard, Version: "test"}, lock, targetOptions{}.withDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := tg.close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	a := tg.api()
+	p, err := a.createProject(ctx, name, proj, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tg, a, p.ID
 }

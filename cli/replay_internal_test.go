@@ -2,14 +2,8 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/flowweaver/flowweaver/backend/datadir"
 )
 
 // `logs --follow` reads the run's status, then replays its events, then
@@ -21,37 +15,11 @@ import (
 func TestReplayOfAnEndedRunReportsItsEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	proj := t.TempDir()
-	wfDir := filepath.Join(proj, ".flowweaver", "workflows")
-	wf, _ := json.Marshal(map[string]any{"name": "two", "nodes": []any{
+	_, a, projectID := inProcessProject(ctx, t, "two", map[string]any{"name": "two", "nodes": []any{
 		map[string]any{"id": "a", "tool": "shell", "params": map[string]any{"command": "echo one"}},
 		map[string]any{"id": "b", "tool": "shell", "params": map[string]any{"command": "echo two"}},
 	}, "edges": []any{map[string]any{"source": "a", "target": "b"}}})
-	if err := os.MkdirAll(wfDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(wfDir, "two.json"), wf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	lock, err := datadir.Acquire(t.TempDir(), "run")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tg, err := startInProcess(ctx, &Env{Stdout: io.Discard, Stderr: io.Discard, Version: "test"}, lock, targetOptions{}.withDefaults())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := tg.close(context.Background()); err != nil {
-			t.Error(err)
-		}
-	}()
-	a := tg.api()
-	p, err := a.createProject(ctx, "two", proj, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, err := a.startRun(ctx, p.ID, "two", nil)
+	first, err := a.startRun(ctx, projectID, "two", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +37,7 @@ func TestReplayOfAnEndedRunReportsItsEnd(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	rec := &recorder{}
-	since, ended, err := replayRun(ctx, a, p.ID, first, rec)
+	since, ended, err := replayRun(ctx, a, projectID, first, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
