@@ -46,6 +46,24 @@ func reserve(t *testing.T, q *queue.Queue, project string) *queue.Handoff {
 	}
 }
 
+// startHeld starts a queue whose jobs of kind "k" run until the test
+// ends: each keeps its worker busy for as long as the test looks.
+func startHeld(t *testing.T, db *store.DB, cfg queue.Config) *queue.Queue {
+	t.Helper()
+	q := newQueue(t, db, cfg)
+	gate := make(chan struct{})
+	q.Handle("k", handlerFunc{work: func(ctx context.Context, j *queue.Job) error {
+		<-gate
+		return nil
+	}})
+	if err := q.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(t, q) })
+	t.Cleanup(func() { close(gate) }) // first: the held jobs end, then the queue stops
+	return q
+}
+
 // A job inserted claimed under a hand-off runs once, as attempt 1 of this
 // pool, and completes; while it is reserved its worker is taken.
 func TestHandoffRunsTheJobOnce(t *testing.T) {
@@ -121,17 +139,7 @@ func TestHandoffReleaseFreesTheWorker(t *testing.T) {
 // takes a project past its limit.
 func TestHandoffKeepsOrderAndProjectLimit(t *testing.T) {
 	db := openSQLite(t, "p1", "p2")
-	q := newQueue(t, db, queue.Config{Workers: 3, ProjectLimit: 1, Handoff: true})
-	gate := make(chan struct{})
-	q.Handle("k", handlerFunc{work: func(ctx context.Context, j *queue.Job) error {
-		<-gate
-		return nil
-	}})
-	if err := q.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer stop(t, q)
-	defer close(gate)
+	q := startHeld(t, db, queue.Config{Workers: 3, ProjectLimit: 1, Handoff: true})
 	a := enqueue(t, db, q, queue.NewJob{ProjectID: "p1", Kind: "k", Ref: "a"})
 	waitState(t, q, a, queue.Running)
 	// p1 is at its limit: no hand-off for it, whatever the free workers.
@@ -166,17 +174,7 @@ func TestHandoffKeepsOrderAndProjectLimit(t *testing.T) {
 func TestHandoffLeavesAWorkerForEveryWaitingJob(t *testing.T) {
 	const workers = 4
 	db := openSQLite(t, "p1")
-	q := newQueue(t, db, queue.Config{Workers: workers, ProjectLimit: -1, Handoff: true})
-	gate := make(chan struct{})
-	q.Handle("k", handlerFunc{work: func(ctx context.Context, j *queue.Job) error {
-		<-gate
-		return nil
-	}})
-	if err := q.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer stop(t, q)
-	defer close(gate)
+	q := startHeld(t, db, queue.Config{Workers: workers, ProjectLimit: -1, Handoff: true})
 	a := enqueue(t, db, q, queue.NewJob{ProjectID: "p1", Kind: "k", Ref: "a"})
 	waitState(t, q, a, queue.Running)
 	reserve(t, q, "p1").Release() // a claim came up short since: the waiting jobs are counted
