@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -23,22 +22,12 @@ func (tx *Tx) InsertEndedRun(ctx context.Context, r *RunRow, nodes []flow.NodeRu
 	if !r.Status.Terminal() || r.StartedAt == nil || r.FinishedAt == nil {
 		return fmt.Errorf("insert ended run %s: status %q with start %v and end %v is not an ended run", r.ID, r.Status, r.StartedAt, r.FinishedAt)
 	}
-	if r.ParentRunID != "" || r.ParentNodeID != "" || r.ItemIndex != nil || r.Depth != 0 || r.RerunOf != "" || r.RerunFrom != "" {
+	if !r.plain() {
 		return fmt.Errorf("insert ended run %s: only a top-level run that re-runs nothing can be inserted ended", r.ID)
 	}
-	inputs := []byte("{}")
-	if r.Inputs != nil {
-		var err error
-		if inputs, err = json.Marshal(r.Inputs); err != nil {
-			return flow.Errorf(flow.EINVALID, "run inputs are not JSON: %v", err)
-		}
-	}
-	var trig []byte
-	if r.Trigger != nil {
-		var err error
-		if trig, err = json.Marshal(r.Trigger); err != nil {
-			return fmt.Errorf("encode run trigger: %w", err)
-		}
+	inputs, trig, err := r.encodeJSON()
+	if err != nil {
+		return err
 	}
 	r.CreatedAt = *r.StartedAt
 	started, finished := unixMilli(*r.StartedAt), unixMilli(*r.FinishedAt)

@@ -23,23 +23,14 @@ type RunRow struct {
 // InsertRun inserts the run (its Workflow snapshot and Inputs included) and
 // one pending node_runs row per node id, in order.
 func (tx *Tx) InsertRun(ctx context.Context, r *RunRow, nodeIDs []string) error {
-	inputs, err := json.Marshal(r.Inputs)
+	inputs, trig, err := r.encodeJSON()
 	if err != nil {
-		return flow.Errorf(flow.EINVALID, "run inputs are not JSON: %v", err)
-	}
-	if r.Inputs == nil {
-		inputs = []byte("{}")
+		return err
 	}
 	r.CreatedAt = tx.now
 	item := -1
 	if r.ItemIndex != nil {
 		item = *r.ItemIndex
-	}
-	var trig []byte
-	if r.Trigger != nil {
-		if trig, err = json.Marshal(r.Trigger); err != nil {
-			return fmt.Errorf("encode run trigger: %w", err)
-		}
 	}
 	if err := tx.insertRunRow(ctx, r, inputs, trig, item); err != nil {
 		return fmt.Errorf("insert run: %w", err)
@@ -75,7 +66,7 @@ func (tx *Tx) InsertRun(ctx context.Context, r *RunRow, nodeIDs []string) error 
 // instead of binding six empty values: every bound argument costs a copy
 // into C memory and a mutex round trip in the driver.
 func (tx *Tx) insertRunRow(ctx context.Context, r *RunRow, inputs, trig []byte, item int) error {
-	if r.ParentRunID == "" && r.ParentNodeID == "" && item == -1 && r.Depth == 0 && r.RerunOf == "" && r.RerunFrom == "" {
+	if r.plain() {
 		_, err := tx.exec(ctx,
 			`INSERT INTO runs(id, project_id, workflow_id, status, inputs, workflow, created_at, job_id, trigger_info) VALUES (?,?,?,?,?,?,?,?,?)`,
 			r.ID, r.ProjectID, r.WorkflowID, string(r.Status), inputs, []byte(r.Workflow), unixMilli(tx.now), r.JobID, trig)
@@ -86,6 +77,29 @@ func (tx *Tx) insertRunRow(ctx context.Context, r *RunRow, inputs, trig []byte, 
 		r.ID, r.ProjectID, r.WorkflowID, string(r.Status), inputs, []byte(r.Workflow), unixMilli(tx.now), r.JobID,
 		r.ParentRunID, r.ParentNodeID, item, r.Depth, r.RerunOf, r.RerunFrom, trig)
 	return err
+}
+
+// encodeJSON encodes the run's inputs ({} for none) and trigger (nil for
+// none) for their columns.
+func (r *RunRow) encodeJSON() (inputs, trig []byte, err error) {
+	inputs = []byte("{}")
+	if r.Inputs != nil {
+		if inputs, err = json.Marshal(r.Inputs); err != nil {
+			return nil, nil, flow.Errorf(flow.EINVALID, "run inputs are not JSON: %v", err)
+		}
+	}
+	if r.Trigger != nil {
+		if trig, err = json.Marshal(r.Trigger); err != nil {
+			return nil, nil, fmt.Errorf("encode run trigger: %w", err)
+		}
+	}
+	return inputs, trig, nil
+}
+
+// plain reports whether r is a top-level run that re-runs nothing: its
+// control-flow columns keep their defaults.
+func (r *RunRow) plain() bool {
+	return r.ParentRunID == "" && r.ParentNodeID == "" && r.ItemIndex == nil && r.Depth == 0 && r.RerunOf == "" && r.RerunFrom == ""
 }
 
 // SetRunJob records the queue job of a run.
