@@ -87,6 +87,7 @@ type DB struct {
 	stmts    stmtCache        // prepared hot statements (stmts.go)
 	raw      rawStmts         // SQLite: write statements on the driver connection (rawstmts.go), guarded by mu
 	events   eventGroup       // group commit of AppendEvent (eventgroup.go)
+	ckpt     *checkpointer    // SQLite: folds the WAL beside the writer (checkpointer.go)
 }
 
 // ErrCorrupt, ErrLocked and ErrTooNew classify failures of Open so the
@@ -117,6 +118,9 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "journal_size_limit(67108864)")
+	// Commits never checkpoint: the checkpointer does, beside the writer
+	// (checkpointer.go).
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	q.Add("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
 
@@ -146,6 +150,21 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	read.SetMaxOpenConns(opts.ReadConns)
 	read.SetMaxIdleConns(opts.ReadConns)
 	db.read = &Pool{DB: read, rb: &db.rb}
+
+	cq := url.Values{}
+	cq.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
+	cq.Add("_pragma", "synchronous(NORMAL)")
+	ckpt, err := sql.Open("sqlite", "file:"+path+"?"+cq.Encode())
+	if err != nil {
+		_ = read.Close() // the open error is the one to report
+		_ = write.Close()
+		return nil, fmt.Errorf("open checkpoint connection: %w", err)
+	}
+	ckpt.SetMaxOpenConns(1)
+	ckpt.SetMaxIdleConns(1)
+	ckpt.SetConnMaxLifetime(0)
+	ckpt.SetConnMaxIdleTime(0)
+	db.ckpt = newCheckpointer(ckpt, checkpointInterval)
 	return db, nil
 }
 
@@ -192,12 +211,13 @@ func (db *DB) Close() error {
 	if db.dialect == Postgres {
 		return db.write.Close()
 	}
+	var errs []error
+	errs = append(errs, db.ckpt.close())
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	db.closeStmts()
 	db.closeRaw(context.Background())
 	_, _ = db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-	var errs []error
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}
@@ -205,16 +225,18 @@ func (db *DB) Close() error {
 	return errors.Join(errs...)
 }
 
-// Checkpoint folds the WAL back into the database file. The daemon calls it
-// when idle so the WAL does not grow without bound under steady load.
+// Checkpoint folds the WAL back into the database file now, beside the
+// writer. It first reports the last failure of a background checkpoint
+// since the previous call, if any: the checkpointer has nobody else to
+// tell. The daemon calls it once a minute and logs what it returns.
 func (db *DB) Checkpoint(ctx context.Context) error {
 	if db.dialect == Postgres {
 		return nil // PostgreSQL checkpoints on its own
 	}
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	_, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
-	return err
+	if err := db.ckpt.takeErr(); err != nil {
+		return fmt.Errorf("background checkpoint: %w", err)
+	}
+	return db.ckpt.checkpoint(ctx)
 }
 
 // Tx is a write transaction. Events appended to it are published through
@@ -285,6 +307,7 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
 		db.lastSeq[p] = s
 	}
 	tx.commitClaims()
+	db.ckpt.committed()
 	if len(tx.events) > 0 && db.onCommit != nil {
 		db.onCommit(tx.events)
 	}
