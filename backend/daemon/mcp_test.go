@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -119,8 +118,8 @@ func TestMCPWorkflowOverWebSocket(t *testing.T) {
 	if pid <= 0 {
 		t.Fatalf("no pid from the info tool: %v", run["nodes"])
 	}
-	if err := syscall.Kill(pid, 0); err != nil {
-		t.Fatalf("MCP server %d not running during the daemon's life: %v", pid, err)
+	if !processExists(pid) {
+		t.Fatalf("MCP server %d not running during the daemon's life", pid)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
@@ -129,7 +128,7 @@ func TestMCPWorkflowOverWebSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(hangGuard)
-	for syscall.Kill(pid, 0) == nil {
+	for processExists(pid) {
 		if time.Now().After(deadline) {
 			t.Fatalf("MCP server %d outlived the daemon", pid)
 		}

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -38,7 +37,7 @@ func splitMarker(s string) (marker, entry string) {
 // processGone waits until pid no longer exists.
 func processGone(pid int) bool {
 	deadline := time.Now().Add(hangGuard)
-	for syscall.Kill(pid, 0) == nil {
+	for processExists(pid) {
 		if time.Now().After(deadline) {
 			return false
 		}
