@@ -48,6 +48,11 @@ type Options struct {
 	Now func() time.Time
 	// PostgresConns bounds the PostgreSQL connection pool. Default 16.
 	PostgresConns int
+
+	// checkpointInterval and walRestartFrames tune the checkpointer
+	// (checkpointer.go); tests shrink them.
+	checkpointInterval time.Duration
+	walRestartFrames   int
 }
 
 func (o Options) withDefaults() Options {
@@ -62,6 +67,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.PostgresConns <= 0 {
 		o.PostgresConns = 16
+	}
+	if o.checkpointInterval <= 0 {
+		o.checkpointInterval = checkpointInterval
+	}
+	if o.walRestartFrames <= 0 {
+		o.walRestartFrames = walRestartFrames
 	}
 	return o
 }
@@ -164,7 +175,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	ckpt.SetMaxIdleConns(1)
 	ckpt.SetConnMaxLifetime(0)
 	ckpt.SetConnMaxIdleTime(0)
-	db.ckpt = newCheckpointer(ckpt, checkpointInterval)
+	db.ckpt = newCheckpointer(ckpt, &db.mu, opts.checkpointInterval, opts.walRestartFrames)
 	return db, nil
 }
 
@@ -225,10 +236,11 @@ func (db *DB) Close() error {
 	return errors.Join(errs...)
 }
 
-// Checkpoint folds the WAL back into the database file now, beside the
-// writer. It first reports the last failure of a background checkpoint
-// since the previous call, if any: the checkpointer has nobody else to
-// tell. The daemon calls it once a minute and logs what it returns.
+// Checkpoint copies the whole WAL into the database file now, so the next
+// commit starts it again from its beginning (checkpointer.go). It first
+// reports the last failure of a background checkpoint since the previous
+// call, if any: the checkpointer has nobody else to tell. The daemon calls
+// it once a minute and logs what it returns.
 func (db *DB) Checkpoint(ctx context.Context) error {
 	if db.dialect == Postgres {
 		return nil // PostgreSQL checkpoints on its own
@@ -236,7 +248,7 @@ func (db *DB) Checkpoint(ctx context.Context) error {
 	if err := db.ckpt.takeErr(); err != nil {
 		return fmt.Errorf("background checkpoint: %w", err)
 	}
-	return db.ckpt.checkpoint(ctx)
+	return db.ckpt.checkpoint(ctx, 1)
 }
 
 // Tx is a write transaction. Events appended to it are published through
