@@ -50,6 +50,9 @@ type checkpointer struct {
 
 	mu     sync.Mutex
 	failed error // the last background checkpoint that failed since takeErr
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 func newCheckpointer(conn *sql.DB, writer sync.Locker, interval time.Duration, restartFrames int) *checkpointer {
@@ -128,9 +131,12 @@ func (c *checkpointer) takeErr() error {
 }
 
 // close stops the goroutine (a checkpoint in progress ends first) and
-// closes the connection.
+// closes the connection. Like DB.Close it may be called more than once.
 func (c *checkpointer) close() error {
-	close(c.stop)
-	<-c.done
-	return c.conn.Close()
+	c.closeOnce.Do(func() {
+		close(c.stop)
+		<-c.done
+		c.closeErr = c.conn.Close()
+	})
+	return c.closeErr
 }

@@ -136,3 +136,18 @@ func TestWriterDoesNotCheckpoint(t *testing.T) {
 		t.Fatalf("the writer checkpoints every %d pages", pages)
 	}
 }
+
+// TestCloseTwice: closing a database twice (a deferred Close after an
+// explicit one) stops its checkpointer once and does not panic.
+func TestCloseTwice(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "fw.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Logf("second close: %v", err)
+	}
+}
