@@ -100,7 +100,7 @@ func (c *checkpointer) loop() {
 // writer held so the next commit restarts the WAL.
 func (c *checkpointer) checkpoint(ctx context.Context, restartFrames int) error {
 	frames, err := c.passive(ctx)
-	if err != nil || frames < restartFrames || frames == 0 {
+	if err != nil || frames < restartFrames { // restartFrames ≥ 1: an empty WAL needs no restart
 		return err
 	}
 	c.writer.Lock()

@@ -124,25 +124,15 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create database directory: %w", err)
 	}
-	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Add("_pragma", "journal_size_limit(67108864)")
 	// Commits never checkpoint: the checkpointer does, beside the writer
 	// (checkpointer.go).
-	q.Add("_pragma", "wal_autocheckpoint(0)")
+	q := sqliteParams(opts, "foreign_keys(1)", "synchronous(NORMAL)", "journal_size_limit(67108864)", "wal_autocheckpoint(0)")
 	q.Add("_txlock", "immediate")
-	dsn := "file:" + path + "?" + q.Encode()
-
-	write, err := sql.Open("sqlite", dsn)
+	write, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	write.SetMaxOpenConns(1)
-	write.SetMaxIdleConns(1)
-	write.SetConnMaxLifetime(0)
-	write.SetConnMaxIdleTime(0)
+	keepOneConn(write)
 
 	db := &DB{dialect: SQLite, path: path, opts: opts, write: write, onCommit: opts.OnCommit, lastSeq: map[string]int64{}, claims: claimCache{}}
 	if err := db.init(ctx); err != nil {
@@ -150,10 +140,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, classify(err)
 	}
 
-	rq := url.Values{}
-	rq.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
-	rq.Add("_pragma", "query_only(1)")
-	read, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
+	read, err := sql.Open("sqlite", "file:"+path+"?"+sqliteParams(opts, "query_only(1)").Encode())
 	if err != nil {
 		_ = write.Close() // the open error is the one to report
 		return nil, fmt.Errorf("open read pool: %w", err)
@@ -162,21 +149,35 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	read.SetMaxIdleConns(opts.ReadConns)
 	db.read = &Pool{DB: read, rb: &db.rb}
 
-	cq := url.Values{}
-	cq.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
-	cq.Add("_pragma", "synchronous(NORMAL)")
-	ckpt, err := sql.Open("sqlite", "file:"+path+"?"+cq.Encode())
+	ckpt, err := sql.Open("sqlite", "file:"+path+"?"+sqliteParams(opts, "synchronous(NORMAL)").Encode())
 	if err != nil {
 		_ = read.Close() // the open error is the one to report
 		_ = write.Close()
 		return nil, fmt.Errorf("open checkpoint connection: %w", err)
 	}
-	ckpt.SetMaxOpenConns(1)
-	ckpt.SetMaxIdleConns(1)
-	ckpt.SetConnMaxLifetime(0)
-	ckpt.SetConnMaxIdleTime(0)
+	keepOneConn(ckpt)
 	db.ckpt = newCheckpointer(ckpt, &db.mu, opts.checkpointInterval, opts.walRestartFrames)
 	return db, nil
+}
+
+// sqliteParams are the DSN parameters of a connection to the SQLite file:
+// the busy timeout of opts, then the pragmas, in order.
+func sqliteParams(opts Options, pragmas ...string) url.Values {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	return q
+}
+
+// keepOneConn makes db a single connection that lives as long as db does
+// (the writer, the checkpointer): state such as prepared statements stays.
+func keepOneConn(db *sql.DB) {
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
 }
 
 func (db *DB) init(ctx context.Context) error {
