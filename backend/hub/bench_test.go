@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/flowweaver/flowweaver/backend/cputime"
 	"github.com/flowweaver/flowweaver/backend/flow"
 )
 
@@ -128,7 +129,7 @@ func benchFanoutFraming(b *testing.B, subs, rate int, mod func(*Config), batch b
 		}(i, c)
 	}
 	b.ResetTimer()
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		if rate > 0 {
@@ -143,7 +144,7 @@ func benchFanoutFraming(b *testing.B, subs, rate int, mod func(*Config), batch b
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu := processCPU() - cpu0
+	cpu := cputime.Process() - cpu0
 	b.StopTimer()
 	var all []time.Duration
 	for _, ls := range lat {

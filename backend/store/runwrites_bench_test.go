@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowweaver/flowweaver/backend/cputime"
 	"github.com/flowweaver/flowweaver/backend/flow"
 	"github.com/flowweaver/flowweaver/backend/store"
 	"github.com/flowweaver/flowweaver/backend/store/storetest"
@@ -110,7 +111,7 @@ func BenchmarkRunWriteSet(b *testing.B) {
 			jobs := map[int]int64{}
 			next := 0
 			b.ResetTimer()
-			cpu0 := processCPU()
+			cpu0 := cputime.Process()
 			for done := 0; done < b.N; done += perCommit {
 				err := db.Write(ctx, func(tx *store.Tx) error {
 					for i := next - perCommit; i < next; i++ {
@@ -136,7 +137,7 @@ func BenchmarkRunWriteSet(b *testing.B) {
 				}
 				next += perCommit
 			}
-			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
