@@ -85,17 +85,9 @@ func TestResumeAfterCrash(t *testing.T) {
 func TestGivingUpFailsRunningNodeAsInterrupted(t *testing.T) {
 	e := newEnv(t, "p1")
 	e.wfs.put("p1", chain("wf", "log", "log"))
-	gone := "elsewhere/1/gone"
-	en := e.engine(engine.Config{Queue: queue.Config{MaxCrashes: 1, OwnerAlive: func(o string) bool { return o != gone }}})
+	en := e.engine(engine.Config{Queue: queue.Config{MaxCrashes: 1, OwnerAlive: func(o string) bool { return o != goneWorker }}})
 	ctx := context.Background()
-	r, err := en.StartRun(ctx, "p1", "wf", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	if c, err := en.Queue().Store().Claim(ctx, gone, 1, now, now.Add(time.Hour), 0); err != nil || len(c) != 1 {
-		t.Fatalf("claim %v %v", c, err)
-	}
+	r := startClaimedByGoneWorker(t, en)
 	if err := e.db.Write(ctx, func(tx *store.Tx) error { return tx.StartNode(ctx, r.ID, "n1", 1) }); err != nil {
 		t.Fatal(err)
 	}
@@ -120,17 +112,9 @@ func TestGivingUpFailsRunningNodeAsInterrupted(t *testing.T) {
 func TestRunFailsWhenItsJobDies(t *testing.T) {
 	e := newEnv(t, "p1")
 	e.wfs.put("p1", chain("wf", "log"))
-	gone := "elsewhere/1/gone"
-	en := e.engine(engine.Config{MaxAttempts: 1, Queue: queue.Config{MaxCrashes: 1, OwnerAlive: func(o string) bool { return o != gone }}})
+	en := e.engine(engine.Config{MaxAttempts: 1, Queue: queue.Config{MaxCrashes: 1, OwnerAlive: func(o string) bool { return o != goneWorker }}})
 	ctx := context.Background()
-	r, err := en.StartRun(ctx, "p1", "wf", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	if c, err := en.Queue().Store().Claim(ctx, gone, 1, now, now.Add(time.Hour), 0); err != nil || len(c) != 1 {
-		t.Fatalf("claim %v %v", c, err)
-	}
+	r := startClaimedByGoneWorker(t, en)
 	start(t, en) // the rescuer buries the job: no attempts left
 	got, err := en.Run(ctx, "p1", r.ID)
 	if err != nil {
@@ -153,4 +137,24 @@ func TestRunFailsWhenItsJobDies(t *testing.T) {
 	if e.tt.invocations(r.ID, "n1") != 0 {
 		t.Fatal("node of a dead run ran")
 	}
+}
+
+// goneWorker is a worker whose process the tests' OwnerAlive says is dead.
+const goneWorker = "elsewhere/1/gone"
+
+// startClaimedByGoneWorker starts a run of wf in p1 (before en is started)
+// and claims its job as goneWorker, so that when en starts it finds the
+// job held by a crashed worker.
+func startClaimedByGoneWorker(t *testing.T, en *engine.Engine) *flow.Run {
+	t.Helper()
+	ctx := context.Background()
+	r, err := en.StartRun(ctx, "p1", "wf", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if c, err := en.Queue().Store().Claim(ctx, goneWorker, 1, now, now.Add(time.Hour), 0); err != nil || len(c) != 1 {
+		t.Fatalf("claim %v %v", c, err)
+	}
+	return r
 }
